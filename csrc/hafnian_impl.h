@@ -1,0 +1,316 @@
+/* Loop hafnian with repeated rows, instantiated once per scalar type.
+ *
+ * Algorithm: the polynomial recursion of A. Bjorklund, "Counting perfect
+ * matchings as fast as Ryser", SODA 2012 (Algorithm "haf" and its Theorem 1),
+ * which removes the vertices two at a time; a removed pair is either deleted
+ * (inclusion-exclusion sign -1) or contracted, joining the two edges that end
+ * in it into one polynomial-weighted edge, and x counts contracted pairs.
+ * The hafnian is [x^n] of the signed sum over the 2^n leaves.
+ *
+ * Our extensions:
+ *  - loops: each vertex carries a polynomial l_j, the weight of an open path
+ *    from j that ends in a loop; contracting (p, q) adds x (b_pj l_q + b_qj l_p)
+ *    to l_j and closes the path l_p l_q into the leaf polynomial g.
+ *  - repeated rows (Bulmer et al., Sci. Adv. 8, eabl9236 (2022), finite-
+ *    difference sieve): k identical pairs (i, i) form one group; the branches
+ *    in which j of them are contracted are all equal, so the group costs k + 1
+ *    branches weighted (-1)^(k-j) C(k, j) instead of 2^k.
+ *  - coefficients of degree above the number of pairs processed can only
+ *    belong to terms that cancel, and are truncated.
+ *
+ * Macros expected: T (compute scalar), TIN (input scalar), R (real of T),
+ * SUF (name suffix), RE(x), IM(x), TABS(x).
+ */
+
+#define JZ_CAT2(a, b) a##_##b
+#define JZ_CAT(a, b) JZ_CAT2(a, b)
+#define FN(name) JZ_CAT(name, SUF)
+
+#define IND(j, k) ((size_t)(j) * ((size_t)(j) - 1) / 2 + (size_t)(k))
+
+typedef struct {
+    int nv, n, P, n_groups, has_loops;
+    const int *group_k;      /* pairs in each group, groups in vertex order */
+    const int *group_start;  /* pair index (from the end) where a group starts */
+} FN(haf_ctx);
+
+typedef struct {
+    T **b, **l, **g;   /* one buffer per processed-pair index */
+} FN(haf_work);
+
+static void FN(haf_contract)(const FN(haf_ctx) *cx, const T *b, const T *l, const T *g,
+                             int s, int D, T *cb, T *cl, T *cg)
+{
+    const int P = cx->P;
+    const int p = s - 1, q = s - 2, r = s - 2;
+    const size_t ne = (size_t)r * (r - 1) / 2;
+    const T *bp = b + IND(p, 0) * P;
+    const T *bq = b + IND(q, 0) * P;
+
+    for (size_t e = 0; e < ne; e++)
+        for (int u = 0; u <= D; u++)
+            cb[e * P + u] = b[e * P + u];
+    for (int j = 1; j < r; j++) {
+        const T *pj = bp + (size_t)j * P, *qj = bq + (size_t)j * P;
+        for (int k = 0; k < j; k++) {
+            const T *pk = bp + (size_t)k * P, *qk = bq + (size_t)k * P;
+            T *c = cb + IND(j, k) * P + 1;
+            for (int u = 0; u < D; u++) {
+                const T a1 = pj[u], a2 = pk[u];
+                T *cc = c + u;
+                const int len = D - u;
+                for (int v = 0; v < len; v++)
+                    cc[v] += a1 * qk[v] + a2 * qj[v];
+            }
+        }
+    }
+
+    /* t = b_pq + l_p l_q: everything that closes at this pair */
+    T t[P];
+    const T *bpq = bp + (size_t)q * P;
+    for (int u = 0; u < D; u++)
+        t[u] = bpq[u];
+    if (cx->has_loops) {
+        const T *lp = l + (size_t)p * P, *lq = l + (size_t)q * P;
+        for (int u = 0; u < D; u++) {
+            const T a = lp[u];
+            for (int v = 0; v < D - u; v++)
+                t[u + v] += a * lq[v];
+        }
+        for (int j = 0; j < r; j++) {
+            const T *pj = bp + (size_t)j * P, *qj = bq + (size_t)j * P;
+            const T *lj = l + (size_t)j * P;
+            T *c = cl + (size_t)j * P;
+            for (int u = 0; u <= D; u++)
+                c[u] = lj[u];
+            for (int u = 0; u < D; u++) {
+                const T a1 = pj[u], a2 = qj[u];
+                for (int v = 0; v < D - u; v++)
+                    c[u + v + 1] += a1 * lq[v] + a2 * lp[v];
+            }
+        }
+    }
+    for (int u = 0; u <= D; u++)
+        cg[u] = g[u];
+    for (int u = 0; u < D; u++) {
+        const T a = g[u];
+        for (int v = 0; v < D - u; v++)
+            cg[u + v + 1] += a * t[v];
+    }
+}
+
+/* Compensated (Neumaier) accumulation of one signed leaf value. */
+typedef struct { R re, re_c, im, im_c, abs_sum; } FN(haf_acc);
+
+static inline void FN(neumaier)(R *sum, R *comp, R x)
+{
+    const R t = *sum + x;
+    if ((*sum >= 0 ? *sum : -*sum) >= (x >= 0 ? x : -x))
+        *comp += (*sum - t) + x;
+    else
+        *comp += (x - t) + *sum;
+    *sum = t;
+}
+
+static inline void FN(haf_add)(FN(haf_acc) *acc, T v)
+{
+    FN(neumaier)(&acc->re, &acc->re_c, RE(v));
+    FN(neumaier)(&acc->im, &acc->im_c, IM(v));
+    acc->abs_sum += TABS(v);
+}
+
+static R FN(binomial)(int k, int j)
+{
+    R c = 1;
+    for (int i = 1; i <= j; i++)
+        c = c * (k - j + i) / i;
+    return c;
+}
+
+/* Process groups gidx, gidx-1, ..., 0 (groups are removed from the end). */
+static void FN(haf_rec)(const FN(haf_ctx) *cx, FN(haf_work) *w, int gidx,
+                        const T *b, const T *l, const T *g, int s, R weight,
+                        FN(haf_acc) *acc)
+{
+    const int n = cx->n;
+    if (gidx < 0) {
+        FN(haf_add)(acc, weight * g[n]);
+        return;
+    }
+    const int k = cx->group_k[gidx];
+    const int t0 = cx->group_start[gidx];
+    const int D = (t0 + k < n) ? t0 + k : n;
+    const int s_after = s - 2 * k;
+    R sign = (k % 2) ? -1 : 1;
+
+    if (gidx == 0 && k == 1) {
+        /* last pair: [x^n] of g (x t) directly, t = b_10 + l_1 l_0 */
+        const int P = cx->P;
+        T val = 0;
+        for (int u = 0; u < n; u++)
+            val += g[u] * b[(n - 1 - u)];
+        if (cx->has_loops) {
+            const T *l1 = l + P;
+            for (int u = 0; u < n; u++) {
+                T inner = 0;
+                for (int a = 0; a < n - u; a++)
+                    inner += l1[a] * l[n - 1 - u - a];
+                val += g[u] * inner;
+            }
+        }
+        FN(haf_add)(acc, weight * val);
+        return;
+    }
+
+    FN(haf_rec)(cx, w, gidx - 1, b, l, g, s_after, weight * sign, acc);
+    for (int j = 1; j <= k; j++) {
+        const int t = t0 + j - 1;
+        FN(haf_contract)(cx, b, l, g, s - 2 * (j - 1), D, w->b[t], w->l[t], w->g[t]);
+        b = w->b[t]; l = w->l[t]; g = w->g[t];
+        sign = -sign;
+        FN(haf_rec)(cx, w, gidx - 1, b, l, g, s_after, weight * sign * FN(binomial)(k, j), acc);
+    }
+}
+
+static void FN(haf_free)(FN(haf_work) *w, int n_pairs)
+{
+    if (w->b) for (int t = 0; t < n_pairs; t++) free(w->b[t]);
+    if (w->l) for (int t = 0; t < n_pairs; t++) free(w->l[t]);
+    if (w->g) for (int t = 0; t < n_pairs; t++) free(w->g[t]);
+    free(w->b); free(w->l); free(w->g);
+}
+
+static int FN(haf_alloc)(FN(haf_work) *w, int nv, int P)
+{
+    const int n_pairs = nv / 2;
+    w->b = calloc(n_pairs, sizeof(T *));
+    w->l = calloc(n_pairs, sizeof(T *));
+    w->g = calloc(n_pairs, sizeof(T *));
+    if (!w->b || !w->l || !w->g)
+        return JZ_ERR_MEMORY;
+    for (int t = 0; t < n_pairs; t++) {
+        const int r = nv - 2 * t - 2;
+        w->b[t] = calloc((IND(r, 0) + 1) * P, sizeof(T));
+        w->l[t] = calloc((size_t)(r + 1) * P, sizeof(T));
+        w->g[t] = calloc(P, sizeof(T));
+        if (!w->b[t] || !w->l[t] || !w->g[t])
+            return JZ_ERR_MEMORY;
+    }
+    return JZ_OK;
+}
+
+/* Loop hafnian of the graph on vertices V[0..nv) (indices into the dim x dim
+ * matrix A; -1 is a padding vertex with loop weight 1 and no edges).  The
+ * vertices form consecutive pairs; group_k[g] consecutive identical pairs make
+ * group g.  loops == NULL gives the hafnian.  out[0], out[1]: real and
+ * imaginary part; out_abs: sum of |leaf values| (the cancellation indicator).
+ */
+int FN(jz_loop_hafnian)(const TIN *A, int dim, const TIN *loops, const int *V, int nv,
+                        const int *group_k, int n_groups, int n_threads,
+                        double *out, double *out_abs)
+{
+    if (nv % 2 || nv < 0)
+        return JZ_ERR_ARGUMENT;
+    out[0] = out[1] = 0;
+    *out_abs = 0;
+    if (nv == 0) {
+        out[0] = 1;
+        *out_abs = 1;
+        return JZ_OK;
+    }
+    const int n = nv / 2, P = n + 1;
+    int *group_start = malloc(sizeof(int) * n_groups);
+    if (!group_start)
+        return JZ_ERR_MEMORY;
+    /* pairs are processed from the end of V: group n_groups-1 first */
+    for (int g = n_groups - 1, t = 0; g >= 0; g--) {
+        group_start[g] = t;
+        t += group_k[g];
+    }
+    FN(haf_ctx) cx = {nv, n, P, n_groups, loops != NULL, group_k, group_start};
+
+    /* root state, shared read-only by all tasks */
+    T *b0 = calloc((IND(nv, 0) + 1) * P, sizeof(T));
+    T *l0 = calloc((size_t)(nv + 1) * P, sizeof(T));
+    T *g0 = calloc(P, sizeof(T));
+    if (!b0 || !l0 || !g0) {
+        free(b0); free(l0); free(g0); free(group_start);
+        return JZ_ERR_MEMORY;
+    }
+    for (int j = 0; j < nv; j++) {
+        for (int k = 0; k < j; k++)
+            b0[IND(j, k) * P] = (V[j] < 0 || V[k] < 0) ? 0 : (T)A[(size_t)V[j] * dim + V[k]];
+        if (loops)
+            l0[(size_t)j * P] = V[j] < 0 ? 1 : (T)loops[V[j]];
+    }
+    g0[0] = 1;
+
+    /* tasks: all branch choices of the first G groups processed */
+    int G = 0;
+    long n_tasks = 1;
+    while (G < n_groups && n_tasks < JZ_TASKS) {
+        n_tasks *= group_k[n_groups - 1 - G] + 1;
+        G++;
+    }
+    FN(haf_acc) *accs = calloc(n_tasks, sizeof(FN(haf_acc)));
+    if (!accs) {
+        free(b0); free(l0); free(g0); free(group_start);
+        return JZ_ERR_MEMORY;
+    }
+    int status = JZ_OK;
+    if (n_threads < 1)
+        n_threads = 1;
+
+#pragma omp parallel num_threads(n_threads)
+    {
+        FN(haf_work) w = {0};
+        int st = FN(haf_alloc)(&w, nv, P);
+        if (st != JZ_OK) {
+#pragma omp atomic write
+            status = st;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (long task = 0; task < n_tasks; task++) {
+            if (status != JZ_OK)
+                continue;
+            const T *b = b0, *l = l0, *g = g0;
+            int s = nv;
+            R weight = 1;
+            long rest = task;
+            for (int gi = n_groups - 1; gi >= n_groups - G; gi--) {
+                const int k = group_k[gi], t0 = group_start[gi];
+                const int j = (int)(rest % (k + 1));
+                rest /= k + 1;
+                const int D = (t0 + k < n) ? t0 + k : n;
+                for (int c = 0; c < j; c++) {
+                    const int t = t0 + c;
+                    FN(haf_contract)(&cx, b, l, g, s - 2 * c, D, w.b[t], w.l[t], w.g[t]);
+                    b = w.b[t]; l = w.l[t]; g = w.g[t];
+                }
+                weight *= FN(binomial)(k, j) * (((k - j) % 2) ? -1 : 1);
+                s -= 2 * k;
+            }
+            FN(haf_rec)(&cx, &w, n_groups - 1 - G, b, l, g, s, weight, &accs[task]);
+        }
+        FN(haf_free)(&w, n);
+    }
+
+    if (status == JZ_OK) {
+        R re = 0, re_c = 0, im = 0, im_c = 0, ab = 0;
+        for (long t = 0; t < n_tasks; t++) {
+            FN(neumaier)(&re, &re_c, accs[t].re + accs[t].re_c);
+            FN(neumaier)(&im, &im_c, accs[t].im + accs[t].im_c);
+            ab += accs[t].abs_sum;
+        }
+        out[0] = (double)(re + re_c);
+        out[1] = (double)(im + im_c);
+        *out_abs = (double)ab;
+    }
+    free(accs); free(b0); free(l0); free(g0); free(group_start);
+    return status;
+}
+
+#undef FN
+#undef JZ_CAT
+#undef JZ_CAT2
+#undef IND

@@ -1,0 +1,63 @@
+/* Hafnian and loop hafnian kernels: see permanent_impl.h for the algorithm. */
+#include <stdlib.h>
+#include <math.h>
+#include "jz_common.h"
+#include "jz_kernels.h"
+
+#define T double
+#define TIN double
+#define R double
+#define SUF d
+#define RE(x) (x)
+#define IM(x) ((void)(x), 0.0)
+#define TABS(x) fabs(x)
+#include <math.h>
+#include "permanent_impl.h"
+#undef T
+#undef TIN
+#undef R
+#undef SUF
+#undef RE
+#undef IM
+#undef TABS
+
+#define T long double
+#define TIN double
+#define R long double
+#define SUF ld
+#define RE(x) (x)
+#define IM(x) ((void)(x), 0.0L)
+#define TABS(x) fabsl(x)
+#include "permanent_impl.h"
+#undef T
+#undef TIN
+#undef R
+#undef SUF
+#undef RE
+#undef IM
+#undef TABS
+
+#define T jz_z
+#define TIN jz_z
+#define R double
+#define SUF z
+#define RE(x) creal(x)
+#define IM(x) cimag(x)
+#define TABS(x) cabs(x)
+#include "permanent_impl.h"
+#undef T
+#undef TIN
+#undef R
+#undef SUF
+#undef RE
+#undef IM
+#undef TABS
+
+#define T jz_lz
+#define TIN jz_z
+#define R long double
+#define SUF lz
+#define RE(x) creall(x)
+#define IM(x) cimagl(x)
+#define TABS(x) cabsl(x)
+#include "permanent_impl.h"
