@@ -1,0 +1,92 @@
+"""Input checks shared by the kernel front ends.
+
+Every check runs before native code and raises :class:`InputError` naming the
+parameter, the expected and the actual value.
+"""
+import numbers
+
+import numpy as np
+
+from jiuzhang_emu.errors import InputError
+
+PRECISIONS = ("double", "extended", "auto")
+
+
+def as_matrix(A, name="A", *, batch=False):
+    """Return ``A`` as a C-contiguous float64 or complex128 square matrix
+    (or stack of them when ``batch``)."""
+    try:
+        arr = np.asarray(A)
+    except Exception as exc:  # noqa: BLE001 - report any conversion failure the same way
+        raise InputError(f"{name} must be array-like, got {type(A).__name__}") from exc
+    ndim = 3 if batch else 2
+    what = "a stack of square matrices of shape (batch, n, n)" if batch else "a square matrix"
+    if arr.ndim != ndim:
+        raise InputError(f"{name} must be {what}, got an array of shape {arr.shape}")
+    if arr.shape[-1] != arr.shape[-2]:
+        raise InputError(f"{name} must be {what}, got shape {arr.shape}")
+    if arr.dtype.kind not in "biufc":
+        raise InputError(f"{name} must hold real or complex numbers, got dtype {arr.dtype}")
+    dtype = np.complex128 if arr.dtype.kind == "c" else np.float64
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.all(np.isfinite(arr)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        raise InputError(f"{name} must be finite, got {arr[bad]} at index {bad}")
+    return arr
+
+
+def check_symmetric(A, name="A"):
+    """Raise unless A (or each matrix of a stack) equals its transpose to
+    1e-10 relative to its largest entry."""
+    diff = np.abs(A - np.swapaxes(A, -1, -2))
+    scale = np.abs(A).max(axis=(-2, -1), keepdims=True) if A.size else 0
+    bad = diff > 1e-10 * np.maximum(scale, np.finfo(float).tiny)
+    if np.any(bad):
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InputError(
+            f"{name} must be symmetric (A == A.T), got |A - A.T| = {diff[idx]:.3g} "
+            f"at index {idx}"
+        )
+
+
+def as_vector(v, name, length, *, batch_shape=()):
+    """Return ``v`` as a finite float64/complex128 vector of the given length."""
+    arr = np.asarray(v)
+    shape = (*batch_shape, length)
+    if arr.shape != shape:
+        raise InputError(f"{name} must have shape {shape}, got {arr.shape}")
+    if arr.dtype.kind not in "biufc":
+        raise InputError(f"{name} must hold real or complex numbers, got dtype {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=np.complex128 if arr.dtype.kind == "c" else np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{name} must be finite, got {arr}")
+    return arr
+
+
+def as_reps(reps, length, name="reps"):
+    """Return repetition counts as an int64 vector of non-negative integers."""
+    if reps is None:
+        return np.ones(length, dtype=np.int64)
+    arr = np.asarray(reps)
+    if arr.shape != (length,):
+        raise InputError(f"{name} must have shape ({length},), one count per row, got {arr.shape}")
+    if arr.size and (arr.dtype.kind not in "iu" and not np.all(arr == np.round(arr))):
+        raise InputError(f"{name} must hold integers, got {arr}")
+    arr = arr.astype(np.int64)
+    if np.any(arr < 0):
+        raise InputError(f"{name} must be non-negative, got {arr}")
+    return arr
+
+
+def check_precision(precision):
+    if precision not in PRECISIONS:
+        raise InputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    return precision
+
+
+def check_max_seconds(max_seconds):
+    if max_seconds is None:
+        return None
+    if not isinstance(max_seconds, numbers.Real) or not max_seconds > 0:
+        raise InputError(f"max_seconds must be None or a positive number, got {max_seconds!r}")
+    return float(max_seconds)

@@ -1,0 +1,38 @@
+# Declarations of the C kernels in csrc/jz_kernels.h.  Array arguments are
+# passed as void pointers; the C prototypes fix their element types.
+
+cdef extern from "jz_kernels.h" nogil:
+    int JZ_OK
+    int JZ_ERR_MEMORY
+    int JZ_ERR_NOT_PD
+    int JZ_ERR_ARGUMENT
+
+    int jz_openmp_enabled()
+    int jz_max_threads()
+
+    int jz_loop_hafnian_d(const void *A, int dim, const void *loops, const int *V, int nv,
+                          const int *group_k, int n_groups, int n_threads,
+                          double *out, double *out_abs)
+    int jz_loop_hafnian_ld(const void *A, int dim, const void *loops, const int *V, int nv,
+                           const int *group_k, int n_groups, int n_threads,
+                           double *out, double *out_abs)
+    int jz_loop_hafnian_z(const void *A, int dim, const void *loops, const int *V, int nv,
+                          const int *group_k, int n_groups, int n_threads,
+                          double *out, double *out_abs)
+    int jz_loop_hafnian_lz(const void *A, int dim, const void *loops, const int *V, int nv,
+                           const int *group_k, int n_groups, int n_threads,
+                           double *out, double *out_abs)
+
+    int jz_torontonian_d(const void *M, const void *v, int n, int n_threads,
+                         double *out, double *out_abs)
+    int jz_torontonian_ld(const void *M, const void *v, int n, int n_threads,
+                          double *out, double *out_abs)
+    int jz_torontonian_z(const void *M, const void *v, int n, int n_threads,
+                         double *out, double *out_abs)
+    int jz_torontonian_lz(const void *M, const void *v, int n, int n_threads,
+                          double *out, double *out_abs)
+
+    int jz_permanent_d(const void *A, int n, int n_threads, double *out, double *out_abs)
+    int jz_permanent_ld(const void *A, int n, int n_threads, double *out, double *out_abs)
+    int jz_permanent_z(const void *A, int n, int n_threads, double *out, double *out_abs)
+    int jz_permanent_lz(const void *A, int n, int n_threads, double *out, double *out_abs)

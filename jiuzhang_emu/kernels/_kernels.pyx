@@ -1,0 +1,180 @@
+# cython: language_level=3
+"""Thin typed layer over the C kernels.
+
+Inputs arrive validated, C-contiguous and of the right dtype from the Python
+front end (``jiuzhang_emu.kernels``); this layer only takes their data
+pointers, releases the GIL, and turns a nonzero status into an exception.
+Batched entry points loop over a stack of matrices in parallel, one matrix per
+thread.
+"""
+import numpy as np
+
+cimport numpy as cnp
+from cython.parallel cimport prange
+from libc.stdlib cimport free, malloc
+
+cnp.import_array()
+
+from jiuzhang_emu.errors import InputError, KernelError
+
+
+def openmp_enabled():
+    """True when the kernels were built with OpenMP."""
+    return bool(jz_openmp_enabled())
+
+
+def max_threads():
+    """The number of threads OpenMP would use by default."""
+    return jz_max_threads()
+
+
+cdef _check(int status, str kernel):
+    if status == JZ_OK:
+        return
+    if status == JZ_ERR_MEMORY:
+        raise MemoryError(f"{kernel}: the kernel could not allocate its workspace")
+    if status == JZ_ERR_NOT_PD:
+        raise InputError(f"{kernel}: I - O is not positive definite (O is not the O matrix "
+                         "of a physical state)")
+    raise KernelError(f"{kernel}: the kernel rejected its arguments (status {status})")
+
+
+cdef void *_ptr(object a):
+    if a is None:
+        return NULL
+    return cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+ctypedef int (*haf_fn)(const void *, int, const void *, const int *, int, const int *,
+                       int, int, double *, double *) noexcept nogil
+ctypedef int (*tor_fn)(const void *, const void *, int, int, double *, double *) noexcept nogil
+ctypedef int (*perm_fn)(const void *, int, int, double *, double *) noexcept nogil
+
+
+cdef haf_fn _haf_fn(bint is_complex, bint extended):
+    if is_complex:
+        return jz_loop_hafnian_lz if extended else jz_loop_hafnian_z
+    return jz_loop_hafnian_ld if extended else jz_loop_hafnian_d
+
+
+cdef tor_fn _tor_fn(bint is_complex, bint extended):
+    if is_complex:
+        return jz_torontonian_lz if extended else jz_torontonian_z
+    return jz_torontonian_ld if extended else jz_torontonian_d
+
+
+cdef perm_fn _perm_fn(bint is_complex, bint extended):
+    if is_complex:
+        return jz_permanent_lz if extended else jz_permanent_z
+    return jz_permanent_ld if extended else jz_permanent_d
+
+
+def loop_hafnian(A, loops, V, group_k, int n_threads, bint extended):
+    """Loop hafnian of the vertex list V (pairs grouped by group_k) of A.
+
+    Returns (complex value, sum of |leaf values|).  loops None: hafnian.
+    """
+    cdef double out[2]
+    cdef double out_abs = 0
+    cdef haf_fn fn = _haf_fn(A.dtype.kind == "c", extended)
+    cdef void *a = _ptr(A)
+    cdef void *l = _ptr(loops)
+    cdef int *v = <int *>_ptr(V)
+    cdef int *g = <int *>_ptr(group_k)
+    cdef int dim = A.shape[0], nv = V.shape[0], ng = group_k.shape[0], status
+    with nogil:
+        status = fn(a, dim, l, v, nv, g, ng, n_threads, out, &out_abs)
+    _check(status, "loop_hafnian")
+    return complex(out[0], out[1]), out_abs
+
+
+def loop_hafnian_batch(As, loops, V, group_k, int n_threads, bint extended):
+    """Loop hafnians of a stack As of shape (B, dim, dim); loops (B, dim) or None."""
+    cdef Py_ssize_t B = As.shape[0], i
+    cdef int dim = As.shape[1], nv = V.shape[0], ng = group_k.shape[0]
+    cdef haf_fn fn = _haf_fn(As.dtype.kind == "c", extended)
+    cdef char *a = <char *>_ptr(As)
+    cdef char *l = <char *>_ptr(loops)
+    cdef Py_ssize_t astride = As.strides[0], lstride = loops.strides[0] if loops is not None else 0
+    cdef int *v = <int *>_ptr(V)
+    cdef int *g = <int *>_ptr(group_k)
+    values = np.empty((B, 2))
+    abs_sums = np.empty(B)
+    status = np.zeros(B, dtype=np.intc)
+    cdef double[:, ::1] vals = values
+    cdef double[::1] abss = abs_sums
+    cdef int[::1] st = status
+    for i in prange(B, nogil=True, schedule="dynamic", num_threads=n_threads):
+        st[i] = fn(a + i * astride, dim, (l + i * lstride) if l != NULL else NULL,
+                   v, nv, g, ng, 1, &vals[i, 0], &abss[i])
+    for i in range(B):
+        _check(status[i], "loop_hafnian")
+    return values[:, 0] + 1j * values[:, 1], abs_sums
+
+
+def torontonian(M, v, int n_threads, bint extended):
+    """(Loop) torontonian from M = I - O in mode-adjacent order.  Returns (value, sum |terms|)."""
+    cdef double out = 0, out_abs = 0
+    cdef tor_fn fn = _tor_fn(M.dtype.kind == "c", extended)
+    cdef void *m = _ptr(M)
+    cdef void *vv = _ptr(v)
+    cdef int n = M.shape[0] // 2, status
+    with nogil:
+        status = fn(m, vv, n, n_threads, &out, &out_abs)
+    _check(status, "torontonian")
+    return out, out_abs
+
+
+def torontonian_batch(Ms, vs, int n_threads, bint extended):
+    """(Loop) torontonians of a stack of M matrices of shape (B, 2n, 2n)."""
+    cdef Py_ssize_t B = Ms.shape[0], i
+    cdef int n = Ms.shape[1] // 2
+    cdef tor_fn fn = _tor_fn(Ms.dtype.kind == "c", extended)
+    cdef char *m = <char *>_ptr(Ms)
+    cdef char *vv = <char *>_ptr(vs)
+    cdef Py_ssize_t mstride = Ms.strides[0], vstride = vs.strides[0] if vs is not None else 0
+    values = np.empty(B)
+    abs_sums = np.empty(B)
+    status = np.zeros(B, dtype=np.intc)
+    cdef double[::1] vals = values
+    cdef double[::1] abss = abs_sums
+    cdef int[::1] st = status
+    for i in prange(B, nogil=True, schedule="dynamic", num_threads=n_threads):
+        st[i] = fn(m + i * mstride, (vv + i * vstride) if vv != NULL else NULL,
+                   n, 1, &vals[i], &abss[i])
+    for i in range(B):
+        _check(status[i], "torontonian")
+    return values, abs_sums
+
+
+def permanent(A, int n_threads, bint extended):
+    """Permanent of a square matrix.  Returns (complex value, sum |terms|)."""
+    cdef double out[2]
+    cdef double out_abs = 0
+    cdef perm_fn fn = _perm_fn(A.dtype.kind == "c", extended)
+    cdef void *a = _ptr(A)
+    cdef int n = A.shape[0], status
+    with nogil:
+        status = fn(a, n, n_threads, out, &out_abs)
+    _check(status, "permanent")
+    return complex(out[0], out[1]), out_abs
+
+
+def permanent_batch(As, int n_threads, bint extended):
+    """Permanents of a stack of square matrices of shape (B, n, n)."""
+    cdef Py_ssize_t B = As.shape[0], i
+    cdef int n = As.shape[1]
+    cdef perm_fn fn = _perm_fn(As.dtype.kind == "c", extended)
+    cdef char *a = <char *>_ptr(As)
+    cdef Py_ssize_t astride = As.strides[0]
+    values = np.empty((B, 2))
+    abs_sums = np.empty(B)
+    status = np.zeros(B, dtype=np.intc)
+    cdef double[:, ::1] vals = values
+    cdef double[::1] abss = abs_sums
+    cdef int[::1] st = status
+    for i in prange(B, nogil=True, schedule="dynamic", num_threads=n_threads):
+        st[i] = fn(a + i * astride, n, 1, &vals[i, 0], &abss[i])
+    for i in range(B):
+        _check(status[i], "permanent")
+    return values[:, 0] + 1j * values[:, 1], abs_sums

@@ -1,0 +1,60 @@
+"""Permanent by Glynn's formula in Gray-code order (Glynn, Eur. J. Comb. 31,
+1887 (2010)), O(2^(n-1) n), single and batched."""
+import numpy as np
+
+from jiuzhang_emu._threads import effective_n_threads
+from jiuzhang_emu.kernels import _cost, _kernels
+from jiuzhang_emu.kernels._checks import as_matrix, check_max_seconds, check_precision
+from jiuzhang_emu.kernels._precision import evaluate, evaluate_batch
+from jiuzhang_emu.kernels.hafnian import BatchResult
+
+
+def permanent(M, *, n_threads=None, precision="double", return_info=False, max_seconds=3600.0):
+    """Permanent of a square matrix.
+
+    Parameters
+    ----------
+    M : array_like of shape (n, n)
+        Real or complex.
+    n_threads, precision, return_info, max_seconds
+        As for :func:`jiuzhang_emu.hafnian`.
+
+    Returns
+    -------
+    float or complex
+        1 for an empty matrix.
+    """
+    check_precision(precision)
+    max_seconds = check_max_seconds(max_seconds)
+    threads = effective_n_threads(n_threads)
+    M = as_matrix(M, "M")
+    is_complex = M.dtype.kind == "c"
+    _cost.check_runtime("permanent", _cost.permanent_work(M.shape[0]), max_seconds,
+                        what="permanent", is_complex=is_complex,
+                        extended=precision == "extended", n_threads=threads)
+    result = evaluate(lambda extended: _kernels.permanent(M, threads, extended), precision)
+    value = complex(result.value) if is_complex else float(result.value.real)
+    result = result._replace(value=value)
+    return result if return_info else value
+
+
+def permanent_batch(Ms, *, n_threads=None, precision="double", return_info=False,
+                    max_seconds=3600.0):
+    """Permanents of a stack of square matrices of shape (batch, n, n)."""
+    check_precision(precision)
+    max_seconds = check_max_seconds(max_seconds)
+    threads = effective_n_threads(n_threads)
+    Ms = as_matrix(Ms, "Ms", batch=True)
+    is_complex = Ms.dtype.kind == "c"
+    _cost.check_runtime("permanent", Ms.shape[0] * _cost.permanent_work(Ms.shape[1]),
+                        max_seconds, what="permanent_batch", is_complex=is_complex,
+                        extended=precision == "extended", n_threads=threads)
+
+    def run(extended, index):
+        sub = Ms if index is None else np.ascontiguousarray(Ms[index])
+        return _kernels.permanent_batch(sub, threads, extended)
+
+    values, tiers, conds, errors = evaluate_batch(run, precision, Ms.shape[0])
+    values = values if is_complex else values.real.copy()
+    result = BatchResult(values, tiers, conds, errors)
+    return result if return_info else values

@@ -1,0 +1,199 @@
+"""Torontonian and loop torontonian, single and batched.
+
+Convention (Quesada, Arrazola, Killoran, PRA 98, 062322 (2018); the same as
+thewalrus's ``tor`` and ``ltor``): O is a 2n x 2n matrix in the complex basis
+(a_1..a_n, a_1^dag..a_n^dag), and with M = I - O,
+
+    Tor(O)         = sum_{Z subset [n]} (-1)^(n - |Z|) / sqrt(det M_Z)
+    ltor(O, gamma) = sum_{Z} (-1)^(n - |Z|) exp(gamma_Z^T M_Z^-1 conj(gamma_Z) / 2)
+                     / sqrt(det M_Z)
+
+where M_Z keeps the rows and columns of both blocks of the modes in Z.  For a
+Gaussian state with Q = sigma + I/2, O = I - Q^-1 and the probability that
+exactly the modes in S click is Tor(O_S) / sqrt(det Q) (zero means).
+
+M must be Hermitian positive definite, as for every physical O.  When O also
+has the block structure of a real quadrature covariance (O_{a^dag a^dag} =
+conj(O_aa), O_{a^dag a} = conj(O_{a a^dag})), the kernel runs on the real
+matrix U^H M U in the xpxp basis (U unitary, so each det M_Z is unchanged),
+which costs a quarter of the complex arithmetic.
+
+Algorithm: recursive Cholesky updates, Kaposi et al., arXiv:2109.04528.
+"""
+import numpy as np
+
+from jiuzhang_emu._threads import effective_n_threads
+from jiuzhang_emu.errors import InputError
+from jiuzhang_emu.kernels import _cost, _kernels
+from jiuzhang_emu.kernels._checks import as_matrix, as_vector, check_max_seconds, check_precision
+from jiuzhang_emu.kernels._precision import evaluate, evaluate_batch
+from jiuzhang_emu.kernels.hafnian import BatchResult
+
+
+def _check_O(O, name):
+    if O.shape[-1] % 2:
+        raise InputError(f"{name} must have an even size 2n (n modes), got shape {O.shape}")
+    M = np.eye(O.shape[-1]) - O
+    diff = np.abs(M - np.conj(np.swapaxes(M, -1, -2)))
+    scale = max(1.0, float(np.abs(M).max())) if M.size else 1.0
+    if np.any(diff > 1e-10 * scale):
+        idx = tuple(int(i) for i in np.argwhere(diff > 1e-10 * scale)[0])
+        raise InputError(
+            f"{name} must be Hermitian (the O matrix of a state, O = I - Q^-1), got "
+            f"|O - O^H| = {diff[idx]:.3g} at index {idx}"
+        )
+    if M.size:
+        smallest = np.linalg.eigvalsh(M).min(axis=-1)
+        if np.any(smallest <= 0):
+            raise InputError(
+                f"I - {name} must be positive definite (the O matrix of a state), got "
+                f"smallest eigenvalue {float(np.min(smallest)):.3g}"
+            )
+
+
+def _is_quadrature_structured(O, gamma):
+    n = O.shape[-1] // 2
+    aa, ab = O[..., :n, :n], O[..., :n, n:]
+    tol = 1e-13 * max(1.0, float(np.abs(O).max())) if O.size else 0
+    ok = (np.abs(O[..., n:, n:] - np.conj(aa)).max(initial=0) <= tol
+          and np.abs(O[..., n:, :n] - np.conj(ab)).max(initial=0) <= tol)
+    if gamma is not None:
+        ok = ok and np.abs(gamma[..., n:] - np.conj(gamma[..., :n])).max(initial=0) <= tol
+    return ok
+
+
+def kernel_inputs(O, gamma, extended):
+    """M = I - O and v = conj(gamma) in the kernel's layout (mode i owns rows
+    2i, 2i+1), real when O has quadrature structure; long double when
+    ``extended``.  Works on single matrices and stacks."""
+    n = O.shape[-1] // 2
+    real_t, cplx_t = (np.longdouble, np.clongdouble) if extended else (np.float64, np.complex128)
+    order = np.ravel(np.column_stack([np.arange(n), np.arange(n) + n]))
+    if _is_quadrature_structured(O, gamma):
+        Oc = O.astype(cplx_t)
+        M = np.eye(2 * n, dtype=cplx_t) - Oc
+        A, B = M[..., :n, :n], M[..., :n, n:]
+        Mr = np.empty(O.shape, dtype=real_t)
+        Mr[..., 0::2, 0::2] = (A + B).real
+        Mr[..., 0::2, 1::2] = (B - A).imag
+        Mr[..., 1::2, 0::2] = (A + B).imag
+        Mr[..., 1::2, 1::2] = (A - B).real
+        v = None
+        if gamma is not None:
+            c = np.conj(gamma[..., :n].astype(cplx_t)) * np.sqrt(real_t(2))
+            v = np.empty(gamma.shape, dtype=real_t)
+            v[..., 0::2], v[..., 1::2] = c.real, c.imag
+        return np.ascontiguousarray(Mr), None if v is None else np.ascontiguousarray(v)
+    is_real = O.dtype.kind != "c" and (gamma is None or gamma.dtype.kind != "c")
+    dtype = real_t if is_real else cplx_t
+    M = np.eye(2 * n, dtype=dtype) - O.astype(dtype)
+    M = M[..., order, :][..., :, order]
+    v = None if gamma is None else np.conj(gamma.astype(dtype))[..., order]
+    return np.ascontiguousarray(M), None if v is None else np.ascontiguousarray(v)
+
+
+def _single(O, gamma, n_threads, precision, return_info, max_seconds, what):
+    check_precision(precision)
+    max_seconds = check_max_seconds(max_seconds)
+    threads = effective_n_threads(n_threads)
+    O = as_matrix(O, "O")
+    _check_O(O, "O")
+    if gamma is not None:
+        gamma = as_vector(gamma, "gamma", O.shape[0])
+    n = O.shape[0] // 2
+    _cost.check_runtime("torontonian", _cost.torontonian_work(n), max_seconds, what=what,
+                        extended=precision == "extended", n_threads=threads,
+                        is_complex=not _is_quadrature_structured(O, gamma) and O.dtype.kind == "c")
+
+    def run(extended):
+        M, v = kernel_inputs(O, gamma, extended)
+        return _kernels.torontonian(M, v, threads, extended)
+
+    result = evaluate(run, precision)
+    return result if return_info else result.value
+
+
+def torontonian(O, *, n_threads=None, precision="double", return_info=False,
+                max_seconds=3600.0):
+    """Torontonian of an O matrix.
+
+    Parameters
+    ----------
+    O : array_like of shape (2n, 2n)
+        Complex-basis O matrix of n modes; I - O Hermitian positive definite.
+    n_threads : int, optional
+        None for all usable cores.
+    precision : {"double", "extended", "auto"}
+        "extended" computes in 80-bit long double; "auto" escalates when the
+        cancellation indicator says float64 cannot be trusted.
+    return_info : bool
+        Return a :class:`~jiuzhang_emu.kernels.KernelResult` instead of the value.
+    max_seconds : float or None
+        Refuse a call predicted to run longer; None lifts the limit.
+
+    Returns
+    -------
+    float
+        1 for n = 0.
+    """
+    return _single(O, None, n_threads, precision, return_info, max_seconds, "torontonian")
+
+
+def loop_torontonian(O, gamma, *, n_threads=None, precision="double", return_info=False,
+                     max_seconds=3600.0):
+    """Loop torontonian of an O matrix and a displacement vector.
+
+    Parameters
+    ----------
+    O : array_like of shape (2n, 2n)
+        As for :func:`torontonian`.
+    gamma : array_like of shape (2n,)
+        The displacement vector in the complex basis; zero gives the torontonian.
+    n_threads, precision, return_info, max_seconds
+        As for :func:`torontonian`.
+
+    Returns
+    -------
+    float
+    """
+    if gamma is None:
+        raise InputError("gamma must be a vector of shape (2n,), got None")
+    return _single(O, gamma, n_threads, precision, return_info, max_seconds,
+                   "loop_torontonian")
+
+
+def _batch(Os, gammas, n_threads, precision, return_info, max_seconds, what):
+    check_precision(precision)
+    max_seconds = check_max_seconds(max_seconds)
+    threads = effective_n_threads(n_threads)
+    Os = as_matrix(Os, "Os", batch=True)
+    _check_O(Os, "Os")
+    if gammas is not None:
+        gammas = as_vector(gammas, "gammas", Os.shape[-1], batch_shape=Os.shape[:1])
+    B, n = Os.shape[0], Os.shape[-1] // 2
+    _cost.check_runtime("torontonian", B * _cost.torontonian_work(n), max_seconds, what=what,
+                        extended=precision == "extended", n_threads=threads)
+
+    def run(extended, index):
+        sub = Os if index is None else Os[index]
+        sub_g = None if gammas is None else (gammas if index is None else gammas[index])
+        M, v = kernel_inputs(sub, sub_g, extended)
+        return _kernels.torontonian_batch(M, v, threads, extended)
+
+    values, tiers, conds, errors = evaluate_batch(run, precision, B)
+    result = BatchResult(values.real.copy(), tiers, conds, errors)
+    return result if return_info else result.values
+
+
+def torontonian_batch(Os, *, n_threads=None, precision="double", return_info=False,
+                      max_seconds=3600.0):
+    """Torontonians of a stack of O matrices of shape (batch, 2n, 2n)."""
+    return _batch(Os, None, n_threads, precision, return_info, max_seconds,
+                  "torontonian_batch")
+
+
+def loop_torontonian_batch(Os, gammas, *, n_threads=None, precision="double",
+                           return_info=False, max_seconds=3600.0):
+    """Loop torontonians of a stack of O matrices (batch, 2n, 2n) and vectors (batch, 2n)."""
+    return _batch(Os, gammas, n_threads, precision, return_info, max_seconds,
+                  "loop_torontonian_batch")
