@@ -75,7 +75,13 @@ omp = openmp_flags()
 compile_args = ["-std=c11", "-O3", "-fcx-limited-range", *arch_flags(), *omp]
 link_args = [f for f in omp if f != "-Xpreprocessor"]
 
-csrc = ["csrc/jz_common.c", "csrc/hafnian.c", "csrc/torontonian.c", "csrc/permanent.c"]
+csrc = [
+    "csrc/jz_common.c",
+    "csrc/hafnian.c",
+    "csrc/torontonian.c",
+    "csrc/torontonian_dd.c",
+    "csrc/permanent.c",
+]
 extensions = [
     Extension(
         "jiuzhang_emu.kernels._kernels",

@@ -1,7 +1,7 @@
 /* Public prototypes of the jiuzhang_emu kernels.
  *
  * Suffixes: d = float64 real, ld = long double real, z = complex128,
- * lz = long double complex.  The ld/lz variants take float64 inputs (and, for
+ * lz = long double complex, dd = double-double.  The ld/lz variants take float64 inputs (and, for
  * the torontonian, long double inputs) and compute in 80-bit extended
  * precision.  Outputs: out[0] real part, out[1] imaginary part (hafnian,
  * permanent) or the real value (torontonian); out_abs the sum of the moduli of
@@ -28,6 +28,11 @@ JZ_DECLARE_TOR(d, double)
 JZ_DECLARE_TOR(ld, long double)
 JZ_DECLARE_TOR(z, jz_z)
 JZ_DECLARE_TOR(lz, jz_lz)
+
+/* Double-double (~106-bit) torontonian of a complex-basis O with quadrature
+ * structure; only O[:n, :n], O[:n, n:] and gamma[:n] are read. */
+int jz_torontonian_dd(const jz_z *O, const jz_z *gamma, int n, int n_threads,
+                      double *out, double *out_abs);
 
 #define JZ_DECLARE_PERM(SUF, TIN)                                          \
     int jz_permanent_##SUF(const TIN *A, int n, int n_threads, double *out, \

@@ -9,9 +9,6 @@ import numpy as np
 
 from jiuzhang_emu.errors import InputError
 
-PRECISIONS = ("double", "extended", "auto")
-
-
 def as_matrix(A, name="A", *, batch=False):
     """Return ``A`` as a C-contiguous float64 or complex128 square matrix
     (or stack of them when ``batch``)."""
@@ -76,12 +73,6 @@ def as_reps(reps, length, name="reps"):
     if np.any(arr < 0):
         raise InputError(f"{name} must be non-negative, got {arr}")
     return arr
-
-
-def check_precision(precision):
-    if precision not in PRECISIONS:
-        raise InputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    return precision
 
 
 def check_max_seconds(max_seconds):

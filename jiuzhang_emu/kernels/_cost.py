@@ -3,8 +3,8 @@
 Each prediction is ``rate * work / threads`` with the work count of the
 algorithm and a rate in seconds per unit of work measured with
 ``benchmarks/kernels.py`` on the 2-core development machine (AMD EPYC,
-complex float64).  Real inputs cost about a third, the extended tier about
-three times more.  The predictions are meant to be right within a small factor,
+complex float64).  Real inputs cost about a third; the extended tier about
+three times, double-double about fifteen times the float64 time.  The predictions are meant to be right within a small factor,
 which is all a guard against hour-long calls needs.
 """
 import math
@@ -14,16 +14,14 @@ from jiuzhang_emu.errors import RuntimeLimitError
 # seconds per unit of work, complex float64, one thread
 _RATE = {"hafnian": 3.0e-9, "torontonian": 4.0e-9, "permanent": 2.0e-9}
 _REAL_FACTOR = 0.35
-_EXTENDED_FACTOR = 3.0
+_TIER_FACTOR = {"double": 1.0, "auto": 1.0, "extended": 3.0, "double-double": 15.0}
 
 
-def predicted_seconds(kernel, work, *, is_complex=True, extended=False, n_threads=1):
+def predicted_seconds(kernel, work, *, is_complex=True, precision="double", n_threads=1):
     """Predicted seconds for ``work`` units of the given kernel."""
-    seconds = _RATE[kernel] * work / max(1, n_threads)
+    seconds = _RATE[kernel] * work / max(1, n_threads) * _TIER_FACTOR[precision]
     if not is_complex:
         seconds *= _REAL_FACTOR
-    if extended:
-        seconds *= _EXTENDED_FACTOR
     return seconds
 
 

@@ -36,3 +36,6 @@ cdef extern from "jz_kernels.h" nogil:
     int jz_permanent_ld(const void *A, int n, int n_threads, double *out, double *out_abs)
     int jz_permanent_z(const void *A, int n, int n_threads, double *out, double *out_abs)
     int jz_permanent_lz(const void *A, int n, int n_threads, double *out, double *out_abs)
+
+    int jz_torontonian_dd(const void *O, const void *gamma, int n, int n_threads,
+                          double *out, double *out_abs)

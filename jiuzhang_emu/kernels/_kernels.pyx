@@ -178,3 +178,37 @@ def permanent_batch(As, int n_threads, bint extended):
     for i in range(B):
         _check(status[i], "permanent")
     return values[:, 0] + 1j * values[:, 1], abs_sums
+
+
+def torontonian_dd(O, gamma, int n_threads):
+    """Double-double (loop) torontonian of a complex128 O with quadrature
+    structure; gamma complex128 or None.  Returns (value, sum |terms|)."""
+    cdef double out = 0, out_abs = 0
+    cdef void *o = _ptr(O)
+    cdef void *g = _ptr(gamma)
+    cdef int n = O.shape[0] // 2, status
+    with nogil:
+        status = jz_torontonian_dd(o, g, n, n_threads, &out, &out_abs)
+    _check(status, "torontonian")
+    return out, out_abs
+
+
+def torontonian_dd_batch(Os, gammas, int n_threads):
+    """Double-double (loop) torontonians of a stack of O matrices (B, 2n, 2n)."""
+    cdef Py_ssize_t B = Os.shape[0], i
+    cdef int n = Os.shape[1] // 2
+    cdef char *o = <char *>_ptr(Os)
+    cdef char *g = <char *>_ptr(gammas)
+    cdef Py_ssize_t ostride = Os.strides[0], gstride = gammas.strides[0] if gammas is not None else 0
+    values = np.empty(B)
+    abs_sums = np.empty(B)
+    status = np.zeros(B, dtype=np.intc)
+    cdef double[::1] vals = values
+    cdef double[::1] abss = abs_sums
+    cdef int[::1] st = status
+    for i in prange(B, nogil=True, schedule="dynamic", num_threads=n_threads):
+        st[i] = jz_torontonian_dd(o + i * ostride, (g + i * gstride) if g != NULL else NULL,
+                                  n, 1, &vals[i], &abss[i])
+    for i in range(B):
+        _check(status[i], "torontonian")
+    return values, abs_sums

@@ -23,10 +23,9 @@ from jiuzhang_emu.kernels._checks import (
     as_reps,
     as_vector,
     check_max_seconds,
-    check_precision,
     check_symmetric,
 )
-from jiuzhang_emu.kernels._precision import evaluate, evaluate_batch
+from jiuzhang_emu.kernels._precision import check_precision, evaluate, evaluate_batch
 
 
 class BatchResult(NamedTuple):
@@ -88,17 +87,16 @@ def _single(A, diag, reps, loops, n_threads, precision, return_info, max_seconds
     is_complex = A.dtype.kind == "c"
     pairing = _pairing(reps, loops)
     if pairing is None:
-        value, abs_sum = 0.0, 0.0
-        run = lambda extended: (0.0, 0.0)  # noqa: E731 - odd size: exactly 0
+        run = lambda tier: (0.0, 0.0)  # noqa: E731 - odd size: exactly 0
     else:
         V, group_k = pairing
         _cost.check_runtime(
             "hafnian", _cost.hafnian_work(group_k, len(V) // 2), max_seconds, what=what,
-            is_complex=is_complex, extended=precision == "extended", n_threads=threads,
+            is_complex=is_complex, precision=precision, n_threads=threads,
         )
 
-        def run(extended):
-            return _kernels.loop_hafnian(A, diag, V, group_k, threads, extended)
+        def run(tier):
+            return _kernels.loop_hafnian(A, diag, V, group_k, threads, tier == "extended")
 
     result = evaluate(run, precision)
     result = result._replace(value=_as_output(result.value, is_complex))
@@ -120,7 +118,8 @@ def hafnian(A, reps=None, *, n_threads=None, precision="double", return_info=Fal
         None for all usable cores; see :func:`jiuzhang_emu.effective_n_threads`.
     precision : {"double", "extended", "auto"}
         "extended" computes in 80-bit long double; "auto" escalates when the
-        cancellation indicator says float64 cannot be trusted.
+        cancellation indicator says float64 cannot be trusted (see
+        :mod:`jiuzhang_emu.kernels._precision`).
     return_info : bool
         Return a :class:`~jiuzhang_emu.kernels.KernelResult` (value, tier,
         condition, error estimate) instead of the bare value.
@@ -177,14 +176,14 @@ def _batch(As, diags, reps, loops, n_threads, precision, return_info, max_second
     V, group_k = pairing
     _cost.check_runtime(
         "hafnian", B * _cost.hafnian_work(group_k, len(V) // 2), max_seconds, what=what,
-        is_complex=is_complex, extended=precision == "extended", n_threads=threads,
+        is_complex=is_complex, precision=precision, n_threads=threads,
     )
 
-    def run(extended, index):
+    def run(tier, index):
         sub = As if index is None else np.ascontiguousarray(As[index])
         sub_d = None if diags is None else (diags if index is None else
                                             np.ascontiguousarray(diags[index]))
-        return _kernels.loop_hafnian_batch(sub, sub_d, V, group_k, threads, extended)
+        return _kernels.loop_hafnian_batch(sub, sub_d, V, group_k, threads, tier == "extended")
 
     values, tiers, conds, errors = evaluate_batch(run, precision, B)
     values = values if is_complex else values.real.copy()

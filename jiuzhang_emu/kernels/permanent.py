@@ -4,8 +4,8 @@ import numpy as np
 
 from jiuzhang_emu._threads import effective_n_threads
 from jiuzhang_emu.kernels import _cost, _kernels
-from jiuzhang_emu.kernels._checks import as_matrix, check_max_seconds, check_precision
-from jiuzhang_emu.kernels._precision import evaluate, evaluate_batch
+from jiuzhang_emu.kernels._checks import as_matrix, check_max_seconds
+from jiuzhang_emu.kernels._precision import check_precision, evaluate, evaluate_batch
 from jiuzhang_emu.kernels.hafnian import BatchResult
 
 
@@ -31,8 +31,8 @@ def permanent(M, *, n_threads=None, precision="double", return_info=False, max_s
     is_complex = M.dtype.kind == "c"
     _cost.check_runtime("permanent", _cost.permanent_work(M.shape[0]), max_seconds,
                         what="permanent", is_complex=is_complex,
-                        extended=precision == "extended", n_threads=threads)
-    result = evaluate(lambda extended: _kernels.permanent(M, threads, extended), precision)
+                        precision=precision, n_threads=threads)
+    result = evaluate(lambda tier: _kernels.permanent(M, threads, tier == "extended"), precision)
     value = complex(result.value) if is_complex else float(result.value.real)
     result = result._replace(value=value)
     return result if return_info else value
@@ -48,11 +48,11 @@ def permanent_batch(Ms, *, n_threads=None, precision="double", return_info=False
     is_complex = Ms.dtype.kind == "c"
     _cost.check_runtime("permanent", Ms.shape[0] * _cost.permanent_work(Ms.shape[1]),
                         max_seconds, what="permanent_batch", is_complex=is_complex,
-                        extended=precision == "extended", n_threads=threads)
+                        precision=precision, n_threads=threads)
 
-    def run(extended, index):
+    def run(tier, index):
         sub = Ms if index is None else np.ascontiguousarray(Ms[index])
-        return _kernels.permanent_batch(sub, threads, extended)
+        return _kernels.permanent_batch(sub, threads, tier == "extended")
 
     values, tiers, conds, errors = evaluate_batch(run, precision, Ms.shape[0])
     values = values if is_complex else values.real.copy()

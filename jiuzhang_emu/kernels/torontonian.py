@@ -16,7 +16,14 @@ M must be Hermitian positive definite, as for every physical O.  When O also
 has the block structure of a real quadrature covariance (O_{a^dag a^dag} =
 conj(O_aa), O_{a^dag a} = conj(O_{a a^dag})), the kernel runs on the real
 matrix U^H M U in the xpxp basis (U unitary, so each det M_Z is unchanged),
-which costs a quarter of the complex arithmetic.
+which costs a quarter of the complex arithmetic.  A physical O computed in
+float64 misses the structure by rounding; it is projected onto it (a change
+at the level of the input's own rounding).
+
+Precision: the sum cancels massively for realistic states (for Jiuzhang 1.0
+click patterns the sum of |terms| exceeds the result by ~10^12 at 12 clicks
+and more at 20), so float64 and even long double lose digits; the
+double-double tier forms M from O inside the kernel and keeps ~106 bits.
 
 Algorithm: recursive Cholesky updates, Kaposi et al., arXiv:2109.04528.
 """
@@ -25,8 +32,8 @@ import numpy as np
 from jiuzhang_emu._threads import effective_n_threads
 from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.kernels import _cost, _kernels
-from jiuzhang_emu.kernels._checks import as_matrix, as_vector, check_max_seconds, check_precision
-from jiuzhang_emu.kernels._precision import evaluate, evaluate_batch
+from jiuzhang_emu.kernels._checks import as_matrix, as_vector, check_max_seconds
+from jiuzhang_emu.kernels._precision import TIERS, check_precision, evaluate, evaluate_batch
 from jiuzhang_emu.kernels.hafnian import BatchResult
 
 
@@ -92,24 +99,32 @@ def kernel_inputs(O, gamma, extended):
     return np.ascontiguousarray(M), None if v is None else np.ascontiguousarray(v)
 
 
+def _complex_or_none(x):
+    return None if x is None else np.ascontiguousarray(x, dtype=np.complex128)
+
+
 def _single(O, gamma, n_threads, precision, return_info, max_seconds, what):
-    check_precision(precision)
     max_seconds = check_max_seconds(max_seconds)
     threads = effective_n_threads(n_threads)
     O = as_matrix(O, "O")
     _check_O(O, "O")
     if gamma is not None:
         gamma = as_vector(gamma, "gamma", O.shape[0])
+    structured = _is_quadrature_structured(O, gamma)
+    available = TIERS if structured else TIERS[:2]
+    check_precision(precision, available)
     n = O.shape[0] // 2
     _cost.check_runtime("torontonian", _cost.torontonian_work(n), max_seconds, what=what,
-                        extended=precision == "extended", n_threads=threads,
-                        is_complex=not _is_quadrature_structured(O, gamma) and O.dtype.kind == "c")
+                        precision=precision, n_threads=threads,
+                        is_complex=not structured and O.dtype.kind == "c")
 
-    def run(extended):
-        M, v = kernel_inputs(O, gamma, extended)
-        return _kernels.torontonian(M, v, threads, extended)
+    def run(tier):
+        if tier == "double-double":
+            return _kernels.torontonian_dd(_complex_or_none(O), _complex_or_none(gamma), threads)
+        M, v = kernel_inputs(O, gamma, tier == "extended")
+        return _kernels.torontonian(M, v, threads, tier == "extended")
 
-    result = evaluate(run, precision)
+    result = evaluate(run, precision, available)
     return result if return_info else result.value
 
 
@@ -123,9 +138,11 @@ def torontonian(O, *, n_threads=None, precision="double", return_info=False,
         Complex-basis O matrix of n modes; I - O Hermitian positive definite.
     n_threads : int, optional
         None for all usable cores.
-    precision : {"double", "extended", "auto"}
-        "extended" computes in 80-bit long double; "auto" escalates when the
-        cancellation indicator says float64 cannot be trusted.
+    precision : {"double", "extended", "double-double", "auto"}
+        "extended": 80-bit long double; "double-double": ~106 bits, for O with
+        quadrature structure (every physical O); "auto" runs in double and
+        repeats in the cheapest tier whose error estimate (condition number
+        times unit roundoff) is below 1e-12.
     return_info : bool
         Return a :class:`~jiuzhang_emu.kernels.KernelResult` instead of the value.
     max_seconds : float or None
@@ -163,24 +180,28 @@ def loop_torontonian(O, gamma, *, n_threads=None, precision="double", return_inf
 
 
 def _batch(Os, gammas, n_threads, precision, return_info, max_seconds, what):
-    check_precision(precision)
     max_seconds = check_max_seconds(max_seconds)
     threads = effective_n_threads(n_threads)
     Os = as_matrix(Os, "Os", batch=True)
     _check_O(Os, "Os")
     if gammas is not None:
         gammas = as_vector(gammas, "gammas", Os.shape[-1], batch_shape=Os.shape[:1])
+    available = TIERS if _is_quadrature_structured(Os, gammas) else TIERS[:2]
+    check_precision(precision, available)
     B, n = Os.shape[0], Os.shape[-1] // 2
     _cost.check_runtime("torontonian", B * _cost.torontonian_work(n), max_seconds, what=what,
-                        extended=precision == "extended", n_threads=threads)
+                        precision=precision, n_threads=threads)
 
-    def run(extended, index):
+    def run(tier, index):
         sub = Os if index is None else Os[index]
         sub_g = None if gammas is None else (gammas if index is None else gammas[index])
-        M, v = kernel_inputs(sub, sub_g, extended)
-        return _kernels.torontonian_batch(M, v, threads, extended)
+        if tier == "double-double":
+            return _kernels.torontonian_dd_batch(_complex_or_none(sub), _complex_or_none(sub_g),
+                                                 threads)
+        M, v = kernel_inputs(sub, sub_g, tier == "extended")
+        return _kernels.torontonian_batch(M, v, threads, tier == "extended")
 
-    values, tiers, conds, errors = evaluate_batch(run, precision, B)
+    values, tiers, conds, errors = evaluate_batch(run, precision, B, available)
     result = BatchResult(values.real.copy(), tiers, conds, errors)
     return result if return_info else result.values
 
