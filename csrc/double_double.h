@@ -78,6 +78,34 @@ static inline dd dd_sqrt(dd x)
     return dd_quick_two_sum(s, r.hi / (2.0 * s));
 }
 
+/* sum_k x[k] y[k] for k < len: products split exactly (two_prod), their
+ * double-double tails and the rounding errors of the running sums gathered in
+ * a compensation term (the Dot2 scheme of Ogita, Rump, Oishi, SIAM J. Sci.
+ * Comput. 26, 1955 (2005), carried over to double-double operands), in two
+ * independent chains.  Error about 2^-104 sum |x_k y_k|, like double-double
+ * arithmetic, at half its cost. */
+static inline dd dd_dot(const dd *x, const dd *y, int len)
+{
+    double s0 = 0, c0 = 0, s1 = 0, c1 = 0;
+    int k = 0;
+    for (; k + 2 <= len; k += 2) {
+        const dd p0 = dd_two_prod(x[k].hi, y[k].hi);
+        const dd p1 = dd_two_prod(x[k + 1].hi, y[k + 1].hi);
+        const dd t0 = dd_two_sum(s0, p0.hi), t1 = dd_two_sum(s1, p1.hi);
+        s0 = t0.hi;
+        s1 = t1.hi;
+        c0 += t0.lo + (p0.lo + (x[k].hi * y[k].lo + x[k].lo * y[k].hi));
+        c1 += t1.lo + (p1.lo + (x[k + 1].hi * y[k + 1].lo + x[k + 1].lo * y[k + 1].hi));
+    }
+    for (; k < len; k++) {
+        const dd p0 = dd_two_prod(x[k].hi, y[k].hi);
+        const dd t0 = dd_two_sum(s0, p0.hi);
+        s0 = t0.hi;
+        c0 += t0.lo + (p0.lo + (x[k].hi * y[k].lo + x[k].lo * y[k].hi));
+    }
+    return dd_add(dd_quick_two_sum(s0, c0), dd_quick_two_sum(s1, c1));
+}
+
 /* exp by argument reduction x = k ln2 + r, |r| <= ln2/2, then r/2^10 and a
  * Taylor series squared back ten times. */
 static inline dd dd_exp(dd x)

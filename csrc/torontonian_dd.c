@@ -39,24 +39,16 @@ static dd tor_dd_extend(const tor_dd_ctx *cx, tor_dd_work *w, int m, int i, dd *
         const dd *Mr = cx->M + (size_t)w->rows[r] * dim;
         for (int c = 0; c < r; c++) {
             const dd *Lc = L + (size_t)c * dim;
-            dd z = Mr[w->rows[c]];
-            for (int k = 0; k < c; k++)
-                z = dd_sub(z, dd_mul(Lr[k], Lc[k]));
-            Lr[c] = dd_div(z, Lc[c]);
+            Lr[c] = dd_div(dd_sub(Mr[w->rows[c]], dd_dot(Lr, Lc, c)), Lc[c]);
         }
-        dd d = Mr[w->rows[r]];
-        for (int k = 0; k < r; k++)
-            d = dd_sub(d, dd_mul(Lr[k], Lr[k]));
+        dd d = dd_sub(Mr[w->rows[r]], dd_dot(Lr, Lr, r));
         if (!(d.hi > 0))
             return dd_from(0.0);
         d = dd_sqrt(d);
         Lr[r] = d;
         prod = dd_mul(prod, d);
         if (cx->v) {
-            dd z = cx->v[w->rows[r]];
-            for (int k = 0; k < r; k++)
-                z = dd_sub(z, dd_mul(Lr[k], w->y[k]));
-            z = dd_div(z, d);
+            const dd z = dd_div(dd_sub(cx->v[w->rows[r]], dd_dot(Lr, w->y, r)), d);
             w->y[r] = z;
             *ysq = dd_add(*ysq, dd_mul(z, z));
         }

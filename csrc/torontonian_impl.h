@@ -45,6 +45,24 @@ static inline void FN(tor_neumaier)(R *sum, R *comp, R x)
     *sum = t;
 }
 
+/* sum_k x[k] conj(y[k]) for k < len, with four partial sums (a fixed order,
+ * so the result is reproducible; the independent chains let the compiler
+ * vectorize and pipeline what a single running sum would serialize). */
+static inline T FN(tor_dot)(const T *x, const T *y, int len)
+{
+    T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int k = 0;
+    for (; k + 4 <= len; k += 4) {
+        s0 += x[k] * CONJ(y[k]);
+        s1 += x[k + 1] * CONJ(y[k + 1]);
+        s2 += x[k + 2] * CONJ(y[k + 2]);
+        s3 += x[k + 3] * CONJ(y[k + 3]);
+    }
+    for (; k < len; k++)
+        s0 += x[k] * CONJ(y[k]);
+    return (s0 + s1) + (s2 + s3);
+}
+
 /* Append mode i as factor rows m, m+1.  Returns the product of the two new
  * diagonal entries and adds their |y|^2 to *ysq; 0 if M_Z is not PD. */
 static R FN(tor_extend)(const FN(tor_ctx) *cx, FN(tor_work) *w, int m, int i, R *ysq)
@@ -59,14 +77,9 @@ static R FN(tor_extend)(const FN(tor_ctx) *cx, FN(tor_work) *w, int m, int i, R 
         const T *Mr = cx->M + (size_t)w->rows[r] * dim;
         for (int c = 0; c < r; c++) {
             const T *Lc = L + (size_t)c * dim;
-            T z = Mr[w->rows[c]];
-            for (int k = 0; k < c; k++)
-                z -= Lr[k] * CONJ(Lc[k]);
-            Lr[c] = z / RE(Lc[c]);
+            Lr[c] = (Mr[w->rows[c]] - FN(tor_dot)(Lr, Lc, c)) / RE(Lc[c]);
         }
-        R d = RE(Mr[w->rows[r]]);
-        for (int k = 0; k < r; k++)
-            d -= RE(Lr[k] * CONJ(Lr[k]));
+        R d = RE(Mr[w->rows[r]]) - RE(FN(tor_dot)(Lr, Lr, r));
         if (!(d > 0))
             return 0;
         d = SQRT(d);
