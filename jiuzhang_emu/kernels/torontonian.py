@@ -142,7 +142,7 @@ def torontonian(O, *, n_threads=None, precision="double", return_info=False,
         "extended": 80-bit long double; "double-double": ~106 bits, for O with
         quadrature structure (every physical O); "auto" runs in double and
         repeats in the cheapest tier whose error estimate (condition number
-        times unit roundoff) is below 1e-12.
+        times unit roundoff) is below AUTO_RTOL = 1e-10.
     return_info : bool
         Return a :class:`~jiuzhang_emu.kernels.KernelResult` instead of the value.
     max_seconds : float or None
