@@ -4,7 +4,11 @@ Every function here is written straight from the definition of the quantity
 it computes and shares no code with the native kernels.  They are
 exponential-time test oracles: use them only for small inputs (hafnians and
 loop hafnians up to about 16 rows, torontonians up to about 8 modes,
-permanents up to about 8 rows).
+permanents up to about 8 rows).  The (loop) hafnian recursion expands the
+first remaining row over its partners and memoises on the set of remaining
+rows, so it costs O(N 2^N) instead of (N-1)!!; the torontonians sum over all
+2^n subsets with a determinant each; the permanent sums over all n!
+permutations.
 
 Conventions are those of the package (and of thewalrus):
 
@@ -14,8 +18,8 @@ Conventions are those of the package (and of thewalrus):
   ``diag[i]`` (default: the diagonal of A).
 * Repeated rows are handled by :func:`expand_reps`: row/column i stands
   ``reps[i]`` times, and the entry between two copies of i is A[i, i].
-* ``torontonian(O)`` (Quesada, Arrazola, Killoran, PRA 98, 062322 (2018),
-  Eq. (13)) and ``loop_torontonian(O, gamma)`` take a 2n x 2n matrix O in the
+* ``torontonian(O)`` (Quesada, Arrazola, Killoran, PRA 98, 062322 (2018))
+  and ``loop_torontonian(O, gamma)`` take a 2n x 2n matrix O in the
   complex basis (a_1..a_n, a_1^dag..a_n^dag) with I - O Hermitian positive
   definite, and sum over the subsets Z of the n modes, keeping rows and
   columns i and i + n of every mode i in Z::
@@ -26,9 +30,9 @@ Conventions are those of the package (and of thewalrus):
 
 * ``permanent(M)`` sums, over the permutations s of the rows, prod_i M[i, s(i)].
 
-The hafnian and loop hafnian use only element access and Python arithmetic, so
-they also run on object arrays of :mod:`mpmath` numbers (for high-precision
-reference values); the torontonians use :func:`numpy.linalg.det` and
+The hafnian, loop hafnian and permanent use only element access and Python
+arithmetic, so they also run on object arrays of :mod:`mpmath` numbers (for
+high-precision reference values); the torontonians use :func:`numpy.linalg.det` and
 :func:`numpy.linalg.solve` in float64.
 """
 import itertools
@@ -43,6 +47,7 @@ __all__ = [
     "loop_torontonian",
     "permanent",
     "torontonian",
+    "torontonian_terms",
 ]
 
 
@@ -187,6 +192,31 @@ def _subset_terms(O, gamma):
     return terms
 
 
+def torontonian_terms(O, gamma=None):
+    """The signed terms of the (loop) torontonian sum, one per subset of modes.
+
+    Parameters
+    ----------
+    O : array_like of shape (2n, 2n)
+        Complex-basis O matrix; I - O Hermitian positive definite.
+    gamma : array_like of shape (2n,), optional
+        Loop vector; None for the torontonian.
+
+    Returns
+    -------
+    ndarray of shape (2^n,)
+        The terms, subsets ordered by size then lexicographically; their sum
+        is the (loop) torontonian and the sum of their moduli measures the
+        cancellation.
+    """
+    if gamma is not None:
+        gamma = np.asarray(gamma)
+        n = np.shape(O)[0] // 2
+        if gamma.shape != (2 * n,):
+            raise ValueError(f"gamma must have shape ({2 * n},), got {gamma.shape}")
+    return np.array(_subset_terms(O, gamma))
+
+
 def torontonian(O):
     """Torontonian by the direct sum over the 2^n subsets of modes.
 
@@ -219,11 +249,7 @@ def loop_torontonian(O, gamma):
         ``sum_Z (-1)^(n - |Z|) exp(Re(gamma_Z^T (I - O)_Z^-1 conj(gamma_Z)) / 2)
         / sqrt(det (I - O)_Z)``.
     """
-    O, n = _check_o(O)
-    gamma = np.asarray(gamma)
-    if gamma.shape != (2 * n,):
-        raise ValueError(f"gamma must have shape ({2 * n},), got {gamma.shape}")
-    return float(np.sum(_subset_terms(O, gamma)))
+    return float(np.sum(torontonian_terms(O, gamma)))
 
 
 def permanent(M):
@@ -239,7 +265,7 @@ def permanent(M):
         ``sum_s prod_i M[i, s(i)]``; 1 for n = 0.
     """
     rows, n = _rows(M)
-    total = 0 if n else 1
+    total = 0  # range(0) has one permutation, the empty one, of weight 1
     for perm in itertools.permutations(range(n)):
         term = 1
         for i, j in enumerate(perm):

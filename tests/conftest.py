@@ -1,0 +1,195 @@
+"""Shared fixtures: random matrices and Gaussian states for the kernel tests.
+
+Conventions: covariance matrices are xxpp-ordered with hbar = 2 (vacuum = I),
+as in thewalrus; O matrices are in the complex basis (a..., a^dag...), with
+Q = thewalrus.quantum.Qmat(cov) and O = I - Q^-1.
+
+Every fixture returns a function, so that tests can build as many inputs as
+they need from explicit seeds.
+"""
+import itertools
+
+import numpy as np
+import pytest
+from thewalrus.quantum import Qmat
+from thewalrus.random import random_covariance
+
+import jiuzhang_emu as jz
+
+
+def _random_symmetric(n, rng, complex_=False, scale=1.0):
+    A = rng.normal(size=(n, n))
+    if complex_:
+        A = A + 1j * rng.normal(size=(n, n))
+    return scale * (A + A.T) / 2
+
+
+def _haar_unitary(m, rng):
+    z = (rng.normal(size=(m, m)) + 1j * rng.normal(size=(m, m))) / np.sqrt(2)
+    q, r = np.linalg.qr(z)
+    d = np.diag(r)
+    return q * (d / np.abs(d))
+
+
+def _thewalrus_covariance(n_modes, seed, pure=False):
+    """thewalrus.random.random_covariance, which draws from the global
+    np.random state: seed it, and restore the state afterwards."""
+    state = np.random.get_state()
+    try:
+        np.random.seed(seed)
+        return random_covariance(n_modes, pure=pure)
+    finally:
+        np.random.set_state(state)
+
+
+def _lossy_covariance(r, U, eta):
+    """Squeezed vacua r (x squeezed), interferometer U, then uniform loss
+    (transmission eta)."""
+    r = np.asarray(r, dtype=float)
+    m = len(r)
+    S = np.diag(np.concatenate([np.exp(-r), np.exp(r)]))
+    Orth = np.block([[U.real, -U.imag], [U.imag, U.real]])
+    cov = Orth @ S @ S.T @ Orth.T
+    return eta * cov + (1 - eta) * np.eye(2 * m)
+
+
+def _exact_structure(O):
+    """Round O to an exactly Hermitian matrix with the block structure of a
+    physical O, [[A, B], [conj B, conj A]] with A Hermitian, B symmetric."""
+    n = O.shape[0] // 2
+    A = O[:n, :n]
+    A = (A + A.conj().T) / 2
+    B = O[:n, n:]
+    B = (B + B.T) / 2
+    return np.block([[A, B], [B.conj(), A.conj()]])
+
+
+def _o_matrix(cov, means=None, exact=True):
+    """O matrix of a Gaussian state, and for displaced states the loop vector.
+
+    Returns
+    -------
+    O : ndarray of shape (2n, 2n)
+    gamma : ndarray of shape (2n,)
+        Zero for ``means=None``.
+    vacuum : float
+        The probability that no detector clicks, sqrt(det Q)^-1 times
+        exp(-alpha^H Q^-1 alpha / 2).
+
+    For means (xxpp, hbar = 2) the convention is thewalrus's
+    ``threshold_detection_prob``: alpha = (x + ip, x - ip) / 2,
+    sigma = conj(Q), O = I - sigma^-1, gamma = conj(sigma^-1 alpha).
+    """
+    n = cov.shape[0] // 2
+    Q = Qmat(cov)
+    if means is None:
+        O = np.eye(2 * n) - np.linalg.inv(Q)
+        gamma = np.zeros(2 * n, dtype=complex)
+        vacuum = 1 / np.sqrt(np.linalg.det(Q).real)
+    else:
+        means = np.asarray(means, dtype=float)
+        x, p = means[:n], means[n:]
+        alpha = np.concatenate([x + 1j * p, x - 1j * p]) / 2
+        sigma = Q.conj()
+        inv_sigma = np.linalg.inv(sigma)
+        O = np.eye(2 * n) - inv_sigma
+        gamma = (inv_sigma @ alpha).conj()
+        vacuum = float(
+            np.exp(-0.5 * (alpha.conj() @ inv_sigma @ alpha).real)
+            / np.sqrt(np.linalg.det(sigma).real)
+        )
+    if exact:
+        O = _exact_structure(O)
+        gamma = np.concatenate([gamma[:n], gamma[:n].conj()])
+    return O, gamma, vacuum
+
+
+def _threshold_probabilities(cov, means=None, **kwargs):
+    """All 2^n threshold-detector click probabilities of a Gaussian state,
+    {pattern tuple: probability}, from the package's (loop) torontonian."""
+    n = cov.shape[0] // 2
+    O, gamma, vacuum = _o_matrix(cov, means)
+    probs = {}
+    for pattern in itertools.product((0, 1), repeat=n):
+        S = [i for i in range(n) if pattern[i]]
+        keep = S + [i + n for i in S]
+        OS = O[np.ix_(keep, keep)]
+        if means is None:
+            value = jz.torontonian(OS, **kwargs)
+        else:
+            value = jz.loop_torontonian(OS, gamma[keep], **kwargs)
+        probs[pattern] = vacuum * value
+    return probs
+
+
+@pytest.fixture
+def random_symmetric():
+    """f(n, rng, complex_=False, scale=1.0): a random symmetric n x n matrix."""
+    return _random_symmetric
+
+
+@pytest.fixture
+def haar_unitary():
+    """f(m, rng): a Haar-random m x m unitary."""
+    return _haar_unitary
+
+
+@pytest.fixture
+def thewalrus_covariance():
+    """f(n_modes, seed, pure=False): thewalrus.random.random_covariance
+    drawn reproducibly from ``seed`` (global numpy state restored)."""
+    return _thewalrus_covariance
+
+
+@pytest.fixture
+def lossy_covariance():
+    """f(r, U, eta): squeezed vacua through U with transmission eta."""
+    return _lossy_covariance
+
+
+@pytest.fixture
+def o_matrix():
+    """f(cov, means=None, exact=True) -> (O, gamma, vacuum probability)."""
+    return _o_matrix
+
+
+@pytest.fixture
+def random_o_matrix():
+    """f(n_modes, seed, pure=False) -> O of a random (mixed) thewalrus state."""
+
+    def make(n_modes, seed, pure=False):
+        return _o_matrix(_thewalrus_covariance(n_modes, seed, pure=pure))[0]
+
+    return make
+
+
+@pytest.fixture
+def exact_structure():
+    """f(O): O rounded to exact Hermitian physical block structure."""
+    return _exact_structure
+
+
+@pytest.fixture
+def threshold_probabilities():
+    """f(cov, means=None, **kernel_kwargs) -> {click pattern: probability}."""
+    return _threshold_probabilities
+
+
+@pytest.fixture
+def assert_close():
+    """f(got, want, rtol, scale=None): |got - want| <= rtol * max(|want|, scale).
+
+    ``scale`` is the magnitude the rounding errors are relative to (e.g. the
+    sum of the moduli of the terms), when it exceeds |want|.
+    """
+
+    def check(got, want, rtol, scale=None, what=""):
+        ref = abs(complex(want))
+        if scale is not None:
+            ref = max(ref, abs(scale))
+        err = abs(complex(got) - complex(want))
+        assert err <= rtol * ref, (
+            f"{what} got {got!r}, want {want!r}: |diff| = {err:.3g} > {rtol:g} * {ref:.3g}"
+        )
+
+    return check
