@@ -23,3 +23,7 @@ class RuntimeLimitError(InputError):
 
 class KernelError(JiuzhangEmuError, RuntimeError):
     """A native kernel failed."""
+
+
+class PrecisionWarning(UserWarning):
+    """Even the most precise tier available may miss the requested accuracy."""

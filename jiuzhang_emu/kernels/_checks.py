@@ -67,8 +67,8 @@ def as_reps(reps, length, name="reps"):
     arr = np.asarray(reps)
     if arr.shape != (length,):
         raise InputError(f"{name} must have shape ({length},), one count per row, got {arr.shape}")
-    if arr.size and (arr.dtype.kind not in "iu" and not np.all(arr == np.round(arr))):
-        raise InputError(f"{name} must hold integers, got {arr}")
+    if arr.dtype.kind not in "biuf" or (arr.dtype.kind == "f" and not np.all(arr == np.round(arr))):
+        raise InputError(f"{name} must hold non-negative integers, got {arr}")
     arr = arr.astype(np.int64)
     if np.any(arr < 0):
         raise InputError(f"{name} must be non-negative, got {arr}")

@@ -27,15 +27,17 @@ def predicted_seconds(kernel, work, *, is_complex=True, precision="double", n_th
 
 def hafnian_work(group_k, n_pairs):
     """Leaves of the recursion times the cost of a leaf, O(n^2)."""
-    leaves = math.prod(k + 1 for k in group_k)
-    return leaves * (n_pairs + 1) ** 2
+    leaves = math.prod(int(k) + 1 for k in group_k)  # Python ints: no overflow
+    return float(leaves) * (int(n_pairs) + 1) ** 2
 
 
 def torontonian_work(n_modes):
+    n_modes = int(n_modes)
     return 2.0**n_modes * (n_modes + 1) ** 2
 
 
 def permanent_work(n):
+    n = int(n)
     return 2.0 ** max(n - 1, 0) * max(n, 1)
 
 

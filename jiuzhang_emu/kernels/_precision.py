@@ -3,18 +3,27 @@
 Tiers: "double" (float64), "extended" (x87 80-bit long double, 64-bit
 mantissa) and, for torontonians of physical O matrices, "double-double"
 (~106 bits).  Every kernel sums many signed terms.  With S the sum of the
-moduli of the terms and V the result, the condition number ``S / |V|`` bounds
-how much the rounding errors of the terms are amplified: the relative error is
-about ``condition * u`` with u the unit roundoff of the tier.
-``precision="auto"`` runs in double and, when ``condition * u`` exceeds
-:data:`AUTO_RTOL`, repeats the computation in the cheapest tier whose
-``condition * u`` is below it (or the most precise available).
+moduli of the terms and V the result, ``S / |V|`` bounds how much the rounding
+errors of the terms are amplified: the relative error is about
+``condition * u`` with u the unit roundoff of the tier.
+
+Cancellation inside a term (inside a leaf's polynomial products in the
+hafnian recursion, inside the column sums of Glynn's formula) does not show in
+S.  So ``precision="auto"`` also evaluates the hafnian and the permanent a
+second time in another order (rows paired differently, the matrix
+transposed), whose rounding differs, and takes the relative spread of the two
+values over u as a second estimate of the amplification (a pessimistic one
+when the other order happens to cancel worse).  When ``condition * u`` exceeds
+:data:`AUTO_RTOL` it repeats the computation in the cheapest tier whose error
+estimate meets it, or the most precise available, and warns with
+:class:`~jiuzhang_emu.errors.PrecisionWarning` if even that one does not.
 """
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 
-from jiuzhang_emu.errors import InputError
+from jiuzhang_emu.errors import InputError, PrecisionWarning
 
 TIERS = ("double", "extended", "double-double")
 PRECISIONS = (*TIERS, "auto")
@@ -34,9 +43,11 @@ class KernelResult(NamedTuple):
     value : float or complex
     precision : {"double", "extended", "double-double"}
     condition : float
-        Sum of |terms| over |value| (inf for a zero value with nonzero terms).
+        Amplification of rounding errors: sum of |terms| over |value| (inf for
+        a zero value with nonzero terms); in "auto" mode at least the observed
+        spread between two evaluation orders over the float64 unit roundoff.
     error_estimate : float
-        ``condition * unit roundoff``: the expected relative error.
+        ``condition * unit roundoff`` of the tier: the expected relative error.
     """
 
     value: complex
@@ -64,6 +75,14 @@ def condition_number(value, abs_sum):
     return abs_sum / value
 
 
+def spread_condition(value, other):
+    """The relative spread of two float64 evaluations over the unit roundoff."""
+    scale = max(abs(value), abs(other))
+    if scale == 0:
+        return 0.0
+    return abs(value - other) / scale / UNIT_ROUNDOFF["double"]
+
+
 def _tier_for(condition, available):
     """The cheapest available tier whose error estimate meets AUTO_RTOL."""
     for tier in available:
@@ -72,37 +91,69 @@ def _tier_for(condition, available):
     return available[-1]
 
 
-def evaluate(run, precision, available=TIERS[:2]):
-    """Run ``run(tier) -> (value, abs_sum)`` in the requested tier."""
-    tier = "double" if precision == "auto" else precision
-    value, abs_sum = run(tier)
+def _warn_if_short(condition, tier):
+    estimate = condition * UNIT_ROUNDOFF[tier]
+    if estimate > AUTO_RTOL:
+        warnings.warn(
+            f"precision='auto': the most precise tier available here ({tier!r}) has an "
+            f"estimated relative error of {estimate:.2g} (condition {condition:.3g}), above "
+            f"{AUTO_RTOL:g}",
+            PrecisionWarning,
+            stacklevel=4,
+        )
+
+
+def evaluate(run, precision, available=TIERS[:2], rerun=None):
+    """Run ``run(tier) -> (value, abs_sum)`` in the requested tier.
+
+    ``rerun(tier)``, where given, evaluates the same quantity in another order
+    ("auto" uses it to see cancellation that the term sum does not show).
+    """
+    if precision != "auto":
+        value, abs_sum = run(precision)
+        cond = condition_number(value, abs_sum)
+        return KernelResult(value, precision, cond, cond * UNIT_ROUNDOFF[precision])
+    value, abs_sum = run("double")
     cond = condition_number(value, abs_sum)
-    if precision == "auto":
-        better = _tier_for(cond, available)
-        if better != tier:
-            tier = better
-            value, abs_sum = run(tier)
-            cond = condition_number(value, abs_sum)
+    spread = 0.0
+    if rerun is not None and _tier_for(cond, available) == "double":
+        spread = spread_condition(value, rerun("double")[0])
+    cond = max(cond, spread)
+    tier = _tier_for(cond, available)
+    if tier != "double":
+        value, abs_sum = run(tier)
+        cond = max(condition_number(value, abs_sum), spread)
+        _warn_if_short(cond, tier)
     return KernelResult(value, tier, cond, cond * UNIT_ROUNDOFF[tier])
 
 
-def evaluate_batch(run, precision, n_items, available=TIERS[:2]):
+def evaluate_batch(run, precision, n_items, available=TIERS[:2], rerun=None):
     """Batched :func:`evaluate`: ``run(tier, index) -> (values, abs_sums)``
-    with index None for all items.  Returns arrays (values, tiers, conditions,
-    error estimates)."""
+    (and ``rerun`` likewise) with index None for all items.  Returns arrays
+    (values, tiers, conditions, error estimates)."""
     first = "double" if precision == "auto" else precision
     values, abs_sums = run(first, None)
     values = np.array(values)
-    conds = np.array([condition_number(v, s) for v, s in zip(values, abs_sums)])
+    conds = np.array([condition_number(v, s) for v, s in zip(values, abs_sums)], dtype=float)
     tiers = np.full(n_items, first, dtype=object)
     if precision == "auto":
+        spreads = np.zeros(n_items)
+        if rerun is not None and n_items:
+            fine = np.flatnonzero([_tier_for(c, available) == "double" for c in conds])
+            if fine.size:
+                others, _ = rerun("double", fine)
+                spreads[fine] = [spread_condition(v, o) for v, o in zip(values[fine], others)]
+                conds = np.maximum(conds, spreads)
         wanted = np.array([_tier_for(c, available) for c in conds], dtype=object)
         for tier in available[1:]:
             redo = np.flatnonzero(wanted == tier)
             if redo.size:
                 v2, s2 = run(tier, redo)
                 values[redo] = v2
-                conds[redo] = [condition_number(v, s) for v, s in zip(v2, s2)]
+                conds[redo] = [max(condition_number(v, s), spreads[i])
+                               for v, s, i in zip(v2, s2, redo)]
                 tiers[redo] = tier
+                for i in redo:
+                    _warn_if_short(conds[i], tier)
     errors = conds * np.array([UNIT_ROUNDOFF[t] for t in tiers])
-    return values, tiers.astype(str), conds, errors
+    return values, tiers.astype("U13"), conds, errors

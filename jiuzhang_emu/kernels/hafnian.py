@@ -37,22 +37,29 @@ class BatchResult(NamedTuple):
     error_estimate: np.ndarray
 
 
-def _pairing(reps, loops):
+def _pairing(reps, loops, shuffle=False):
     """Vertex list and pair groups for the kernel, or None for an odd number
-    of vertices without loops (hafnian 0)."""
+    of vertices without loops (hafnian 0).  ``shuffle`` pairs the single rows
+    differently and reverses the group order: the same hafnian, rounded
+    differently (precision="auto" compares the two)."""
     V, group_k = [], []
     for i, r in enumerate(reps):
         if r >= 2:
             V += [i] * (2 * (r // 2))
             group_k.append(r // 2)
     singles = [i for i, r in enumerate(reps) if r % 2]
+    if shuffle:
+        singles = [int(i) for i in np.random.default_rng(2012).permutation(singles)]
     if len(singles) % 2:
         if not loops:
             return None
         singles.append(-1)  # a padding vertex with loop weight 1 and no edges
     V += singles
     group_k += [1] * (len(singles) // 2)
-    return np.array(V, dtype=np.intc), np.array(group_k, dtype=np.intc)
+    V, group_k = np.array(V, dtype=np.intc), np.array(group_k, dtype=np.intc)
+    if shuffle:
+        V, group_k = V.reshape(-1, 2)[::-1].ravel().copy(), group_k[::-1].copy()
+    return V, group_k
 
 
 def _as_output(value, is_complex):
@@ -60,14 +67,15 @@ def _as_output(value, is_complex):
 
 
 def _prepare(A, diag, reps, loops, batch):
-    A = as_matrix(A, "A", batch=batch)
-    check_symmetric(A, "A")
+    names = ("As", "diags") if batch else ("A", "diag")
+    A = as_matrix(A, names[0], batch=batch)
+    check_symmetric(A, names[0])
     dim = A.shape[-1]
     batch_shape = A.shape[:1] if batch else ()
     if loops:
         if diag is None:
             diag = np.diagonal(A, axis1=-2, axis2=-1)
-        diag = as_vector(diag, "diag", dim, batch_shape=batch_shape)
+        diag = as_vector(diag, names[1], dim, batch_shape=batch_shape)
         if diag.dtype.kind == "c" and A.dtype.kind != "c":
             A = A.astype(np.complex128)
         elif A.dtype.kind == "c":
@@ -87,18 +95,19 @@ def _single(A, diag, reps, loops, n_threads, precision, return_info, max_seconds
     is_complex = A.dtype.kind == "c"
     pairing = _pairing(reps, loops)
     if pairing is None:
-        run = lambda tier: (0.0, 0.0)  # noqa: E731 - odd size: exactly 0
+        result = evaluate(lambda tier: (0.0, 0.0), precision)  # odd size: exactly 0
     else:
         V, group_k = pairing
         _cost.check_runtime(
             "hafnian", _cost.hafnian_work(group_k, len(V) // 2), max_seconds, what=what,
             is_complex=is_complex, precision=precision, n_threads=threads,
         )
+        V2, group_k2 = _pairing(reps, loops, shuffle=True)
 
-        def run(tier):
+        def run(tier, V=V, group_k=group_k):
             return _kernels.loop_hafnian(A, diag, V, group_k, threads, tier == "extended")
 
-    result = evaluate(run, precision)
+        result = evaluate(run, precision, rerun=lambda tier: run(tier, V2, group_k2))
     result = result._replace(value=_as_output(result.value, is_complex))
     return result if return_info else result.value
 
@@ -179,13 +188,16 @@ def _batch(As, diags, reps, loops, n_threads, precision, return_info, max_second
         is_complex=is_complex, precision=precision, n_threads=threads,
     )
 
-    def run(tier, index):
+    V2, group_k2 = _pairing(reps, loops, shuffle=True)
+
+    def run(tier, index, V=V, group_k=group_k):
         sub = As if index is None else np.ascontiguousarray(As[index])
         sub_d = None if diags is None else (diags if index is None else
                                             np.ascontiguousarray(diags[index]))
         return _kernels.loop_hafnian_batch(sub, sub_d, V, group_k, threads, tier == "extended")
 
-    values, tiers, conds, errors = evaluate_batch(run, precision, B)
+    values, tiers, conds, errors = evaluate_batch(
+        run, precision, B, rerun=lambda tier, index: run(tier, index, V2, group_k2))
     values = values if is_complex else values.real.copy()
     result = BatchResult(values, tiers, conds, errors)
     return result if return_info else values

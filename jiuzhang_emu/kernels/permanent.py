@@ -32,7 +32,9 @@ def permanent(M, *, n_threads=None, precision="double", return_info=False, max_s
     _cost.check_runtime("permanent", _cost.permanent_work(M.shape[0]), max_seconds,
                         what="permanent", is_complex=is_complex,
                         precision=precision, n_threads=threads)
-    result = evaluate(lambda tier: _kernels.permanent(M, threads, tier == "extended"), precision)
+    MT = np.ascontiguousarray(M.T)  # perm(M) = perm(M^T), rounded differently
+    result = evaluate(lambda tier: _kernels.permanent(M, threads, tier == "extended"), precision,
+                      rerun=lambda tier: _kernels.permanent(MT, threads, tier == "extended"))
     value = complex(result.value) if is_complex else float(result.value.real)
     result = result._replace(value=value)
     return result if return_info else value
@@ -50,11 +52,13 @@ def permanent_batch(Ms, *, n_threads=None, precision="double", return_info=False
                         max_seconds, what="permanent_batch", is_complex=is_complex,
                         precision=precision, n_threads=threads)
 
-    def run(tier, index):
-        sub = Ms if index is None else np.ascontiguousarray(Ms[index])
+    def run(tier, index, transpose=False):
+        sub = Ms if index is None else Ms[index]
+        sub = np.ascontiguousarray(np.swapaxes(sub, -1, -2) if transpose else sub)
         return _kernels.permanent_batch(sub, threads, tier == "extended")
 
-    values, tiers, conds, errors = evaluate_batch(run, precision, Ms.shape[0])
+    values, tiers, conds, errors = evaluate_batch(
+        run, precision, Ms.shape[0], rerun=lambda tier, index: run(tier, index, True))
     values = values if is_complex else values.real.copy()
     result = BatchResult(values, tiers, conds, errors)
     return result if return_info else values

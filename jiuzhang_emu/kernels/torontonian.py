@@ -58,15 +58,22 @@ def _check_O(O, name):
             )
 
 
-def _is_quadrature_structured(O, gamma):
+def _structure_mask(O, gamma):
+    """Per matrix of a stack: does O (and gamma) have quadrature structure?"""
     n = O.shape[-1] // 2
     aa, ab = O[..., :n, :n], O[..., :n, n:]
-    tol = 1e-13 * max(1.0, float(np.abs(O).max())) if O.size else 0
-    ok = (np.abs(O[..., n:, n:] - np.conj(aa)).max(initial=0) <= tol
-          and np.abs(O[..., n:, :n] - np.conj(ab)).max(initial=0) <= tol)
+    axes = (-2, -1)
+    scale = np.maximum(1.0, np.abs(O).max(axis=axes, initial=0))
+    dev = np.maximum(np.abs(O[..., n:, n:] - np.conj(aa)).max(axis=axes, initial=0),
+                     np.abs(O[..., n:, :n] - np.conj(ab)).max(axis=axes, initial=0))
     if gamma is not None:
-        ok = ok and np.abs(gamma[..., n:] - np.conj(gamma[..., :n])).max(initial=0) <= tol
-    return ok
+        dev = np.maximum(dev, np.abs(gamma[..., n:] - np.conj(gamma[..., :n])).max(axis=-1,
+                                                                                   initial=0))
+    return dev <= 1e-13 * scale
+
+
+def _is_quadrature_structured(O, gamma):
+    return bool(np.all(_structure_mask(O, gamma)))
 
 
 def kernel_inputs(O, gamma, extended):
@@ -186,23 +193,34 @@ def _batch(Os, gammas, n_threads, precision, return_info, max_seconds, what):
     _check_O(Os, "Os")
     if gammas is not None:
         gammas = as_vector(gammas, "gammas", Os.shape[-1], batch_shape=Os.shape[:1])
-    available = TIERS if _is_quadrature_structured(Os, gammas) else TIERS[:2]
-    check_precision(precision, available)
+    structured = _structure_mask(Os, gammas)
+    check_precision(precision, TIERS if np.all(structured) else TIERS[:2])
     B, n = Os.shape[0], Os.shape[-1] // 2
     _cost.check_runtime("torontonian", B * _cost.torontonian_work(n), max_seconds, what=what,
                         precision=precision, n_threads=threads)
 
-    def run(tier, index):
-        sub = Os if index is None else Os[index]
-        sub_g = None if gammas is None else (gammas if index is None else gammas[index])
-        if tier == "double-double":
-            return _kernels.torontonian_dd_batch(_complex_or_none(sub), _complex_or_none(sub_g),
-                                                 threads)
-        M, v = kernel_inputs(sub, sub_g, tier == "extended")
-        return _kernels.torontonian_batch(M, v, threads, tier == "extended")
+    # each matrix takes the path its single call would take
+    values, conds, errors = np.zeros(B), np.zeros(B), np.zeros(B)
+    tiers = np.full(B, "double", dtype="U13")
+    for mask, available in ((structured, TIERS), (~structured, TIERS[:2])):
+        items = np.flatnonzero(mask)
+        if not items.size:
+            continue
+        part_O = Os[items]
+        part_g = None if gammas is None else gammas[items]
 
-    values, tiers, conds, errors = evaluate_batch(run, precision, B, available)
-    result = BatchResult(values.real.copy(), tiers, conds, errors)
+        def run(tier, index, part_O=part_O, part_g=part_g):
+            sub = part_O if index is None else part_O[index]
+            sub_g = None if part_g is None else (part_g if index is None else part_g[index])
+            if tier == "double-double":
+                return _kernels.torontonian_dd_batch(_complex_or_none(sub),
+                                                     _complex_or_none(sub_g), threads)
+            M, v = kernel_inputs(sub, sub_g, tier == "extended")
+            return _kernels.torontonian_batch(M, v, threads, tier == "extended")
+
+        v, t, c, e = evaluate_batch(run, precision, items.size, available)
+        values[items], tiers[items], conds[items], errors[items] = v.real, t, c, e
+    result = BatchResult(values, tiers, conds, errors)
     return result if return_info else result.values
 
 
@@ -216,5 +234,7 @@ def torontonian_batch(Os, *, n_threads=None, precision="double", return_info=Fal
 def loop_torontonian_batch(Os, gammas, *, n_threads=None, precision="double",
                            return_info=False, max_seconds=3600.0):
     """Loop torontonians of a stack of O matrices (batch, 2n, 2n) and vectors (batch, 2n)."""
+    if gammas is None:
+        raise InputError("gammas must be an array of shape (batch, 2n), got None")
     return _batch(Os, gammas, n_threads, precision, return_info, max_seconds,
                   "loop_torontonian_batch")

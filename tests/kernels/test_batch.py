@@ -116,12 +116,6 @@ def test_torontonian_batch_general_o(precision, n_threads):
     assert_bitwise(got, [jz.torontonian(O, precision=precision) for O in Os])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="torontonian_batch decides the real (quadrature) or complex path once for "
-    "the whole stack: a physical O batched with a non-physical one is computed on the "
-    "complex path and differs from its single call in the last digits (~6e-15 relative)",
-)
 def test_torontonian_batch_mixed_stack_equals_single_calls(o_matrix, thewalrus_covariance):
     O_phys = o_matrix(thewalrus_covariance(5, seed=0))[0]
     rng = np.random.default_rng(0)
