@@ -247,10 +247,11 @@ print(json.dumps(out))
      "jz.hafnian_batch(np.zeros((2, 70, 70)))",
      "jz.hafnian_batch(np.ones((1000, 30, 30)), max_seconds=1.0)"],
 )
-def test_runtime_limit_big_hafnian(call):
+def test_runtime_limit_big_hafnian(call, tmp_path):
     try:
+        # run outside the source tree, so that the child imports the installed build
         proc = subprocess.run([sys.executable, "-c", _CHILD.format(call=call)],
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60, cwd=tmp_path)
     except subprocess.TimeoutExpired:
         pytest.fail(f"{call} ran for over 60 s instead of raising RuntimeLimitError")
     assert proc.returncode == 0, proc.stderr
