@@ -43,7 +43,7 @@
 #define SUF z
 #define RE(x) creal(x)
 #define IM(x) cimag(x)
-#define TABS(x) cabs(x)
+#define TABS(x) (fabs(creal(x)) + fabs(cimag(x)))
 #include "hafnian_impl.h"
 #undef T
 #undef TIN
@@ -59,5 +59,5 @@
 #define SUF lz
 #define RE(x) creall(x)
 #define IM(x) cimagl(x)
-#define TABS(x) cabsl(x)
+#define TABS(x) (fabsl(creall(x)) + fabsl(cimagl(x)))
 #include "hafnian_impl.h"

@@ -99,23 +99,21 @@ static void FN(haf_contract)(const FN(haf_ctx) *cx, const T *b, const T *l, cons
     }
 }
 
-/* Compensated (Neumaier) accumulation of one signed leaf value. */
+/* Compensated accumulation of one signed leaf value. */
 typedef struct { R re, re_c, im, im_c, abs_sum; } FN(haf_acc);
 
-static inline void FN(neumaier)(R *sum, R *comp, R x)
+static inline void FN(two_sum)(R *sum, R *comp, R x)
 {
-    const R t = *sum + x;
-    if ((*sum >= 0 ? *sum : -*sum) >= (x >= 0 ? x : -x))
-        *comp += (*sum - t) + x;
-    else
-        *comp += (x - t) + *sum;
-    *sum = t;
+    /* Knuth's branch-free TwoSum: *sum += x, the rounding error into *comp */
+    const R s = *sum + x, bb = s - *sum;
+    *comp += (*sum - (s - bb)) + (x - bb);
+    *sum = s;
 }
 
 static inline void FN(haf_add)(FN(haf_acc) *acc, T v)
 {
-    FN(neumaier)(&acc->re, &acc->re_c, RE(v));
-    FN(neumaier)(&acc->im, &acc->im_c, IM(v));
+    FN(two_sum)(&acc->re, &acc->re_c, RE(v));
+    FN(two_sum)(&acc->im, &acc->im_c, IM(v));
     acc->abs_sum += TABS(v);
 }
 
@@ -298,8 +296,8 @@ int FN(jz_loop_hafnian)(const TIN *A, int dim, const TIN *loops, const int *V, i
     if (status == JZ_OK) {
         R re = 0, re_c = 0, im = 0, im_c = 0, ab = 0;
         for (long t = 0; t < n_tasks; t++) {
-            FN(neumaier)(&re, &re_c, accs[t].re + accs[t].re_c);
-            FN(neumaier)(&im, &im_c, accs[t].im + accs[t].im_c);
+            FN(two_sum)(&re, &re_c, accs[t].re + accs[t].re_c);
+            FN(two_sum)(&im, &im_c, accs[t].im + accs[t].im_c);
             ab += accs[t].abs_sum;
         }
         out[0] = (double)(re + re_c);

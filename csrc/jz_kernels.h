@@ -5,7 +5,8 @@
  * the torontonian, long double inputs) and compute in 80-bit extended
  * precision.  Outputs: out[0] real part, out[1] imaginary part (hafnian,
  * permanent) or the real value (torontonian); out_abs the sum of the moduli of
- * the terms, so out_abs / |value| measures cancellation.
+ * the terms (|re| + |im| for complex terms, within sqrt 2 of the modulus and
+ * cheaper), so out_abs / |value| measures cancellation.
  */
 #ifndef JZ_KERNELS_H
 #define JZ_KERNELS_H

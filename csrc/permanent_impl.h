@@ -17,14 +17,29 @@
 #define JZ_CAT(a, b) JZ_CAT2(a, b)
 #define FN(name) JZ_CAT(name, SUF)
 
-static inline void FN(perm_neumaier)(R *sum, R *comp, R x)
+/* Knuth's branch-free TwoSum: *sum += x with the rounding error kept in *comp. */
+static inline void FN(perm_two_sum)(R *sum, R *comp, R x)
 {
-    const R t = *sum + x;
-    if ((*sum >= 0 ? *sum : -*sum) >= (x >= 0 ? x : -x))
-        *comp += (*sum - t) + x;
-    else
-        *comp += (x - t) + *sum;
-    *sum = t;
+    const R s = *sum + x, bb = s - *sum;
+    *comp += (*sum - (s - bb)) + (x - bb);
+    *sum = s;
+}
+
+/* prod_j colsum[j] in four interleaved chains (latency, not throughput, bounds
+ * a single chain of complex products). */
+static inline T FN(perm_product)(const T *colsum, int n)
+{
+    T p0 = 1, p1 = 1, p2 = 1, p3 = 1;
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        p0 *= colsum[j];
+        p1 *= colsum[j + 1];
+        p2 *= colsum[j + 2];
+        p3 *= colsum[j + 3];
+    }
+    for (; j < n; j++)
+        p0 *= colsum[j];
+    return (p0 * p1) * (p2 * p3);
 }
 
 int FN(jz_permanent)(const TIN *A, int n, int n_threads, double *out, double *out_abs)
@@ -88,13 +103,11 @@ int FN(jz_permanent)(const TIN *A, int n, int n_threads, double *out, double *ou
                         for (int j = 0; j < n; j++)
                             colsum[j] += 2 * row[j];
                 }
-                T prod = colsum[0];
-                for (int j = 1; j < n; j++)
-                    prod *= colsum[j];
+                T prod = FN(perm_product)(colsum, n);
                 if (negative)
                     prod = -prod;
-                FN(perm_neumaier)(&re, &re_c, RE(prod));
-                FN(perm_neumaier)(&im, &im_c, IM(prod));
+                FN(perm_two_sum)(&re, &re_c, RE(prod));
+                FN(perm_two_sum)(&im, &im_c, IM(prod));
                 ab += TABS(prod);
             }
             sums[5 * task] = re;
@@ -108,8 +121,8 @@ int FN(jz_permanent)(const TIN *A, int n, int n_threads, double *out, double *ou
     if (status == JZ_OK) {
         R re = 0, re_c = 0, im = 0, im_c = 0, ab = 0;
         for (uint64_t t = 0; t < n_tasks; t++) {
-            FN(perm_neumaier)(&re, &re_c, sums[5 * t] + sums[5 * t + 1]);
-            FN(perm_neumaier)(&im, &im_c, sums[5 * t + 2] + sums[5 * t + 3]);
+            FN(perm_two_sum)(&re, &re_c, sums[5 * t] + sums[5 * t + 1]);
+            FN(perm_two_sum)(&im, &im_c, sums[5 * t + 2] + sums[5 * t + 3]);
             ab += sums[5 * t + 4];
         }
         const R scale = (R)1 / (R)n_terms;

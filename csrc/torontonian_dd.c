@@ -20,40 +20,49 @@ typedef struct {
 } tor_dd_ctx;
 
 typedef struct {
-    dd *L, *y;
-    int *rows;
+    dd *P, *y;   /* as in torontonian_impl.h */
     dd sum;
     double abs_sum;
     int status;
 } tor_dd_work;
 
-static dd tor_dd_extend(const tor_dd_ctx *cx, tor_dd_work *w, int m, int i, dd *ysq)
+/* tor_extend of torontonian_impl.h in double-double (real matrices). */
+static dd tor_dd_extend(const tor_dd_ctx *cx, tor_dd_work *w, int t, int j, dd *ysq)
 {
-    const int dim = cx->dim;
-    dd *L = w->L;
-    w->rows[m] = 2 * i;
-    w->rows[m + 1] = 2 * i + 1;
-    dd prod = dd_from(1.0);
-    for (int r = m; r < m + 2; r++) {
-        dd *Lr = L + (size_t)r * dim;
-        const dd *Mr = cx->M + (size_t)w->rows[r] * dim;
-        for (int c = 0; c < r; c++) {
-            const dd *Lc = L + (size_t)c * dim;
-            Lr[c] = dd_div(dd_sub(Mr[w->rows[c]], dd_dot(Lr, Lc, c)), Lc[c]);
-        }
-        dd d = dd_sub(Mr[w->rows[r]], dd_dot(Lr, Lr, r));
-        if (!(d.hi > 0))
-            return dd_from(0.0);
-        d = dd_sqrt(d);
-        Lr[r] = d;
-        prod = dd_mul(prod, d);
-        if (cx->v) {
-            const dd z = dd_div(dd_sub(cx->v[w->rows[r]], dd_dot(Lr, w->y, r)), d);
-            w->y[r] = z;
-            *ysq = dd_add(*ysq, dd_mul(z, z));
-        }
+    const int dim = cx->dim, m = 2 * t;
+    const dd *M = cx->M;
+    dd *P = w->P;
+    const dd *pj0 = P + (size_t)(2 * j) * dim, *pj1 = P + (size_t)(2 * j + 1) * dim;
+    const dd *Mj0 = M + (size_t)(2 * j) * dim, *Mj1 = M + (size_t)(2 * j + 1) * dim;
+    const dd zero = dd_from(0.0);
+
+    const dd s00 = dd_sub(Mj0[2 * j], dd_dot(pj0, pj0, m));
+    if (!(s00.hi > 0))
+        return zero;
+    const dd l00 = dd_sqrt(s00);
+    const dd l10 = dd_div(dd_sub(Mj1[2 * j], dd_dot(pj1, pj0, m)), l00);
+    const dd s11 = dd_sub(dd_sub(Mj1[2 * j + 1], dd_dot(pj1, pj1, m)), dd_mul(l10, l10));
+    if (!(s11.hi > 0))
+        return zero;
+    const dd l11 = dd_sqrt(s11);
+
+    if (cx->v) {
+        const dd y0 = dd_div(dd_sub(cx->v[2 * j], dd_dot(pj0, w->y, m)), l00);
+        const dd y1 = dd_div(dd_sub(dd_sub(cx->v[2 * j + 1], dd_dot(pj1, w->y, m)),
+                                    dd_mul(l10, y0)), l11);
+        w->y[m] = y0;
+        w->y[m + 1] = y1;
+        *ysq = dd_add(*ysq, dd_add(dd_mul(y0, y0), dd_mul(y1, y1)));
     }
-    return prod;
+    for (int row = 2 * (j + 1); row < dim; row++) {
+        dd *pi = P + (size_t)row * dim;
+        const dd *Mi = M + (size_t)row * dim;
+        const dd x0 = dd_div(dd_sub(Mi[2 * j], dd_dot(pi, pj0, m)), l00);
+        pi[m] = x0;
+        pi[m + 1] = dd_div(dd_sub(dd_sub(Mi[2 * j + 1], dd_dot(pi, pj1, m)), dd_mul(x0, l10)),
+                           l11);
+    }
+    return dd_mul(l00, l11);
 }
 
 static void tor_dd_term(tor_dd_work *w, int n, int size, dd sqrt_det, dd ysq)
@@ -70,16 +79,16 @@ static void tor_dd_term(tor_dd_work *w, int n, int size, dd sqrt_det, dd ysq)
 static void tor_dd_rec(const tor_dd_ctx *cx, tor_dd_work *w, int first, int size,
                        dd sqrt_det, dd ysq)
 {
-    for (int i = first; i < cx->n && w->status == JZ_OK; i++) {
-        dd ysq_i = ysq;
-        const dd d = tor_dd_extend(cx, w, 2 * size, i, &ysq_i);
+    for (int j = first; j < cx->n && w->status == JZ_OK; j++) {
+        dd ysq_j = ysq;
+        const dd d = tor_dd_extend(cx, w, size, j, &ysq_j);
         if (d.hi == 0) {
             w->status = JZ_ERR_NOT_PD;
             return;
         }
         const dd sd = dd_mul(sqrt_det, d);
-        tor_dd_term(w, cx->n, size + 1, sd, ysq_i);
-        tor_dd_rec(cx, w, i + 1, size + 1, sd, ysq_i);
+        tor_dd_term(w, cx->n, size + 1, sd, ysq_j);
+        tor_dd_rec(cx, w, j + 1, size + 1, sd, ysq_j);
     }
 }
 
@@ -138,10 +147,9 @@ int jz_torontonian_dd(const jz_z *O, const jz_z *gamma, int n, int n_threads,
 #pragma omp parallel num_threads(n_threads) if (status == JZ_OK)
     {
         tor_dd_work w = {0};
-        w.L = calloc((size_t)dim * dim, sizeof(dd));
+        w.P = calloc((size_t)dim * dim, sizeof(dd));
         w.y = calloc(dim, sizeof(dd));
-        w.rows = calloc(dim, sizeof(int));
-        if (!w.L || !w.y || !w.rows) {
+        if (!w.P || !w.y) {
 #pragma omp atomic write
             status = JZ_ERR_MEMORY;
         }
@@ -157,7 +165,7 @@ int jz_torontonian_dd(const jz_z *O, const jz_z *gamma, int n, int n_threads,
             for (int i = 0; i < n_prefix && w.status == JZ_OK; i++) {
                 if (!((task >> i) & 1))
                     continue;
-                const dd d = tor_dd_extend(&cx, &w, 2 * size, i, &ysq);
+                const dd d = tor_dd_extend(&cx, &w, size, i, &ysq);
                 if (d.hi == 0)
                     w.status = JZ_ERR_NOT_PD;
                 sqrt_det = dd_mul(sqrt_det, d);
@@ -174,7 +182,7 @@ int jz_torontonian_dd(const jz_z *O, const jz_z *gamma, int n, int n_threads,
             sums[task] = w.sum;
             abss[task] = w.abs_sum;
         }
-        free(w.L); free(w.y); free(w.rows);
+        free(w.P); free(w.y);
     }
     if (status == JZ_OK) {
         dd sum = dd_from(0.0);

@@ -11,8 +11,10 @@
  * Algorithm: the recursive torontonian of Kaposi, Kolarovszki, Kozsik,
  * Zimboras, Rakyta, arXiv:2109.04528 (Sec. 3): subsets are visited depth first
  * with modes in increasing order, so the Cholesky factor of M_Z is that of the
- * parent with two rows appended, O(|Z|^2) per subset.  The forward substitution
- * y = L^-1 v_Z is extended the same way for the loop term.
+ * parent with two rows appended; the forward substitutions of all later modes
+ * are carried along the path, so appending a mode costs O(|Z|) per later mode.
+ * The forward substitution y = L^-1 v_Z is extended the same way for the loop
+ * term.
  *
  * Macros expected: T, R, SUF, CONJ(x), RE(x), SQRT(x), EXP(x).
  */
@@ -28,73 +30,83 @@ typedef struct {
 } FN(tor_ctx);
 
 typedef struct {
-    T *L;        /* dim x dim, rows of the current path's Cholesky factor */
+    T *P;        /* dim x dim: row 2i+a holds the factor row that mode i's row a
+                    would get on the current path (forward substitution so far) */
     T *y;        /* L^-1 v for the current path */
-    int *rows;   /* matrix row of each factor row */
     R sum, comp, abs_sum;
     int status;
 } FN(tor_work);
 
-static inline void FN(tor_neumaier)(R *sum, R *comp, R x)
+/* Knuth's branch-free TwoSum: *sum += x with the rounding error kept in *comp. */
+static inline void FN(tor_two_sum)(R *sum, R *comp, R x)
 {
-    const R t = *sum + x;
-    if ((*sum >= 0 ? *sum : -*sum) >= (x >= 0 ? x : -x))
-        *comp += (*sum - t) + x;
-    else
-        *comp += (x - t) + *sum;
-    *sum = t;
+    const R s = *sum + x, bb = s - *sum;
+    *comp += (*sum - (s - bb)) + (x - bb);
+    *sum = s;
 }
 
-/* sum_k x[k] conj(y[k]) for k < len, with four partial sums (a fixed order,
- * so the result is reproducible; the independent chains let the compiler
- * vectorize and pipeline what a single running sum would serialize). */
-static inline T FN(tor_dot)(const T *x, const T *y, int len)
-{
-    T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int k = 0;
-    for (; k + 4 <= len; k += 4) {
-        s0 += x[k] * CONJ(y[k]);
-        s1 += x[k + 1] * CONJ(y[k + 1]);
-        s2 += x[k + 2] * CONJ(y[k + 2]);
-        s3 += x[k + 3] * CONJ(y[k + 3]);
+/* sum_k x[k] conj(y[k]) (CONJ_Y) or x[k] y[k], k < len, with four partial sums
+ * (a fixed order, so the result is reproducible; independent chains let the
+ * compiler vectorize and pipeline what one running sum would serialize). */
+#define JZ_TOR_DOT(NAME, OP)                                            \
+    static inline T FN(NAME)(const T *x, const T *y, int len)           \
+    {                                                                   \
+        T s0 = 0, s1 = 0, s2 = 0, s3 = 0;                               \
+        int k = 0;                                                      \
+        for (; k + 4 <= len; k += 4) {                                  \
+            s0 += x[k] * OP(y[k]);                                      \
+            s1 += x[k + 1] * OP(y[k + 1]);                              \
+            s2 += x[k + 2] * OP(y[k + 2]);                              \
+            s3 += x[k + 3] * OP(y[k + 3]);                              \
+        }                                                               \
+        for (; k < len; k++)                                            \
+            s0 += x[k] * OP(y[k]);                                      \
+        return (s0 + s1) + (s2 + s3);                                   \
     }
-    for (; k < len; k++)
-        s0 += x[k] * CONJ(y[k]);
-    return (s0 + s1) + (s2 + s3);
-}
+#define JZ_TOR_ID(x) (x)
+JZ_TOR_DOT(tor_dotc, CONJ)
+JZ_TOR_DOT(tor_dotu, JZ_TOR_ID)
 
-/* Append mode i as factor rows m, m+1.  Returns the product of the two new
- * diagonal entries and adds their |y|^2 to *ysq; 0 if M_Z is not PD. */
-static R FN(tor_extend)(const FN(tor_ctx) *cx, FN(tor_work) *w, int m, int i, R *ysq)
+/* Append mode j to a path of t modes (factor rows 0..2t-1).  The new factor
+ * rows are P rows 2j, 2j+1 closed by the Cholesky factor of the 2 x 2 Schur
+ * complement; then every later mode i > j gets its two new P columns, so a
+ * child costs O(t (n - j)) instead of the O(t^2) of a fresh forward
+ * substitution (the reuse of Kaposi et al., Sec. 3).  Returns the product of
+ * the two new diagonal entries (0 if M_Z is not positive definite) and adds
+ * the new |y|^2 to *ysq. */
+static R FN(tor_extend)(const FN(tor_ctx) *cx, FN(tor_work) *w, int t, int j, R *ysq)
 {
-    const int dim = cx->dim;
-    T *L = w->L;
-    w->rows[m] = 2 * i;
-    w->rows[m + 1] = 2 * i + 1;
-    R diag_prod = 1;
-    for (int r = m; r < m + 2; r++) {
-        T *Lr = L + (size_t)r * dim;
-        const T *Mr = cx->M + (size_t)w->rows[r] * dim;
-        for (int c = 0; c < r; c++) {
-            const T *Lc = L + (size_t)c * dim;
-            Lr[c] = (Mr[w->rows[c]] - FN(tor_dot)(Lr, Lc, c)) / RE(Lc[c]);
-        }
-        R d = RE(Mr[w->rows[r]]) - RE(FN(tor_dot)(Lr, Lr, r));
-        if (!(d > 0))
-            return 0;
-        d = SQRT(d);
-        Lr[r] = d;
-        diag_prod *= d;
-        if (cx->v) {
-            T z = cx->v[w->rows[r]];
-            for (int k = 0; k < r; k++)
-                z -= Lr[k] * w->y[k];
-            z /= d;
-            w->y[r] = z;
-            *ysq += RE(z * CONJ(z));
-        }
+    const int dim = cx->dim, m = 2 * t;
+    const T *M = cx->M;
+    T *P = w->P;
+    const T *pj0 = P + (size_t)(2 * j) * dim, *pj1 = P + (size_t)(2 * j + 1) * dim;
+    const T *Mj0 = M + (size_t)(2 * j) * dim, *Mj1 = M + (size_t)(2 * j + 1) * dim;
+
+    const R s00 = RE(Mj0[2 * j]) - RE(FN(tor_dotc)(pj0, pj0, m));
+    if (!(s00 > 0))
+        return 0;
+    const R l00 = SQRT(s00);
+    const T l10 = (Mj1[2 * j] - FN(tor_dotc)(pj1, pj0, m)) / l00;
+    const R s11 = RE(Mj1[2 * j + 1]) - RE(FN(tor_dotc)(pj1, pj1, m)) - RE(l10 * CONJ(l10));
+    if (!(s11 > 0))
+        return 0;
+    const R l11 = SQRT(s11);
+
+    if (cx->v) {
+        const T y0 = (cx->v[2 * j] - FN(tor_dotu)(pj0, w->y, m)) / l00;
+        const T y1 = (cx->v[2 * j + 1] - FN(tor_dotu)(pj1, w->y, m) - l10 * y0) / l11;
+        w->y[m] = y0;
+        w->y[m + 1] = y1;
+        *ysq += RE(y0 * CONJ(y0)) + RE(y1 * CONJ(y1));
     }
-    return diag_prod;
+    for (int row = 2 * (j + 1); row < dim; row++) {
+        T *pi = P + (size_t)row * dim;
+        const T *Mi = M + (size_t)row * dim;
+        const T x0 = (Mi[2 * j] - FN(tor_dotc)(pi, pj0, m)) / l00;
+        pi[m] = x0;
+        pi[m + 1] = (Mi[2 * j + 1] - FN(tor_dotc)(pi, pj1, m) - x0 * CONJ(l10)) / l11;
+    }
+    return l00 * l11;
 }
 
 static inline void FN(tor_term)(FN(tor_work) *w, int n, int size, R sqrt_det, R ysq)
@@ -104,24 +116,24 @@ static inline void FN(tor_term)(FN(tor_work) *w, int n, int size, R sqrt_det, R 
         term *= EXP(ysq / 2);
     if ((n - size) % 2)
         term = -term;
-    FN(tor_neumaier)(&w->sum, &w->comp, term);
+    FN(tor_two_sum)(&w->sum, &w->comp, term);
     w->abs_sum += term >= 0 ? term : -term;
 }
 
-/* All subsets that extend the current path (size modes, factor rows 2*size)
- * with modes first..n-1. */
+/* All subsets that extend the current path (size modes) with modes
+ * first..n-1. */
 static void FN(tor_rec)(const FN(tor_ctx) *cx, FN(tor_work) *w, int first, int size,
                         R sqrt_det, R ysq)
 {
-    for (int i = first; i < cx->n && w->status == JZ_OK; i++) {
-        R ysq_i = ysq;
-        const R d = FN(tor_extend)(cx, w, 2 * size, i, &ysq_i);
+    for (int j = first; j < cx->n && w->status == JZ_OK; j++) {
+        R ysq_j = ysq;
+        const R d = FN(tor_extend)(cx, w, size, j, &ysq_j);
         if (d == 0) {
             w->status = JZ_ERR_NOT_PD;
             return;
         }
-        FN(tor_term)(w, cx->n, size + 1, sqrt_det * d, ysq_i);
-        FN(tor_rec)(cx, w, i + 1, size + 1, sqrt_det * d, ysq_i);
+        FN(tor_term)(w, cx->n, size + 1, sqrt_det * d, ysq_j);
+        FN(tor_rec)(cx, w, j + 1, size + 1, sqrt_det * d, ysq_j);
     }
 }
 
@@ -154,10 +166,9 @@ int FN(jz_torontonian)(const T *M, const T *v, int n, int n_threads,
 #pragma omp parallel num_threads(n_threads)
     {
         FN(tor_work) w = {0};
-        w.L = calloc((size_t)dim * dim, sizeof(T));
+        w.P = calloc((size_t)dim * dim, sizeof(T));
         w.y = calloc(dim, sizeof(T));
-        w.rows = calloc(dim, sizeof(int));
-        if (!w.L || !w.y || !w.rows) {
+        if (!w.P || !w.y) {
 #pragma omp atomic write
             status = JZ_ERR_MEMORY;
         }
@@ -172,7 +183,7 @@ int FN(jz_torontonian)(const T *M, const T *v, int n, int n_threads,
             for (int i = 0; i < n_prefix && w.status == JZ_OK; i++) {
                 if (!((task >> i) & 1))
                     continue;
-                const R d = FN(tor_extend)(&cx, &w, 2 * size, i, &ysq);
+                const R d = FN(tor_extend)(&cx, &w, size, i, &ysq);
                 if (d == 0)
                     w.status = JZ_ERR_NOT_PD;
                 sqrt_det *= d;
@@ -190,12 +201,12 @@ int FN(jz_torontonian)(const T *M, const T *v, int n, int n_threads,
             sums[3 * task + 1] = w.comp;
             sums[3 * task + 2] = w.abs_sum;
         }
-        free(w.L); free(w.y); free(w.rows);
+        free(w.P); free(w.y);
     }
     if (status == JZ_OK) {
         R sum = 0, comp = 0, ab = 0;
         for (long t = 0; t < n_tasks; t++) {
-            FN(tor_neumaier)(&sum, &comp, sums[3 * t] + sums[3 * t + 1]);
+            FN(tor_two_sum)(&sum, &comp, sums[3 * t] + sums[3 * t + 1]);
             ab += sums[3 * t + 2];
         }
         *out = (double)(sum + comp);
