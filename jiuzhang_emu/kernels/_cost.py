@@ -1,25 +1,31 @@
 """Predicted run times of the kernels, to refuse absurd requests up front.
 
 Each prediction is ``rate * work / threads`` with the work count of the
-algorithm and a rate in seconds per unit of work measured with
-``benchmarks/kernels.py`` on the 2-core development machine (AMD EPYC,
-complex float64).  Real inputs cost about a third; the extended tier about
-three times, double-double about fifteen times the float64 time.  The predictions are meant to be right within a small factor,
-which is all a guard against hour-long calls needs.
+algorithm and a rate in seconds per unit of work, measured by
+``benchmarks/calibrate_cost.py`` on the 2-core development machine (AMD EPYC,
+Zen 5, AVX-512) for complex float64 inputs; real inputs cost about a third,
+and the higher tiers cost the factors below.  A guard against hour-long calls
+needs no more than the right order of magnitude.
 """
 import math
 
 from jiuzhang_emu.errors import RuntimeLimitError
 
-# seconds per unit of work, complex float64, one thread
-_RATE = {"hafnian": 3.0e-9, "torontonian": 4.0e-9, "permanent": 2.0e-9}
+# seconds per unit of work per thread, complex float64 (the torontonian was
+# measured on its real path, 2.2e-9, and is stored divided by _REAL_FACTOR)
+_RATE = {"hafnian": 1.7e-9, "torontonian": 6.4e-9, "permanent": 8.6e-10}
 _REAL_FACTOR = 0.35
-_TIER_FACTOR = {"double": 1.0, "auto": 1.0, "extended": 3.0, "double-double": 15.0}
+_TIER_FACTOR = {
+    "hafnian": {"extended": 14.0},
+    "permanent": {"extended": 15.0},
+    "torontonian": {"extended": 6.0, "double-double": 10.0},
+}
 
 
 def predicted_seconds(kernel, work, *, is_complex=True, precision="double", n_threads=1):
     """Predicted seconds for ``work`` units of the given kernel."""
-    seconds = _RATE[kernel] * work / max(1, n_threads) * _TIER_FACTOR[precision]
+    seconds = _RATE[kernel] * work / max(1, n_threads)
+    seconds *= _TIER_FACTOR[kernel].get(precision, 1.0)
     if not is_complex:
         seconds *= _REAL_FACTOR
     return seconds
@@ -32,8 +38,9 @@ def hafnian_work(group_k, n_pairs):
 
 
 def torontonian_work(n_modes):
+    """Subsets times the O(n) amortised cost of one."""
     n_modes = int(n_modes)
-    return 2.0**n_modes * (n_modes + 1) ** 2
+    return 2.0**n_modes * (n_modes + 1)
 
 
 def permanent_work(n):
