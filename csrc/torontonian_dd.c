@@ -54,13 +54,16 @@ static dd tor_dd_extend(const tor_dd_ctx *cx, tor_dd_work *w, int t, int j, dd *
         w->y[m + 1] = y1;
         *ysq = dd_add(*ysq, dd_add(dd_mul(y0, y0), dd_mul(y1, y1)));
     }
+    /* one division each, then products: a double-double division costs
+     * several multiplications */
+    const dd inv00 = dd_div(dd_from(1.0), l00), inv11 = dd_div(dd_from(1.0), l11);
     for (int row = 2 * (j + 1); row < dim; row++) {
         dd *pi = P + (size_t)row * dim;
         const dd *Mi = M + (size_t)row * dim;
-        const dd x0 = dd_div(dd_sub(Mi[2 * j], dd_dot(pi, pj0, m)), l00);
+        const dd x0 = dd_mul(dd_sub(Mi[2 * j], dd_dot(pi, pj0, m)), inv00);
         pi[m] = x0;
-        pi[m + 1] = dd_div(dd_sub(dd_sub(Mi[2 * j + 1], dd_dot(pi, pj1, m)), dd_mul(x0, l10)),
-                           l11);
+        pi[m + 1] = dd_mul(dd_sub(dd_sub(Mi[2 * j + 1], dd_dot(pi, pj1, m)), dd_mul(x0, l10)),
+                           inv11);
     }
     return dd_mul(l00, l11);
 }
