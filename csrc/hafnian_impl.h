@@ -27,6 +27,7 @@
 #define FN(name) JZ_CAT(name, SUF)
 
 #define IND(j, k) ((size_t)(j) * ((size_t)(j) - 1) / 2 + (size_t)(k))
+#define JZ_TASK_DEPTH 6
 
 typedef struct {
     int nv, n, P, n_groups, has_loops;
@@ -243,10 +244,12 @@ int FN(jz_loop_hafnian)(const TIN *A, int dim, const TIN *loops, const int *V, i
     }
     g0[0] = 1;
 
-    /* tasks: all branch choices of the first G groups processed */
+    /* tasks: all branch choices of the first G groups processed.  A task
+     * replays its branch choices from the root, so at least JZ_TASK_DEPTH
+     * groups stay below the split, to keep that replay a small part of it. */
     int G = 0;
     long n_tasks = 1;
-    while (G < n_groups && n_tasks < JZ_TASKS) {
+    while (G < n_groups - JZ_TASK_DEPTH && n_tasks < JZ_TASKS) {
         n_tasks *= group_k[n_groups - 1 - G] + 1;
         G++;
     }
@@ -312,3 +315,4 @@ int FN(jz_loop_hafnian)(const TIN *A, int dim, const TIN *loops, const int *V, i
 #undef JZ_CAT
 #undef JZ_CAT2
 #undef IND
+#undef JZ_TASK_DEPTH

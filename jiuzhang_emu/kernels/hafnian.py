@@ -102,12 +102,11 @@ def _single(A, diag, reps, loops, n_threads, precision, return_info, max_seconds
             "hafnian", _cost.hafnian_work(group_k, len(V) // 2), max_seconds, what=what,
             is_complex=is_complex, precision=precision, n_threads=threads,
         )
-        V2, group_k2 = _pairing(reps, loops, shuffle=True)
-
         def run(tier, V=V, group_k=group_k):
             return _kernels.loop_hafnian(A, diag, V, group_k, threads, tier == "extended")
 
-        result = evaluate(run, precision, rerun=lambda tier: run(tier, V2, group_k2))
+        result = evaluate(run, precision,
+                          rerun=lambda tier: run(tier, *_pairing(reps, loops, shuffle=True)))
     result = result._replace(value=_as_output(result.value, is_complex))
     return result if return_info else result.value
 
@@ -188,16 +187,16 @@ def _batch(As, diags, reps, loops, n_threads, precision, return_info, max_second
         is_complex=is_complex, precision=precision, n_threads=threads,
     )
 
-    V2, group_k2 = _pairing(reps, loops, shuffle=True)
-
     def run(tier, index, V=V, group_k=group_k):
         sub = As if index is None else np.ascontiguousarray(As[index])
         sub_d = None if diags is None else (diags if index is None else
                                             np.ascontiguousarray(diags[index]))
         return _kernels.loop_hafnian_batch(sub, sub_d, V, group_k, threads, tier == "extended")
 
-    values, tiers, conds, errors = evaluate_batch(
-        run, precision, B, rerun=lambda tier, index: run(tier, index, V2, group_k2))
+    def rerun(tier, index):
+        return run(tier, index, *_pairing(reps, loops, shuffle=True))
+
+    values, tiers, conds, errors = evaluate_batch(run, precision, B, rerun=rerun)
     values = values if is_complex else values.real.copy()
     result = BatchResult(values, tiers, conds, errors)
     return result if return_info else values
