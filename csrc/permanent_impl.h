@@ -54,7 +54,8 @@ int FN(jz_permanent)(const TIN *A, int n, int n_threads, double *out, double *ou
         return JZ_OK;
     }
     const uint64_t n_terms = (uint64_t)1 << (n - 1);
-    const uint64_t n_tasks = n_terms < JZ_TASKS ? n_terms : JZ_TASKS;
+    /* chunks of at least 64 terms: each starts with an O(n^2) set-up */
+    const uint64_t n_tasks = n_terms / 64 < 1 ? 1 : (n_terms / 64 < JZ_TASKS ? n_terms / 64 : JZ_TASKS);
     const uint64_t chunk = n_terms / n_tasks;
     R *sums = calloc(n_tasks * 5, sizeof(R));
     T *M = malloc(sizeof(T) * (size_t)n * n);

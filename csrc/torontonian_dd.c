@@ -139,7 +139,9 @@ int jz_torontonian_dd(const jz_z *O, const jz_z *gamma, int n, int n_threads,
         }
     }
     tor_dd_ctx cx = {M, v, n, dim};
-    const int n_prefix = n < 8 ? n : 8;
+    /* tasks: one per subset of the first n_prefix modes (a task replays its
+     * prefix, so six modes at least stay below the split) */
+    const int n_prefix = n - 6 < 8 ? (n - 6 > 0 ? n - 6 : 0) : 8;
     const long n_tasks = 1L << n_prefix;
     dd *sums = calloc(n_tasks, sizeof(dd));
     double *abss = calloc(n_tasks, sizeof(double));

@@ -153,8 +153,9 @@ int FN(jz_torontonian)(const T *M, const T *v, int n, int n_threads,
     }
     const int dim = 2 * n;
     FN(tor_ctx) cx = {M, v, n, dim};
-    /* tasks: one per subset of the first n_prefix modes */
-    const int n_prefix = n < 8 ? n : 8;
+    /* tasks: one per subset of the first n_prefix modes (a task replays its
+     * prefix, so six modes at least stay below the split) */
+    const int n_prefix = n - 6 < 8 ? (n - 6 > 0 ? n - 6 : 0) : 8;
     const long n_tasks = 1L << n_prefix;
     R *sums = calloc(n_tasks * 3, sizeof(R));
     if (!sums)
