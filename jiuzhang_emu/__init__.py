@@ -8,6 +8,7 @@ from jiuzhang_emu.errors import (
     InputError,
     JiuzhangEmuError,
     KernelError,
+    PrecisionWarning,
     RuntimeLimitError,
 )
 from jiuzhang_emu.kernels import (
