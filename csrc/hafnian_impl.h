@@ -204,10 +204,11 @@ static int FN(haf_alloc)(FN(haf_work) *w, int nv, int P)
  * group g.  loops == NULL gives the hafnian.  out[0], out[1]: real and
  * imaginary part; out_abs: sum of |leaf values| (the cancellation indicator).
  */
-int FN(jz_loop_hafnian)(const TIN *A, int dim, const TIN *loops, const int *V, int nv,
+int FN(jz_loop_hafnian)(const void *A_, int dim, const void *loops_, const int *V, int nv,
                         const int *group_k, int n_groups, int n_threads,
                         double *out, double *out_abs)
 {
+    const TIN *A = A_, *loops = loops_;
     if (nv % 2 || nv < 0)
         return JZ_ERR_ARGUMENT;
     out[0] = out[1] = 0;

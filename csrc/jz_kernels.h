@@ -13,34 +13,39 @@
 
 #include "jz_common.h"
 
-#define JZ_DECLARE_HAF(SUF, TIN)                                                     \
-    int jz_loop_hafnian_##SUF(const TIN *A, int dim, const TIN *loops, const int *V, \
-                              int nv, const int *group_k, int n_groups,              \
+/* Array arguments are void pointers so that one function-pointer type serves
+ * the four variants of a kernel; their element types:
+ *   hafnian, permanent: A (and loops) double for d/ld, jz_z for z/lz;
+ *   torontonian: M, v double / long double / jz_z / jz_lz for d / ld / z / lz;
+ *   torontonian_dd: O, gamma jz_z. */
+#define JZ_DECLARE_HAF(SUF)                                                            \
+    int jz_loop_hafnian_##SUF(const void *A, int dim, const void *loops, const int *V, \
+                              int nv, const int *group_k, int n_groups,                \
                               int n_threads, double *out, double *out_abs);
-JZ_DECLARE_HAF(d, double)
-JZ_DECLARE_HAF(ld, double)
-JZ_DECLARE_HAF(z, jz_z)
-JZ_DECLARE_HAF(lz, jz_z)
+JZ_DECLARE_HAF(d)
+JZ_DECLARE_HAF(ld)
+JZ_DECLARE_HAF(z)
+JZ_DECLARE_HAF(lz)
 
-#define JZ_DECLARE_TOR(SUF, T)                                              \
-    int jz_torontonian_##SUF(const T *M, const T *v, int n, int n_threads, \
+#define JZ_DECLARE_TOR(SUF)                                                       \
+    int jz_torontonian_##SUF(const void *M, const void *v, int n, int n_threads, \
                              double *out, double *out_abs);
-JZ_DECLARE_TOR(d, double)
-JZ_DECLARE_TOR(ld, long double)
-JZ_DECLARE_TOR(z, jz_z)
-JZ_DECLARE_TOR(lz, jz_lz)
+JZ_DECLARE_TOR(d)
+JZ_DECLARE_TOR(ld)
+JZ_DECLARE_TOR(z)
+JZ_DECLARE_TOR(lz)
 
 /* Double-double (~106-bit) torontonian of a complex-basis O with quadrature
  * structure; only O[:n, :n], O[:n, n:] and gamma[:n] are read. */
-int jz_torontonian_dd(const jz_z *O, const jz_z *gamma, int n, int n_threads,
+int jz_torontonian_dd(const void *O, const void *gamma, int n, int n_threads,
                       double *out, double *out_abs);
 
-#define JZ_DECLARE_PERM(SUF, TIN)                                          \
-    int jz_permanent_##SUF(const TIN *A, int n, int n_threads, double *out, \
+#define JZ_DECLARE_PERM(SUF)                                                \
+    int jz_permanent_##SUF(const void *A, int n, int n_threads, double *out, \
                            double *out_abs);
-JZ_DECLARE_PERM(d, double)
-JZ_DECLARE_PERM(ld, double)
-JZ_DECLARE_PERM(z, jz_z)
-JZ_DECLARE_PERM(lz, jz_z)
+JZ_DECLARE_PERM(d)
+JZ_DECLARE_PERM(ld)
+JZ_DECLARE_PERM(z)
+JZ_DECLARE_PERM(lz)
 
 #endif

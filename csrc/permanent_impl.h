@@ -42,8 +42,9 @@ static inline T FN(perm_product)(const T *colsum, int n)
     return (p0 * p1) * (p2 * p3);
 }
 
-int FN(jz_permanent)(const TIN *A, int n, int n_threads, double *out, double *out_abs)
+int FN(jz_permanent)(const void *A_, int n, int n_threads, double *out, double *out_abs)
 {
+    const TIN *A = A_;
     out[0] = out[1] = 0;
     *out_abs = 0;
     if (n < 0 || n > 62)

@@ -98,9 +98,10 @@ static void tor_dd_rec(const tor_dd_ctx *cx, tor_dd_work *w, int first, int size
 /* O: 2n x 2n complex-basis O matrix with quadrature structure (only its
  * blocks O[:n,:n] and O[:n,n:] are read); gamma: 2n or NULL (only gamma[:n]
  * is read). */
-int jz_torontonian_dd(const jz_z *O, const jz_z *gamma, int n, int n_threads,
+int jz_torontonian_dd(const void *O_, const void *gamma_, int n, int n_threads,
                       double *out, double *out_abs)
 {
+    const jz_z *O = O_, *gamma = gamma_;
     *out = 0;
     *out_abs = 0;
     if (n < 0)

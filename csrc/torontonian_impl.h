@@ -139,9 +139,10 @@ static void FN(tor_rec)(const FN(tor_ctx) *cx, FN(tor_work) *w, int first, int s
 
 /* M: dim x dim (dim = 2n), v: dim or NULL.  out: the (loop) torontonian,
  * out_abs: sum of |terms| (the cancellation indicator). */
-int FN(jz_torontonian)(const T *M, const T *v, int n, int n_threads,
+int FN(jz_torontonian)(const void *M_, const void *v_, int n, int n_threads,
                        double *out, double *out_abs)
 {
+    const T *M = M_, *v = v_;
     *out = 0;
     *out_abs = 0;
     if (n < 0)
