@@ -1,10 +1,13 @@
 """Torontonians of Jiuzhang 1.0 click patterns against mpmath reference values.
 
 The matrices are O_S of the released Jiuzhang 1.0 model (transfer matrix and
-squeezing of the USTC data release) for random click patterns S, and the
-references were computed at 60 digits by scripts/make_torontonian_reference.py.
-At these sizes the sum cancels by 10^14 to 10^18, so float64 loses most of its
-digits; the double-double tier, and "auto", must not.
+squeezing of the USTC data release) for random click patterns S of 12, 16, 20
+and 24 clicks; the references were computed by
+scripts/make_torontonian_reference.py at 60 digits with mpmath (12-20 clicks)
+and as a certified Arb enclosure of 200 bits (24 clicks).  The sums cancel by
+10^12 to 10^21, so float64 loses from six digits to all of them (at 24 clicks
+it is off by a factor 26); the double-double tier, and "auto", must not lose
+any.
 """
 import pathlib
 
