@@ -57,10 +57,12 @@ cdef haf_fn _haf_fn(bint is_complex, bint extended):
     return jz_loop_hafnian_ld if extended else jz_loop_hafnian_d
 
 
-cdef tor_fn _tor_fn(bint is_complex, bint extended):
+cdef tor_fn _tor_fn(bint is_complex, str tier):
+    if tier == "double-double":
+        return jz_torontonian_dd  # takes the complex-basis O and gamma
     if is_complex:
-        return jz_torontonian_lz if extended else jz_torontonian_z
-    return jz_torontonian_ld if extended else jz_torontonian_d
+        return jz_torontonian_lz if tier == "extended" else jz_torontonian_z
+    return jz_torontonian_ld if tier == "extended" else jz_torontonian_d
 
 
 cdef perm_fn _perm_fn(bint is_complex, bint extended):
@@ -112,10 +114,11 @@ def loop_hafnian_batch(As, loops, V, group_k, int n_threads, bint extended):
     return values[:, 0] + 1j * values[:, 1], abs_sums
 
 
-def torontonian(M, v, int n_threads, bint extended):
-    """(Loop) torontonian from M = I - O in mode-adjacent order.  Returns (value, sum |terms|)."""
+def torontonian(M, v, int n_threads, str tier):
+    """(Loop) torontonian.  M = I - O in mode-adjacent order ("double",
+    "extended"), or O itself ("double-double").  Returns (value, sum |terms|)."""
     cdef double out = 0, out_abs = 0
-    cdef tor_fn fn = _tor_fn(M.dtype.kind == "c", extended)
+    cdef tor_fn fn = _tor_fn(M.dtype.kind == "c", tier)
     cdef void *m = _ptr(M)
     cdef void *vv = _ptr(v)
     cdef int n = M.shape[0] // 2, status
@@ -125,11 +128,12 @@ def torontonian(M, v, int n_threads, bint extended):
     return out, out_abs
 
 
-def torontonian_batch(Ms, vs, int n_threads, bint extended):
-    """(Loop) torontonians of a stack of M matrices of shape (B, 2n, 2n)."""
+def torontonian_batch(Ms, vs, int n_threads, str tier):
+    """(Loop) torontonians of a stack of matrices of shape (B, 2n, 2n), as
+    :func:`torontonian`."""
     cdef Py_ssize_t B = Ms.shape[0], i
     cdef int n = Ms.shape[1] // 2
-    cdef tor_fn fn = _tor_fn(Ms.dtype.kind == "c", extended)
+    cdef tor_fn fn = _tor_fn(Ms.dtype.kind == "c", tier)
     cdef char *m = <char *>_ptr(Ms)
     cdef char *vv = <char *>_ptr(vs)
     cdef Py_ssize_t mstride = Ms.strides[0], vstride = vs.strides[0] if vs is not None else 0
@@ -179,36 +183,3 @@ def permanent_batch(As, int n_threads, bint extended):
         _check(status[i], "permanent")
     return values[:, 0] + 1j * values[:, 1], abs_sums
 
-
-def torontonian_dd(O, gamma, int n_threads):
-    """Double-double (loop) torontonian of a complex128 O with quadrature
-    structure; gamma complex128 or None.  Returns (value, sum |terms|)."""
-    cdef double out = 0, out_abs = 0
-    cdef void *o = _ptr(O)
-    cdef void *g = _ptr(gamma)
-    cdef int n = O.shape[0] // 2, status
-    with nogil:
-        status = jz_torontonian_dd(o, g, n, n_threads, &out, &out_abs)
-    _check(status, "torontonian")
-    return out, out_abs
-
-
-def torontonian_dd_batch(Os, gammas, int n_threads):
-    """Double-double (loop) torontonians of a stack of O matrices (B, 2n, 2n)."""
-    cdef Py_ssize_t B = Os.shape[0], i
-    cdef int n = Os.shape[1] // 2
-    cdef char *o = <char *>_ptr(Os)
-    cdef char *g = <char *>_ptr(gammas)
-    cdef Py_ssize_t ostride = Os.strides[0], gstride = gammas.strides[0] if gammas is not None else 0
-    values = np.empty(B)
-    abs_sums = np.empty(B)
-    status = np.zeros(B, dtype=np.intc)
-    cdef double[::1] vals = values
-    cdef double[::1] abss = abs_sums
-    cdef int[::1] st = status
-    for i in prange(B, nogil=True, schedule="dynamic", num_threads=n_threads):
-        st[i] = jz_torontonian_dd(o + i * ostride, (g + i * gstride) if g != NULL else NULL,
-                                  n, 1, &vals[i], &abss[i])
-    for i in range(B):
-        _check(status[i], "torontonian")
-    return values, abs_sums

@@ -76,11 +76,22 @@ def _is_quadrature_structured(O, gamma):
     return bool(np.all(_structure_mask(O, gamma)))
 
 
-def kernel_inputs(O, gamma, extended):
-    """M = I - O and v = conj(gamma) in the kernel's layout (mode i owns rows
-    2i, 2i+1), real when O has quadrature structure; long double when
-    ``extended``.  Works on single matrices and stacks."""
+def _as_complex(x):
+    return None if x is None else np.ascontiguousarray(x, dtype=np.complex128)
+
+
+def kernel_inputs(O, gamma, tier):
+    """The kernel's inputs for a tier; works on single matrices and stacks.
+
+    "double-double": O and gamma as complex128 (the kernel forms M itself).
+    Otherwise M = I - O and v = conj(gamma) in the kernel's layout (mode i
+    owns rows 2i, 2i+1), real when O has quadrature structure, long double for
+    "extended".
+    """
+    if tier == "double-double":
+        return _as_complex(O), _as_complex(gamma)
     n = O.shape[-1] // 2
+    extended = tier == "extended"
     real_t, cplx_t = (np.longdouble, np.clongdouble) if extended else (np.float64, np.complex128)
     order = np.ravel(np.column_stack([np.arange(n), np.arange(n) + n]))
     if _is_quadrature_structured(O, gamma):
@@ -106,10 +117,6 @@ def kernel_inputs(O, gamma, extended):
     return np.ascontiguousarray(M), None if v is None else np.ascontiguousarray(v)
 
 
-def _complex_or_none(x):
-    return None if x is None else np.ascontiguousarray(x, dtype=np.complex128)
-
-
 def _single(O, gamma, n_threads, precision, return_info, max_seconds, what):
     max_seconds = check_max_seconds(max_seconds)
     threads = effective_n_threads(n_threads)
@@ -126,10 +133,7 @@ def _single(O, gamma, n_threads, precision, return_info, max_seconds, what):
                         is_complex=not structured and O.dtype.kind == "c")
 
     def run(tier):
-        if tier == "double-double":
-            return _kernels.torontonian_dd(_complex_or_none(O), _complex_or_none(gamma), threads)
-        M, v = kernel_inputs(O, gamma, tier == "extended")
-        return _kernels.torontonian(M, v, threads, tier == "extended")
+        return _kernels.torontonian(*kernel_inputs(O, gamma, tier), threads, tier)
 
     result = evaluate(run, precision, available)
     return result if return_info else result.value
@@ -212,11 +216,7 @@ def _batch(Os, gammas, n_threads, precision, return_info, max_seconds, what):
         def run(tier, index, part_O=part_O, part_g=part_g):
             sub = part_O if index is None else part_O[index]
             sub_g = None if part_g is None else (part_g if index is None else part_g[index])
-            if tier == "double-double":
-                return _kernels.torontonian_dd_batch(_complex_or_none(sub),
-                                                     _complex_or_none(sub_g), threads)
-            M, v = kernel_inputs(sub, sub_g, tier == "extended")
-            return _kernels.torontonian_batch(M, v, threads, tier == "extended")
+            return _kernels.torontonian_batch(*kernel_inputs(sub, sub_g, tier), threads, tier)
 
         v, t, c, e = evaluate_batch(run, precision, items.size, available)
         values[items], tiers[items], conds[items], errors[items] = v.real, t, c, e
