@@ -1,0 +1,248 @@
+"""Detectors and the exact probability of a detection pattern.
+
+Three detector models, one per output mode, each with an efficiency and a
+dark-count probability (scalars or one value per mode):
+
+* :class:`PhotonNumberResolving` reports photon numbers n_j.  Dark counts add
+  one count with probability d_j, independently of the light.
+* :class:`Threshold` reports 1 (click) or 0.  A dark count makes a detector
+  click with probability d_j whatever the light.
+* :class:`PseudoPNR` splits mode j uniformly over ``n_detectors`` = k
+  threshold detectors (a balanced 1 -> k splitter or time-bin demultiplexer,
+  as in Jiuzhang 3.0) and reports the number c_j in 0..k that clicked;
+  efficiency and dark counts are per threshold detector.
+
+Efficiency eta_j acts as loss on mode j before detection, so every formula
+below takes the state *after* that loss (``Experiment.output_state()``).
+
+Formulas (state with complex-basis Q, O = I - Q^-1 and means alpha, the
+conventions of :mod:`jiuzhang_emu.states`):
+
+* PNR: p(n) = lhaf(A_n) exp(-alpha^T Q^-1 alpha^* / 2) / (prod n_j! sqrt(det Q)),
+  A_n repeating rows/columns j and j + M n_j times, loops
+  gamma = alpha^* - A alpha (Hamilton et al., PRL 119, 170501 (2017);
+  Quesada et al., PRA 100, 022341 (2019)).  For a pure state the same
+  probability is |lhaf(B_n)|^2 (...) with B the M x M block, half the size.
+* Threshold: p(S) = Tor(O_S) / sqrt(det Q), or the loop torontonian for
+  displaced states (Quesada, Arrazola, Killoran, PRA 98, 062322 (2018);
+  thewalrus's ``threshold_detection_prob``).  Dark counts cost nothing: with
+  g_j = 1 - d_j, P(detectors outside Z dark) gains a factor prod_{j not in Z} g_j,
+  which is absorbed exactly by I - O -> D (I - O) D, D = diag(sqrt(g)) on both
+  blocks, times prod_j g_j.
+* Pseudo-PNR: the k sub-modes of mode j carry b_j / sqrt(k) plus vacuum, so
+  the O matrix of all M k sub-modes is V O V^T (V spreads mode j over its k
+  sub-modes with weight 1/sqrt(k)) and det Q is unchanged.  The k sub-modes
+  are exchangeable, so p(c) = prod_j C(k, c_j) Tor(O_c / k) / sqrt(det Q),
+  O_c repeating mode j c_j times: exact, at the cost of a threshold
+  probability with sum(c) clicks.
+"""
+from dataclasses import dataclass
+from math import comb, factorial, lgamma
+
+import numpy as np
+
+from jiuzhang_emu.errors import InputError, RuntimeLimitError
+from jiuzhang_emu.kernels import loop_hafnian, loop_torontonian, torontonian
+from jiuzhang_emu.states import check_fraction
+
+#: Photon-number patterns with dark counts sum 2^(occupied modes) PNR
+#: probabilities; refuse more occupied modes than this.
+MAX_DARK_COUNT_MODES = 16
+
+
+def _per_mode(value, name, n_modes):
+    arr = check_fraction(value, name)
+    if arr.ndim == 0:
+        return np.full(n_modes, float(arr))
+    if arr.shape != (n_modes,):
+        raise InputError(f"{name} must be a scalar or have one value per mode ({n_modes}), "
+                         f"got shape {arr.shape}")
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class Detector:
+    """Base class.  ``efficiency`` and ``dark_count`` are probabilities in
+    [0, 1], a scalar for every mode or an array with one value per mode."""
+
+    efficiency: object = 1.0
+    dark_count: object = 0.0
+
+    #: Largest value a pattern entry may take (None: unbounded).
+    max_count = None
+    kind = "detector"
+
+    def __post_init__(self):
+        for name in ("efficiency", "dark_count"):
+            arr = check_fraction(getattr(self, name), name)
+            if arr.ndim > 1:
+                raise InputError(f"{name} must be a scalar or a 1-D array, got shape {arr.shape}")
+            arr = float(arr) if arr.ndim == 0 else arr
+            if isinstance(arr, np.ndarray):
+                arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+
+    def efficiencies(self, n_modes):
+        return _per_mode(self.efficiency, "efficiency", n_modes)
+
+    def dark_counts(self, n_modes):
+        return _per_mode(self.dark_count, "dark_count", n_modes)
+
+    def check_pattern(self, pattern, n_modes, name="pattern"):
+        """Return ``pattern`` as an int64 vector of length n_modes, or raise."""
+        arr = np.asarray(pattern)
+        if arr.shape != (n_modes,):
+            raise InputError(f"{name} must have one entry per mode, shape ({n_modes},), "
+                             f"got {arr.shape}")
+        if arr.dtype.kind == "b":
+            arr = arr.astype(np.int64)
+        if arr.dtype.kind not in "iuf" or not np.all(arr == np.round(arr)):
+            raise InputError(f"{name} must hold integers, got {arr.tolist()}")
+        arr = arr.astype(np.int64)
+        if np.any(arr < 0):
+            j = int(np.argmax(arr < 0))
+            raise InputError(f"{name} must be non-negative, got {arr[j]} at mode {j}")
+        if self.max_count is not None and np.any(arr > self.max_count):
+            j = int(np.argmax(arr > self.max_count))
+            raise InputError(f"{name} entries must lie in [0, {self.max_count}] for "
+                             f"{self.kind} detection, got {arr[j]} at mode {j}")
+        return arr
+
+    def probability(self, state, pattern, dark_count, **kernel_options):
+        raise NotImplementedError
+
+
+def _prefactor(state):
+    """exp(-alpha^T Q^-1 alpha^* / 2) / sqrt(det Q) and the pieces reused."""
+    Q = state.q_matrix()
+    alpha = state.complex_means()
+    return state.vacuum_probability(), Q, alpha
+
+
+@dataclass(frozen=True, eq=False)
+class PhotonNumberResolving(Detector):
+    """Photon-number-resolving detectors."""
+
+    kind = "photon-number-resolving"
+
+    def probability(self, state, pattern, dark_count, **kernel_options):
+        """p(pattern) for the state arriving at the detectors (efficiency applied)."""
+        occupied = np.flatnonzero(pattern)
+        if not np.any(dark_count):
+            return _pnr_probability(state, pattern, **kernel_options)
+        occupied = occupied[dark_count[occupied] > 0]
+        if len(occupied) > MAX_DARK_COUNT_MODES:
+            raise RuntimeLimitError(
+                f"pattern with dark counts needs 2^{len(occupied)} photon-number probabilities; "
+                f"at most {MAX_DARK_COUNT_MODES} occupied modes with dark counts are supported"
+            )
+        g = 1 - dark_count
+        total = 0.0
+        for mask in range(1 << len(occupied)):
+            dark = occupied[[(mask >> b) & 1 == 1 for b in range(len(occupied))]]
+            weight = np.prod(dark_count[dark]) * np.prod(np.delete(g, dark))
+            if weight:
+                shifted = pattern.copy()
+                shifted[dark] -= 1
+                total += weight * _pnr_probability(state, shifted, **kernel_options)
+        return total
+
+
+def _pnr_probability(state, pattern, **kernel_options):
+    n = state.n_modes
+    vacuum, Q, alpha = _prefactor(state)
+    if not pattern.any():
+        return vacuum
+    log_factorials = sum(lgamma(k + 1) for k in pattern)
+    if abs(state.purity() - 1) < 1e-10:
+        # pure: A = B (+) B^*, p = |lhaf(B_n)|^2 vacuum / prod n!
+        A = state.a_matrix()
+        B = A[:n, :n]
+        gamma = (alpha.conj() - A @ alpha)[:n]
+        amplitude = loop_hafnian(B, gamma, reps=pattern, **kernel_options)
+        return float(abs(amplitude) ** 2 * vacuum * np.exp(-log_factorials))
+    A = state.a_matrix()
+    gamma = alpha.conj() - A @ alpha
+    value = loop_hafnian(A, gamma, reps=np.concatenate([pattern, pattern]), **kernel_options)
+    return float(np.real(value) * vacuum * np.exp(-log_factorials))
+
+
+def _threshold_probability(state, repeats, g, scale, **kernel_options):
+    """Probability that the sub-detectors picked by ``repeats`` click and all
+    others stay dark.
+
+    repeats[j] sub-detectors of mode j click; the O matrix of mode j's
+    sub-detectors is O_jj' * scale; g[j] = 1 - dark-count probability of each
+    sub-detector of mode j; ``total_g`` multiplies in the dark-count factor of
+    every sub-detector.
+    """
+    n = state.n_modes
+    vacuum, Q, alpha = _prefactor(state)
+    rows = np.repeat(np.arange(n), repeats)
+    idx = np.concatenate([rows, rows + n])
+    sqrt_g = np.sqrt(g[np.concatenate([rows, rows])])
+    # thewalrus's convention: O and gamma built from Q^*.
+    O = np.eye(2 * n) - np.linalg.inv(Q.conj())
+    M = np.eye(len(idx)) - scale * O[np.ix_(idx, idx)]
+    O_s = np.eye(len(idx)) - sqrt_g[:, None] * M * sqrt_g[None, :]
+    if state.is_displaced():
+        gamma = np.linalg.solve(Q, alpha.conj())
+        gamma_s = np.sqrt(scale) * sqrt_g * gamma[idx]
+        value = loop_torontonian(O_s, gamma_s, **kernel_options)
+    else:
+        value = torontonian(O_s, **kernel_options)
+    return float(np.real(value)) * vacuum
+
+
+@dataclass(frozen=True, eq=False)
+class Threshold(Detector):
+    """Threshold (click / no-click) detectors."""
+
+    max_count = 1
+    kind = "threshold"
+
+    def probability(self, state, pattern, dark_count, **kernel_options):
+        """p(pattern) for the state arriving at the detectors (efficiency applied)."""
+        g = 1 - dark_count
+        return float(np.prod(g)) * _threshold_probability(state, pattern, g, 1.0, **kernel_options)
+
+
+@dataclass(frozen=True, eq=False)
+class PseudoPNR(Detector):
+    """Each mode split uniformly over ``n_detectors`` threshold detectors;
+    the pattern counts how many clicked per mode."""
+
+    n_detectors: int = 2
+    kind = "pseudo-PNR"
+
+    def __post_init__(self):
+        super().__post_init__()
+        k = self.n_detectors
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise InputError(f"n_detectors must be an integer >= 1, got {k!r}")
+        object.__setattr__(self, "n_detectors", int(k))
+
+    @property
+    def max_count(self):
+        return self.n_detectors
+
+    def probability(self, state, pattern, dark_count, **kernel_options):
+        """p(pattern) for the state arriving at the splitters (efficiency applied)."""
+        k = self.n_detectors
+        g = 1 - dark_count
+        multiplicity = float(np.prod([comb(k, int(c)) for c in pattern]))
+        value = _threshold_probability(state, pattern, g, 1.0 / k, **kernel_options)
+        return float(np.prod(g ** k)) * multiplicity * value
+
+
+def coarse_grain_probability(photons, clicks, n_detectors):
+    """P(c of k uniformly split detectors click | n photons) =
+    C(k, c) c! S(n, c) / k^n, S the Stirling number of the second kind.
+
+    Exact oracle tying pseudo-PNR to PNR statistics (threshold is k = 1).
+    """
+    n, c, k = int(photons), int(clicks), int(n_detectors)
+    if c > min(n, k):
+        return 0.0
+    stirling = sum((-1) ** (c - i) * comb(c, i) * i ** n for i in range(c + 1)) // factorial(c)
+    return comb(k, c) * factorial(c) * stirling / k ** n

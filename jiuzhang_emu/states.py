@@ -1,0 +1,336 @@
+"""Gaussian states of M bosonic modes.
+
+Conventions (the same as thewalrus and Strawberry Fields, so cross-checks are
+direct):
+
+* Quadratures are ordered xxpp: r = (x_1..x_M, p_1..p_M), with hbar = 2, so
+  x = a + a^dag, p = -i (a - a^dag), and the vacuum covariance is the identity.
+* ``cov[i, j] = <{r_i - <r_i>, r_j - <r_j>}> / 2`` and ``means[i] = <r_i>``.
+* The complex basis is xi = (a_1..a_M, a_1^dag..a_M^dag) = W r with
+  W = [[I, iI], [I, -iI]] / 2.  ``sigma = W^* cov W^T``, i.e.
+  sigma[i, j] = <{xi_i^dag, xi_j}> / 2 - <xi_i^dag><xi_j>, and
+  ``Q = sigma + I/2`` = [[N + I, M^*], [M, N^* + I]] with N[i, j] =
+  <a_i^dag a_j> and M[i, j] = <a_i a_j> (centred): the Husimi matrix, I for
+  vacuum, exactly thewalrus's ``Qmat``;
+  ``A = X (I - Q^-1)^*``, ``O = I - Q^-1``, X = [[0, I], [I, 0]]
+  (Hamilton et al., PRL 119, 170501 (2017); Quesada et al., PRA 98, 062322
+  (2018)).
+* A transfer matrix T has shape (inputs, outputs) and maps
+  b_j = sum_i T[i, j] a_i (+ vacuum noise when T is not unitary); it must be
+  contractive (largest singular value <= 1).
+
+A covariance is physical when cov + i Omega >= 0 (Omega = [[0, I], [-I, 0]],
+the uncertainty principle for hbar = 2); every state is checked on
+construction.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from jiuzhang_emu.errors import InputError
+from jiuzhang_emu.interferometers import check_transfer_matrix
+
+#: Tolerance of the physicality and contractivity checks, relative to the
+#: largest entry.
+ATOL = 1e-10
+
+
+def _omega(n):
+    eye = np.eye(n)
+    zero = np.zeros((n, n))
+    return np.block([[zero, eye], [-eye, zero]])
+
+
+def _complex_basis(n):
+    """W such that (a, a^dag) = W (x, p) for hbar = 2."""
+    eye = np.eye(n)
+    return 0.5 * np.block([[eye, 1j * eye], [eye, -1j * eye]])
+
+
+def check_covariance(cov, name="cov"):
+    """Return ``cov`` as a float64 array after checking that it is a
+    physical covariance matrix in xxpp order (hbar = 2).
+
+    Raises
+    ------
+    InputError
+        Not square of even size, not real and finite, not symmetric, or
+        violating the uncertainty principle cov + i Omega >= 0.
+    """
+    cov = np.asarray(cov)
+    if cov.ndim != 2 or cov.shape[0] != cov.shape[1] or cov.shape[0] % 2:
+        raise InputError(f"{name} must be a square matrix of even size 2M, got shape {cov.shape}")
+    if cov.dtype.kind == "c":
+        if np.abs(cov.imag).max(initial=0) > ATOL:
+            raise InputError(f"{name} must be real (xxpp quadratures), got complex entries")
+        cov = cov.real
+    if cov.dtype.kind not in "biuf":
+        raise InputError(f"{name} must hold real numbers, got dtype {cov.dtype}")
+    cov = np.array(cov, dtype=np.float64)
+    if not np.all(np.isfinite(cov)):
+        raise InputError(f"{name} must be finite")
+    scale = max(1.0, float(np.abs(cov).max(initial=0)))
+    asym = float(np.abs(cov - cov.T).max(initial=0))
+    if asym > ATOL * scale:
+        raise InputError(f"{name} must be symmetric, got |cov - cov.T| = {asym:.3g}")
+    cov = (cov + cov.T) / 2
+    if cov.size:
+        smallest = np.linalg.eigvalsh(cov + 1j * _omega(cov.shape[0] // 2)).min()
+        if smallest < -ATOL * scale:
+            raise InputError(
+                f"{name} violates the uncertainty principle: cov + i*Omega must be positive "
+                f"semidefinite (hbar = 2, vacuum = identity), got smallest eigenvalue "
+                f"{smallest:.3g}"
+            )
+    return cov
+
+
+def check_fraction(value, name, length=None):
+    """Return ``value`` as a float array (scalar broadcast to ``length``)
+    after checking every entry lies in [0, 1]."""
+    arr = np.asarray(value, dtype=np.float64)
+    if length is not None:
+        if arr.ndim == 0:
+            arr = np.full(length, float(arr))
+        elif arr.shape != (length,):
+            raise InputError(f"{name} must be a scalar or have shape ({length},), got {arr.shape}")
+    bad = ~((arr >= 0) & (arr <= 1))
+    if np.any(bad):
+        where = f" at index {int(np.argwhere(bad)[0][0])}" if arr.ndim else ""
+        raise InputError(f"{name} must lie in [0, 1], got {arr[bad].flat[0]!r}{where}")
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class GaussianState:
+    """A Gaussian state: covariance and means in xxpp order, hbar = 2.
+
+    Parameters
+    ----------
+    cov : array_like of shape (2M, 2M)
+        Real symmetric covariance; physical (cov + i Omega >= 0).
+    means : array_like of shape (2M,), optional
+        Quadrature means; default zero.
+    """
+
+    cov: np.ndarray
+    means: np.ndarray = None
+
+    def __post_init__(self):
+        cov = check_covariance(self.cov)
+        n = cov.shape[0]
+        means = np.zeros(n) if self.means is None else np.asarray(self.means)
+        if means.shape != (n,):
+            raise InputError(f"means must have shape ({n},), matching cov, got {means.shape}")
+        if means.dtype.kind not in "biuf" or not np.all(np.isfinite(means)):
+            raise InputError("means must be finite real numbers (xxpp quadrature means)")
+        cov.setflags(write=False)
+        means = np.array(means, dtype=np.float64)
+        means.setflags(write=False)
+        object.__setattr__(self, "cov", cov)
+        object.__setattr__(self, "means", means)
+
+    # -- builders ---------------------------------------------------------
+    @classmethod
+    def vacuum(cls, n_modes):
+        """The M-mode vacuum."""
+        return cls(np.eye(2 * n_modes))
+
+    @classmethod
+    def from_complex(cls, sigma, alpha=None):
+        """Build from the complex-basis covariance sigma (2M x 2M, as
+        :meth:`complex_covariance`) and complex means alpha = <a> (M,)."""
+        sigma = np.asarray(sigma, dtype=np.complex128)
+        n = sigma.shape[0] // 2
+        Winv = np.linalg.inv(_complex_basis(n))
+        cov = (Winv.conj() @ sigma @ Winv.T).real
+        means = None
+        if alpha is not None:
+            alpha = np.asarray(alpha, dtype=np.complex128)
+            means = 2 * np.concatenate([alpha.real, alpha.imag])
+        return cls(cov, means)
+
+    @classmethod
+    def from_moments(cls, N, M, alpha=None):
+        """Build from normally ordered centred moments.
+
+        Parameters
+        ----------
+        N : array_like of shape (M, M)
+            N[i, j] = <a_i^dag a_j> - <a_i^dag><a_j> (Hermitian).
+        M : array_like of shape (M, M)
+            M[i, j] = <a_i a_j> - <a_i><a_j> (symmetric).
+        alpha : array_like of shape (M,), optional
+            Complex means <a_i>.
+        """
+        N = np.atleast_2d(np.asarray(N, dtype=np.complex128))
+        M = np.atleast_2d(np.asarray(M, dtype=np.complex128))
+        eye = np.eye(N.shape[0]) / 2
+        sigma = np.block([[N + eye, M.conj()], [M, N.conj() + eye]])
+        return cls.from_complex(sigma, alpha)
+
+    # -- basic properties -------------------------------------------------
+    @property
+    def n_modes(self):
+        return self.cov.shape[0] // 2
+
+    def _mode_index(self, modes):
+        n = self.n_modes
+        modes = np.atleast_1d(np.asarray(modes))
+        if modes.dtype.kind not in "iu" or modes.ndim != 1:
+            raise InputError(f"modes must be a sequence of mode indices, got {modes!r}")
+        if modes.size and (modes.min() < 0 or modes.max() >= n):
+            raise InputError(f"modes must lie in [0, {n - 1}], got {modes.tolist()}")
+        if len(set(modes.tolist())) != modes.size:
+            raise InputError(f"modes must not repeat, got {modes.tolist()}")
+        return np.concatenate([modes, modes + n]).astype(np.intp)
+
+    def is_displaced(self, atol=ATOL):
+        return bool(np.any(np.abs(self.means) > atol))
+
+    def purity(self):
+        """Tr(rho^2) = 1 / sqrt(det cov) (hbar = 2)."""
+        sign, logdet = np.linalg.slogdet(self.cov)
+        return float(np.exp(-0.5 * logdet))
+
+    def is_pure(self, rtol=1e-8):
+        return abs(self.purity() - 1) < rtol
+
+    # -- operations -------------------------------------------------------
+    def tensor(self, *others):
+        """The product state self ⊗ others (mode order kept)."""
+        states = (self, *others)
+        sizes = [s.n_modes for s in states]
+        n = sum(sizes)
+        cov = np.zeros((2 * n, 2 * n))
+        means = np.zeros(2 * n)
+        start = 0
+        for s, m in zip(states, sizes):
+            idx = np.r_[start:start + m, n + start:n + start + m]
+            cov[np.ix_(idx, idx)] = s.cov
+            means[idx] = s.means
+            start += m
+        return GaussianState(cov, means)
+
+    def reduced(self, modes):
+        """The marginal state of ``modes`` (in the given order)."""
+        idx = self._mode_index(modes)
+        return GaussianState(self.cov[np.ix_(idx, idx)], self.means[idx])
+
+    def passive(self, T):
+        """Apply a contractive transfer matrix T of shape (M, outputs).
+
+        b_j = sum_i T[i, j] a_i plus the vacuum noise that keeps the map
+        physical, cov -> S cov S^T + I - S S^T with S the real (xxpp) form of
+        T^T.  ``outputs`` may differ from M (e.g. Jiuzhang 1.0's 50 -> 100).
+        """
+        T = check_transfer_matrix(T, n_inputs=self.n_modes)
+        W = T.T
+        S = np.block([[W.real, -W.imag], [W.imag, W.real]])
+        cov = S @ self.cov @ S.T + np.eye(S.shape[0]) - S @ S.T
+        return GaussianState((cov + cov.T) / 2, S @ self.means)
+
+    def loss(self, transmission, modes=None):
+        """Pure loss: mode i keeps a fraction ``transmission[i]`` of its light.
+
+        Parameters
+        ----------
+        transmission : float or array_like of shape (len(modes),)
+            Intensity transmission in [0, 1].
+        modes : sequence of int, optional
+            Default all modes.
+        """
+        modes = np.arange(self.n_modes) if modes is None else np.asarray(modes)
+        idx = self._mode_index(modes)
+        eta = check_fraction(transmission, "transmission", len(modes))
+        scale = np.ones(2 * self.n_modes)
+        scale[idx] = np.sqrt(np.concatenate([eta, eta]))
+        cov = scale[:, None] * self.cov * scale[None, :] + np.diag(1 - scale ** 2)
+        return GaussianState(cov, scale * self.means)
+
+    def displace(self, alpha):
+        """Displace by complex amplitudes alpha (shape (M,)): <a> += alpha."""
+        alpha = np.broadcast_to(np.asarray(alpha, dtype=np.complex128), (self.n_modes,))
+        shift = 2 * np.concatenate([alpha.real, alpha.imag])
+        return GaussianState(self.cov, self.means + shift)
+
+    # -- complex basis ----------------------------------------------------
+    def complex_covariance(self):
+        """sigma = W^* cov W^T, the covariance of (a, a^dag); I/2 for vacuum."""
+        W = _complex_basis(self.n_modes)
+        return W.conj() @ self.cov @ W.T
+
+    def complex_means(self):
+        """alpha = (<a>, <a>^*), shape (2M,)."""
+        return _complex_basis(self.n_modes) @ self.means
+
+    def q_matrix(self):
+        """Husimi covariance Q = sigma + I/2."""
+        return self.complex_covariance() + np.eye(2 * self.n_modes) / 2
+
+    def o_matrix(self):
+        """O = I - Q^-1 (threshold detection, torontonians)."""
+        return np.eye(2 * self.n_modes) - np.linalg.inv(self.q_matrix())
+
+    def a_matrix(self):
+        """A = X (I - Q^-1)^* (photon counting, hafnians)."""
+        n = self.n_modes
+        X = np.block([[np.zeros((n, n)), np.eye(n)], [np.eye(n), np.zeros((n, n))]])
+        return X @ self.o_matrix().conj()
+
+    def vacuum_probability(self):
+        """Probability that every mode is empty,
+        exp(-alpha^T Q^-1 alpha^* / 2) / sqrt(det Q)."""
+        Q = self.q_matrix()
+        alpha = self.complex_means()
+        exponent = -0.5 * (alpha @ np.linalg.solve(Q, alpha.conj())).real
+        return float(np.exp(exponent - 0.5 * np.linalg.slogdet(Q)[1]))
+
+    def mode_vacuum_probabilities(self, transmission=1.0):
+        """Probability that mode i is empty, for each mode, after an extra
+        loss of transmission ``transmission`` (scalar) on every mode.
+
+        Uses each mode's 2 x 2 Q block, Q -> I + t (Q - I), alpha -> sqrt(t) alpha.
+        """
+        n = self.n_modes
+        Q = self.q_matrix()
+        i = np.arange(n)
+        blocks = np.empty((n, 2, 2), dtype=np.complex128)
+        blocks[:, 0, 0] = Q[i, i]
+        blocks[:, 0, 1] = Q[i, i + n]
+        blocks[:, 1, 0] = Q[i + n, i]
+        blocks[:, 1, 1] = Q[i + n, i + n]
+        blocks = np.eye(2) + transmission * (blocks - np.eye(2))
+        alpha = self.complex_means()
+        alpha = np.sqrt(transmission) * np.stack([alpha[:n], alpha[n:]], axis=1)
+        solved = np.linalg.solve(blocks, alpha.conj()[..., None])[..., 0]
+        exponent = -0.5 * np.einsum("ij,ij->i", alpha, solved).real
+        return np.exp(exponent) / np.sqrt(np.linalg.det(blocks).real)
+
+    # -- photon-number moments --------------------------------------------
+    def _normal_moments(self):
+        """N[i, j] = <da_i^dag da_j>, M[i, j] = <da_i da_j> and <a>."""
+        n = self.n_modes
+        sigma = self.complex_covariance()
+        N = sigma[:n, :n] - np.eye(n) / 2
+        M = sigma[n:, :n]
+        return N, M, self.complex_means()[:n]
+
+    def mean_photon_numbers(self):
+        """<n_i> for each mode, shape (M,)."""
+        N, _, alpha = self._normal_moments()
+        return np.real(np.diag(N)) + np.abs(alpha) ** 2
+
+    def mean_photon_number(self):
+        """Total mean photon number."""
+        return float(self.mean_photon_numbers().sum())
+
+    def photon_number_covariance(self):
+        """Cov(n_i, n_j), shape (M, M), by Wick's theorem:
+        |M_ij|^2 + |N_ij|^2 + 2 Re(a_i^* a_j^* M_ij + a_i a_j^* N_ij)
+        + delta_ij <n_i>."""
+        N, M, alpha = self._normal_moments()
+        ac = alpha.conj()
+        cov = (np.abs(M) ** 2 + np.abs(N) ** 2
+               + 2 * np.real(np.outer(ac, ac) * M + np.outer(alpha, ac) * N))
+        return cov + np.diag(self.mean_photon_numbers())
