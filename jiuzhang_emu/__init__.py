@@ -25,3 +25,22 @@ from jiuzhang_emu.kernels import (
     torontonian,
     torontonian_batch,
 )
+from jiuzhang_emu.detectors import PhotonNumberResolving, PseudoPNR, Threshold
+from jiuzhang_emu.experiment import Experiment
+from jiuzhang_emu.interferometers import (
+    Mesh,
+    clements_decomposition,
+    haar_unitary,
+    load_transfer_matrix,
+    lossy_transfer_matrix,
+)
+from jiuzhang_emu.sources import (
+    Coherent,
+    SingleModeSqueezer,
+    Squashed,
+    Thermal,
+    TwoModeSqueezer,
+    TwoModeSquashed,
+    Vacuum,
+)
+from jiuzhang_emu.states import GaussianState
