@@ -35,19 +35,37 @@ conventions of :mod:`jiuzhang_emu.states`):
   are exchangeable, so p(c) = prod_j C(k, c_j) Tor(O_c / k) / sqrt(det Q),
   O_c repeating mode j c_j times: exact, at the cost of a threshold
   probability with sum(c) clicks.
+
+Partly distinguishable light (see :mod:`jiuzhang_emu.experiment`) reaches
+each detector in several internal (spectral-temporal) modes that it cannot
+tell apart.  The state then holds ``groups`` copies of the M outputs, ordered
+block by block (mode j's copies are j, j + M, ...), and a detector reports the
+total over its copies.  Threshold and pseudo-PNR probabilities then follow from
+inclusion-exclusion over the detectors' groups,
+p(c) = prod_j C(k, c_j) sum_{z <= c} prod_j C(c_j, z_j) (-1)^(c_j - z_j) g_j^(-z_j)
+P(sub-detectors outside z dark) (a "grouped torontonian", prod_j (c_j + 1)
+determinants), and PNR probabilities from the sum over the ways each n_j
+splits over the copies.  Both are exact and meant for small patterns.
 """
+import itertools
+import warnings
 from dataclasses import dataclass
 from math import comb, factorial, lgamma
+from typing import NamedTuple
 
 import numpy as np
 
-from jiuzhang_emu.errors import InputError, RuntimeLimitError
+from jiuzhang_emu.errors import InputError, PrecisionWarning, RuntimeLimitError
 from jiuzhang_emu.kernels import loop_hafnian, loop_torontonian, torontonian
+from jiuzhang_emu.kernels._precision import TIERS, UNIT_ROUNDOFF
 from jiuzhang_emu.states import check_fraction
 
 #: Photon-number patterns with dark counts sum 2^(occupied modes) PNR
 #: probabilities; refuse more occupied modes than this.
 MAX_DARK_COUNT_MODES = 16
+
+#: Most terms the grouped (partly distinguishable) formulas may sum.
+MAX_GROUPED_TERMS = 1 << 20
 
 
 def _per_mode(value, name, n_modes):
@@ -108,15 +126,57 @@ class Detector:
                              f"{self.kind} detection, got {arr[j]} at mode {j}")
         return arr
 
-    def probability(self, state, pattern, dark_count, **kernel_options):
+    def probability(self, state, pattern, dark_count, groups=1, **kernel_options):
+        """p(pattern) as a :class:`ProbabilityResult`, for the state arriving
+        at the detectors (efficiency applied) whose modes hold ``groups``
+        copies of each detector's mode."""
         raise NotImplementedError
 
 
 def _prefactor(state):
-    """exp(-alpha^T Q^-1 alpha^* / 2) / sqrt(det Q) and the pieces reused."""
-    Q = state.q_matrix()
-    alpha = state.complex_means()
-    return state.vacuum_probability(), Q, alpha
+    """exp(-alpha^T Q^-1 alpha^* / 2) / sqrt(det Q), Q and alpha."""
+    return state.vacuum_probability(), state.q_matrix(), state.complex_means()
+
+
+class ProbabilityResult(NamedTuple):
+    """A probability with the precision that produced it.
+
+    Attributes
+    ----------
+    value : float
+    precision : str
+        The most precise kernel tier used ("double", "extended" or
+        "double-double").
+    error_estimate : float
+        Estimated absolute error: the kernels' cancellation indicator times
+        the unit roundoff of their tier, times the prefactors.
+    """
+
+    value: float
+    precision: str
+    error_estimate: float
+
+
+def _combine(results, weights):
+    """sum_i weights[i] * results[i], errors added in absolute value."""
+    results = list(results)
+    if not results:
+        return ProbabilityResult(0.0, "double", 0.0)
+    value = sum(w * r.value for w, r in zip(weights, results))
+    error = sum(abs(w) * r.error_estimate for w, r in zip(weights, results))
+    tier = max((r.precision for r in results), key=TIERS.index)
+    return ProbabilityResult(float(value), tier, float(error))
+
+
+def _run(kernel, *args, scale, **options):
+    """A kernel value times ``scale`` as a ProbabilityResult.  The kernels'
+    own precision warnings are held back: the caller judges the absolute
+    error of the probability instead (see Experiment.probability)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrecisionWarning)
+        info = kernel(*args, return_info=True, **options)
+    return ProbabilityResult(float(np.real(info.value)) * scale, info.precision,
+                             info.absolute_error * scale)
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,11 +185,8 @@ class PhotonNumberResolving(Detector):
 
     kind = "photon-number-resolving"
 
-    def probability(self, state, pattern, dark_count, **kernel_options):
-        """p(pattern) for the state arriving at the detectors (efficiency applied)."""
+    def probability(self, state, pattern, dark_count, groups=1, **kernel_options):
         occupied = np.flatnonzero(pattern)
-        if not np.any(dark_count):
-            return _pnr_probability(state, pattern, **kernel_options)
         occupied = occupied[dark_count[occupied] > 0]
         if len(occupied) > MAX_DARK_COUNT_MODES:
             raise RuntimeLimitError(
@@ -137,44 +194,70 @@ class PhotonNumberResolving(Detector):
                 f"at most {MAX_DARK_COUNT_MODES} occupied modes with dark counts are supported"
             )
         g = 1 - dark_count
-        total = 0.0
-        for mask in range(1 << len(occupied)):
-            dark = occupied[[(mask >> b) & 1 == 1 for b in range(len(occupied))]]
+        results, weights = [], []
+        for dark in itertools.chain.from_iterable(
+                itertools.combinations(occupied, size) for size in range(len(occupied) + 1)):
+            dark = list(dark)
             weight = np.prod(dark_count[dark]) * np.prod(np.delete(g, dark))
             if weight:
                 shifted = pattern.copy()
                 shifted[dark] -= 1
-                total += weight * _pnr_probability(state, shifted, **kernel_options)
-        return total
+                results.append(_pnr_probability(state, shifted, groups, **kernel_options))
+                weights.append(weight)
+        return _combine(results, weights)
 
 
-def _pnr_probability(state, pattern, **kernel_options):
+def _compositions(total, parts):
+    """All ways to write ``total`` as an ordered sum of ``parts`` non-negative integers."""
+    for cuts in itertools.combinations(range(total + parts - 1), parts - 1):
+        bounds = (-1, *cuts, total + parts - 1)
+        yield [bounds[i + 1] - bounds[i] - 1 for i in range(parts)]
+
+
+def _check_terms(count, what):
+    if count > MAX_GROUPED_TERMS:
+        raise RuntimeLimitError(
+            f"{what} of partly distinguishable light needs {count:.3g} terms; at most "
+            f"{MAX_GROUPED_TERMS} are supported (fewer photons, clicks or sources)"
+        )
+
+
+def _pnr_probability(state, pattern, groups=1, **kernel_options):
+    if groups > 1:
+        _check_terms(np.prod([float(comb(int(n) + groups - 1, groups - 1)) for n in pattern]),
+                     "a photon-number probability")
+        splits = itertools.product(*(_compositions(int(n), groups) for n in pattern))
+        results = [_pnr_probability(state, np.array(split).T.ravel(), **kernel_options)
+                   for split in splits]
+        return _combine(results, [1.0] * len(results))
     n = state.n_modes
     vacuum, Q, alpha = _prefactor(state)
     if not pattern.any():
-        return vacuum
-    log_factorials = sum(lgamma(k + 1) for k in pattern)
-    if abs(state.purity() - 1) < 1e-10:
-        # pure: A = B (+) B^*, p = |lhaf(B_n)|^2 vacuum / prod n!
-        A = state.a_matrix()
-        B = A[:n, :n]
-        gamma = (alpha.conj() - A @ alpha)[:n]
-        amplitude = loop_hafnian(B, gamma, reps=pattern, **kernel_options)
-        return float(abs(amplitude) ** 2 * vacuum * np.exp(-log_factorials))
+        return ProbabilityResult(vacuum, "double", 0.0)
+    scale = vacuum * np.exp(-sum(lgamma(k + 1) for k in pattern))
     A = state.a_matrix()
     gamma = alpha.conj() - A @ alpha
-    value = loop_hafnian(A, gamma, reps=np.concatenate([pattern, pattern]), **kernel_options)
-    return float(np.real(value) * vacuum * np.exp(-log_factorials))
+    if abs(state.purity() - 1) < 1e-10:
+        # pure: A = B (+) B^*, p = |lhaf(B_n)|^2 vacuum / prod n!
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PrecisionWarning)
+            info = loop_hafnian(A[:n, :n], gamma[:n], reps=pattern, return_info=True,
+                                **kernel_options)
+        error = info.absolute_error
+        value = abs(info.value) ** 2 * scale
+        return ProbabilityResult(float(value), info.precision,
+                                 float((2 * abs(info.value) + error) * error * scale))
+    return _run(loop_hafnian, A, gamma, reps=np.concatenate([pattern, pattern]), scale=scale,
+                **kernel_options)
 
 
 def _threshold_probability(state, repeats, g, scale, **kernel_options):
     """Probability that the sub-detectors picked by ``repeats`` click and all
-    others stay dark.
+    others stay dark, without the overall dark-count factor.
 
     repeats[j] sub-detectors of mode j click; the O matrix of mode j's
     sub-detectors is O_jj' * scale; g[j] = 1 - dark-count probability of each
-    sub-detector of mode j; ``total_g`` multiplies in the dark-count factor of
-    every sub-detector.
+    sub-detector of mode j.
     """
     n = state.n_modes
     vacuum, Q, alpha = _prefactor(state)
@@ -188,10 +271,37 @@ def _threshold_probability(state, repeats, g, scale, **kernel_options):
     if state.is_displaced():
         gamma = np.linalg.solve(Q, alpha.conj())
         gamma_s = np.sqrt(scale) * sqrt_g * gamma[idx]
-        value = loop_torontonian(O_s, gamma_s, **kernel_options)
-    else:
-        value = torontonian(O_s, **kernel_options)
-    return float(np.real(value)) * vacuum
+        return _run(loop_torontonian, O_s, gamma_s, scale=vacuum, **kernel_options)
+    return _run(torontonian, O_s, scale=vacuum, **kernel_options)
+
+
+def _grouped_click_probability(state, pattern, g, k, groups):
+    """Pseudo-PNR (threshold for k = 1) probability by inclusion-exclusion
+    over detector groups; see the module docstring."""
+    _check_terms(float(np.prod(pattern + 1.0)), "a click probability")
+    n_all = state.n_modes
+    M = n_all // groups
+    vacuum, Q, alpha = _prefactor(state)
+    O = np.eye(2 * n_all) - np.linalg.inv(Q.conj())  # thewalrus's convention, as above
+    gamma = np.linalg.solve(Q, alpha.conj()) / np.sqrt(k)
+    copies = np.arange(groups) * M
+    total = abs_sum = 0.0
+    for z in itertools.product(*(range(c + 1) for c in pattern)):
+        z = np.array(z)
+        weight = np.prod([comb(int(c), int(zj)) for c, zj in zip(pattern, z)])
+        weight *= (-1) ** int((pattern - z).sum()) / np.prod(g ** z)
+        rows = (np.repeat(np.arange(M), z)[:, None] + copies[None, :]).ravel()
+        idx = np.concatenate([rows, rows + n_all])
+        block = np.eye(len(idx)) - O[np.ix_(idx, idx)] / k
+        term = 1 / np.sqrt(np.linalg.det(block).real) if len(idx) else 1.0
+        if len(idx) and state.is_displaced():
+            gz = gamma[idx]
+            term *= np.exp((gz @ np.linalg.solve(block, gz.conj())).real / 2)
+        total += weight * term
+        abs_sum += abs(weight * term)
+    scale = vacuum * np.prod(g ** k) * np.prod([comb(k, int(c)) for c in pattern])
+    error = scale * abs_sum * UNIT_ROUNDOFF["double"] * max(1, 2 * groups * int(pattern.sum()))
+    return ProbabilityResult(float(scale * total), "double", float(error))
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,10 +311,12 @@ class Threshold(Detector):
     max_count = 1
     kind = "threshold"
 
-    def probability(self, state, pattern, dark_count, **kernel_options):
-        """p(pattern) for the state arriving at the detectors (efficiency applied)."""
+    def probability(self, state, pattern, dark_count, groups=1, **kernel_options):
         g = 1 - dark_count
-        return float(np.prod(g)) * _threshold_probability(state, pattern, g, 1.0, **kernel_options)
+        if groups > 1:
+            return _grouped_click_probability(state, pattern, g, 1, groups)
+        result = _threshold_probability(state, pattern, g, 1.0, **kernel_options)
+        return _combine([result], [float(np.prod(g))])
 
 
 @dataclass(frozen=True, eq=False)
@@ -226,13 +338,14 @@ class PseudoPNR(Detector):
     def max_count(self):
         return self.n_detectors
 
-    def probability(self, state, pattern, dark_count, **kernel_options):
-        """p(pattern) for the state arriving at the splitters (efficiency applied)."""
+    def probability(self, state, pattern, dark_count, groups=1, **kernel_options):
         k = self.n_detectors
         g = 1 - dark_count
+        if groups > 1:
+            return _grouped_click_probability(state, pattern, g, k, groups)
         multiplicity = float(np.prod([comb(k, int(c)) for c in pattern]))
-        value = _threshold_probability(state, pattern, g, 1.0 / k, **kernel_options)
-        return float(np.prod(g ** k)) * multiplicity * value
+        result = _threshold_probability(state, pattern, g, 1.0 / k, **kernel_options)
+        return _combine([result], [float(np.prod(g ** k)) * multiplicity])
 
 
 def coarse_grain_probability(photons, clicks, n_detectors):

@@ -8,14 +8,28 @@ Detector efficiency acts as loss in front of the detectors, so
 :meth:`Experiment.output_state` is the state the (then ideal) detectors see.
 Formulas and conventions: :mod:`jiuzhang_emu.detectors`,
 :mod:`jiuzhang_emu.states`.
+
+Partly distinguishable sources (``indistinguishability`` v < 1, see
+:mod:`jiuzhang_emu.sources`) add internal modes: such a source's light is
+split by a beam splitter of transmissivity v between the shared internal mode
+and a private one, and the interferometer acts alike on every internal mode.
+The output state then holds ``internal_modes`` = 1 + (number of such sources)
+copies of the M outputs, block by block, and each detector adds up its copies.
 """
+import warnings
+
 import numpy as np
 
 from jiuzhang_emu.detectors import Detector, PseudoPNR, Threshold
-from jiuzhang_emu.errors import InputError
+from jiuzhang_emu.errors import InputError, PrecisionWarning
+from jiuzhang_emu.kernels._precision import AUTO_RTOL
 from jiuzhang_emu.sources import Source, sources_state
 from jiuzhang_emu.interferometers import check_transfer_matrix
 from jiuzhang_emu.states import GaussianState
+
+
+#: Absolute error below which a probability needs no precision warning.
+PROBABILITY_ATOL = 1e-20
 
 
 class Experiment:
@@ -58,6 +72,15 @@ class Experiment:
         self.name = name
         self.provenance = dict(provenance or {})
         self._output_state = None
+        self._private = [] if self.sources is None else [
+            (start, source) for start, source in zip(
+                np.cumsum([0] + [s.n_modes for s in self.sources]), self.sources)
+            if source.indistinguishability < 1]
+
+    @property
+    def internal_modes(self):
+        """Copies of each output mode: 1, plus one per partly distinguishable source."""
+        return 1 + len(self._private)
 
     def __repr__(self):
         return (f"Experiment(name={self.name!r}, inputs={self.n_inputs}, modes={self.n_modes}, "
@@ -76,13 +99,40 @@ class Experiment:
         return self._input_state
 
     def output_state(self):
-        """The Gaussian state at the detectors, detector efficiency included."""
+        """The Gaussian state at the detectors, detector efficiency included.
+
+        With partly distinguishable sources it has ``internal_modes * n_modes``
+        modes, copy b of output j being mode j + b * n_modes.
+        """
         if self._output_state is None:
-            state = self._input_state.passive(self.transfer_matrix)
+            state, T = self._input_state, self.transfer_matrix
+            if self._private:
+                state, T = self._with_internal_modes()
+            state = state.passive(T)
             if np.any(self._efficiency < 1):
-                state = state.loss(self._efficiency)
+                state = state.loss(np.tile(self._efficiency, self.internal_modes))
             self._output_state = state
         return self._output_state
+
+    def _with_internal_modes(self):
+        """Input state and transfer matrix over (shared inputs, then each
+        partly distinguishable source's private copies of its inputs)."""
+        n_in, M = self.transfer_matrix.shape
+        n_private = sum(source.n_modes for _, source in self._private)
+        size = n_in + n_private
+        splitter = np.eye(size)
+        T = np.zeros((size, M * self.internal_modes), dtype=complex)
+        T[:n_in, :M] = self.transfer_matrix
+        p = n_in
+        for block, (start, source) in enumerate(self._private, start=1):
+            v = source.indistinguishability
+            for i in range(start, start + source.n_modes):
+                splitter[[i, i, p, p], [i, p, i, p]] = [np.sqrt(v), np.sqrt(1 - v),
+                                                        -np.sqrt(1 - v), np.sqrt(v)]
+                T[p, block * M:(block + 1) * M] = self.transfer_matrix[i]
+                p += 1
+        state = self._input_state.tensor(GaussianState.vacuum(n_private)).passive(splitter)
+        return state, T
 
     # -- probabilities ----------------------------------------------------
     def _modes(self, modes):
@@ -93,7 +143,7 @@ class Experiment:
         return modes.astype(np.intp)
 
     def probability(self, pattern, *, modes=None, precision="auto", n_threads=None,
-                    max_seconds=3600.0):
+                    max_seconds=3600.0, return_info=False):
         """Exact probability of a detection pattern.
 
         Parameters
@@ -107,24 +157,50 @@ class Experiment:
         precision, n_threads, max_seconds
             Passed to the kernels; "auto" escalates precision when the
             cancellation indicator asks for it.
+        return_info : bool
+            Return a :class:`~jiuzhang_emu.detectors.ProbabilityResult`
+            (value, precision, absolute error estimate) instead of the value.
 
         Returns
         -------
         float
+
+        Warns
+        -----
+        PrecisionWarning
+            With ``precision="auto"``, when the estimated absolute error
+            exceeds both AUTO_RTOL (1e-10) times the probability and
+            PROBABILITY_ATOL (1e-20).  The absolute floor keeps exact zeros
+            (odd photon numbers of squeezed vacuum, say), whose relative
+            error means nothing, from raising alarms.
         """
         modes = self._modes(modes)
         pattern = self.detector.check_pattern(pattern, len(modes))
-        state = self.output_state()
-        if len(modes) != self.n_modes or np.any(modes != np.arange(self.n_modes)):
-            state = state.reduced(modes)
-        return self.detector.probability(
-            state, pattern, self._dark_count[modes],
+        state = self._state_of(modes)
+        result = self.detector.probability(
+            state, pattern, self._dark_count[modes], self.internal_modes,
             precision=precision, n_threads=n_threads, max_seconds=max_seconds)
+        if precision == "auto" and result.error_estimate > max(
+                AUTO_RTOL * abs(result.value), PROBABILITY_ATOL):
+            warnings.warn(
+                f"probability {result.value:.6g} of pattern {pattern.tolist()} has an estimated "
+                f"absolute error {result.error_estimate:.3g} even in precision "
+                f"{result.precision!r}", PrecisionWarning, stacklevel=2)
+        return result if return_info else result.value
+
+    def _state_of(self, modes):
+        """The output state of ``modes`` (all their internal copies)."""
+        state = self.output_state()
+        if len(modes) == self.n_modes and np.all(modes == np.arange(self.n_modes)):
+            return state
+        copies = np.arange(self.internal_modes) * self.n_modes
+        return state.reduced((copies[:, None] + modes[None, :]).ravel())
 
     # -- first moments ----------------------------------------------------
     def mean_photon_numbers(self):
         """Mean photon number arriving at each detector (after efficiency)."""
-        return self.output_state().mean_photon_numbers()
+        per_copy = self.output_state().mean_photon_numbers()
+        return per_copy.reshape(self.internal_modes, self.n_modes).sum(axis=0)
 
     def mean_photon_number(self):
         return float(self.mean_photon_numbers().sum())
@@ -133,16 +209,22 @@ class Experiment:
         """Per output mode, the probability that it registers at least one
         count (a click; for pseudo-PNR, at least one of its detectors)."""
         g = 1 - self._dark_count
-        p_dark = self.output_state().mode_vacuum_probabilities()
         if isinstance(self.detector, PseudoPNR):
             g = g ** self.detector.n_detectors
-        return 1 - g * p_dark
+        return 1 - g * self._empty_probabilities(1.0)
 
     def mean_clicks(self):
         """Expected number of clicks per shot.  Pseudo-PNR counts every
         clicking detector, so this is sum_j k (1 - g_j P(sub-mode empty))."""
         if isinstance(self.detector, PseudoPNR):
             k = self.detector.n_detectors
-            p_dark = self.output_state().mode_vacuum_probabilities(1.0 / k)
+            p_dark = self._empty_probabilities(1.0 / k)
             return float(np.sum(k * (1 - (1 - self._dark_count) * p_dark)))
         return float(self.click_probabilities().sum())
+
+    def _empty_probabilities(self, transmission):
+        """P(no photon reaches detector j) after an extra loss, per mode."""
+        if self.internal_modes == 1:
+            return self.output_state().mode_vacuum_probabilities(transmission)
+        return np.array([self._state_of(np.array([j])).loss(transmission).vacuum_probability()
+                         for j in range(self.n_modes)])

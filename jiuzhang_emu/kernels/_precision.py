@@ -48,12 +48,16 @@ class KernelResult(NamedTuple):
         spread between two evaluation orders over the float64 unit roundoff.
     error_estimate : float
         ``condition * unit roundoff`` of the tier: the expected relative error.
+    absolute_error : float
+        The same as an absolute error (sum of |terms|, or the spread, times
+        the unit roundoff); finite even when the value is 0.
     """
 
     value: complex
     precision: str
     condition: float
     error_estimate: float
+    absolute_error: float = np.nan
 
 
 def check_precision(precision, available=TIERS[:2]):
@@ -112,7 +116,8 @@ def evaluate(run, precision, available=TIERS[:2], rerun=None):
     if precision != "auto":
         value, abs_sum = run(precision)
         cond = condition_number(value, abs_sum)
-        return KernelResult(value, precision, cond, cond * UNIT_ROUNDOFF[precision])
+        u = UNIT_ROUNDOFF[precision]
+        return KernelResult(value, precision, cond, cond * u, abs_sum * u)
     value, abs_sum = run("double")
     cond = condition_number(value, abs_sum)
     spread = 0.0
@@ -124,7 +129,8 @@ def evaluate(run, precision, available=TIERS[:2], rerun=None):
         value, abs_sum = run(tier)
         cond = max(condition_number(value, abs_sum), spread)
         _warn_if_short(cond, tier)
-    return KernelResult(value, tier, cond, cond * UNIT_ROUNDOFF[tier])
+    u = UNIT_ROUNDOFF[tier]
+    return KernelResult(value, tier, cond, cond * u, max(abs_sum, spread * abs(value)) * u)
 
 
 def evaluate_batch(run, precision, n_items, available=TIERS[:2], rerun=None):

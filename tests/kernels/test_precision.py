@@ -114,7 +114,9 @@ def test_info_fields(name, precision):
     assert 1 - 1e-12 <= info.condition < 1e4
     u = U_DOUBLE if precision == "double" else U_EXTENDED
     assert info.error_estimate == pytest.approx(info.condition * u, rel=1e-12)
-    assert info == (info.value, info.precision, info.condition, info.error_estimate)
+    assert info.absolute_error == pytest.approx(info.error_estimate * abs(info.value), rel=1e-12)
+    assert info == (info.value, info.precision, info.condition, info.error_estimate,
+                    info.absolute_error)
 
 
 @pytest.mark.parametrize("name", sorted(BENIGN))
