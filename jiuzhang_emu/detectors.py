@@ -57,7 +57,7 @@ import numpy as np
 
 from jiuzhang_emu.errors import InputError, PrecisionWarning, RuntimeLimitError
 from jiuzhang_emu.kernels import loop_hafnian, loop_torontonian, torontonian
-from jiuzhang_emu.kernels._precision import TIERS, UNIT_ROUNDOFF
+from jiuzhang_emu.kernels._precision import AUTO_RTOL, TIERS, UNIT_ROUNDOFF
 from jiuzhang_emu.states import check_fraction
 
 #: Photon-number patterns with dark counts sum 2^(occupied modes) PNR
@@ -145,8 +145,9 @@ class ProbabilityResult(NamedTuple):
     ----------
     value : float
     precision : str
-        The most precise kernel tier used ("double", "extended" or
-        "double-double").
+        The most precise tier used: "double", "extended", "double-double"
+        (the kernels) or "mpmath" (grouped detection of partly
+        distinguishable light, 34 digits).
     error_estimate : float
         Estimated absolute error: the kernels' cancellation indicator times
         the unit roundoff of their tier, times the prefactors.
@@ -157,6 +158,9 @@ class ProbabilityResult(NamedTuple):
     error_estimate: float
 
 
+_TIER_ORDER = (*TIERS, "mpmath")
+
+
 def _combine(results, weights):
     """sum_i weights[i] * results[i], errors added in absolute value."""
     results = list(results)
@@ -164,7 +168,7 @@ def _combine(results, weights):
         return ProbabilityResult(0.0, "double", 0.0)
     value = sum(w * r.value for w, r in zip(weights, results))
     error = sum(abs(w) * r.error_estimate for w, r in zip(weights, results))
-    tier = max((r.precision for r in results), key=TIERS.index)
+    tier = max((r.precision for r in results), key=_TIER_ORDER.index)
     return ProbabilityResult(float(value), tier, float(error))
 
 
@@ -275,17 +279,23 @@ def _threshold_probability(state, repeats, g, scale, **kernel_options):
     return _run(torontonian, O_s, scale=vacuum, **kernel_options)
 
 
-def _grouped_click_probability(state, pattern, g, k, groups):
+def _grouped_click_probability(state, pattern, g, k, groups, precision="auto"):
     """Pseudo-PNR (threshold for k = 1) probability by inclusion-exclusion
-    over detector groups; see the module docstring."""
+    over detector groups; see the module docstring.
+
+    The terms cancel like a torontonian's.  In float64 the error estimate is
+    sum |terms| times u times the largest determinant size; "auto" (and
+    "extended" / "double-double") redo the sum with mpmath at 34 digits when
+    that estimate exceeds AUTO_RTOL.
+    """
     _check_terms(float(np.prod(pattern + 1.0)), "a click probability")
     n_all = state.n_modes
     M = n_all // groups
     vacuum, Q, alpha = _prefactor(state)
     O = np.eye(2 * n_all) - np.linalg.inv(Q.conj())  # thewalrus's convention, as above
-    gamma = np.linalg.solve(Q, alpha.conj()) / np.sqrt(k)
+    gamma = np.linalg.solve(Q, alpha.conj()) / np.sqrt(k) if state.is_displaced() else None
     copies = np.arange(groups) * M
-    total = abs_sum = 0.0
+    terms = []
     for z in itertools.product(*(range(c + 1) for c in pattern)):
         z = np.array(z)
         weight = np.prod([comb(int(c), int(zj)) for c, zj in zip(pattern, z)])
@@ -293,15 +303,43 @@ def _grouped_click_probability(state, pattern, g, k, groups):
         rows = (np.repeat(np.arange(M), z)[:, None] + copies[None, :]).ravel()
         idx = np.concatenate([rows, rows + n_all])
         block = np.eye(len(idx)) - O[np.ix_(idx, idx)] / k
-        term = 1 / np.sqrt(np.linalg.det(block).real) if len(idx) else 1.0
-        if len(idx) and state.is_displaced():
-            gz = gamma[idx]
-            term *= np.exp((gz @ np.linalg.solve(block, gz.conj())).real / 2)
-        total += weight * term
-        abs_sum += abs(weight * term)
+        terms.append((weight, block, None if gamma is None else gamma[idx]))
+
+    def term(block, gz):
+        if not len(block):
+            return 1.0
+        value = 1 / np.sqrt(np.linalg.det(block).real)
+        if gz is not None:
+            value *= np.exp((gz @ np.linalg.solve(block, gz.conj())).real / 2)
+        return value
+
+    values = [w * term(block, gz) for w, block, gz in terms]
+    total, abs_sum = sum(values), sum(abs(v) for v in values)
     scale = vacuum * np.prod(g ** k) * np.prod([comb(k, int(c)) for c in pattern])
-    error = scale * abs_sum * UNIT_ROUNDOFF["double"] * max(1, 2 * groups * int(pattern.sum()))
-    return ProbabilityResult(float(scale * total), "double", float(error))
+    error = abs_sum * UNIT_ROUNDOFF["double"] * max(1, 2 * groups * int(pattern.sum()))
+    if precision == "double" or error <= AUTO_RTOL * abs(total):
+        return ProbabilityResult(float(scale * total), "double", float(scale * error))
+    return _grouped_sum_mpmath(terms, scale, abs_sum)
+
+
+def _grouped_sum_mpmath(terms, scale, abs_sum, dps=34):
+    import mpmath
+
+    with mpmath.workdps(dps):
+        total = mpmath.mpf(0)
+        for weight, block, gz in terms:
+            if not len(block):
+                total += weight
+                continue
+            B = mpmath.matrix(block.tolist())
+            value = 1 / mpmath.sqrt(mpmath.re(mpmath.det(B)))
+            if gz is not None:
+                v = mpmath.matrix(gz.tolist())
+                solved = mpmath.lu_solve(B, v.conjugate())
+                value *= mpmath.exp(mpmath.re((v.T * solved)[0]) / 2)
+            total += weight * value
+        error = abs_sum * mpmath.mpf(10) ** (-dps) * 10 * len(terms)
+        return ProbabilityResult(float(scale * total), "mpmath", float(scale * error))
 
 
 @dataclass(frozen=True, eq=False)
@@ -314,7 +352,8 @@ class Threshold(Detector):
     def probability(self, state, pattern, dark_count, groups=1, **kernel_options):
         g = 1 - dark_count
         if groups > 1:
-            return _grouped_click_probability(state, pattern, g, 1, groups)
+            return _grouped_click_probability(state, pattern, g, 1, groups,
+                                              kernel_options.get("precision", "auto"))
         result = _threshold_probability(state, pattern, g, 1.0, **kernel_options)
         return _combine([result], [float(np.prod(g))])
 
@@ -342,7 +381,8 @@ class PseudoPNR(Detector):
         k = self.n_detectors
         g = 1 - dark_count
         if groups > 1:
-            return _grouped_click_probability(state, pattern, g, k, groups)
+            return _grouped_click_probability(state, pattern, g, k, groups,
+                                              kernel_options.get("precision", "auto"))
         multiplicity = float(np.prod([comb(k, int(c)) for c in pattern]))
         result = _threshold_probability(state, pattern, g, 1.0 / k, **kernel_options)
         return _combine([result], [float(np.prod(g ** k)) * multiplicity])
