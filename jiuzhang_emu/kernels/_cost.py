@@ -48,13 +48,20 @@ def permanent_work(n):
     return 2.0 ** max(n - 1, 0) * max(n, 1)
 
 
-def check_runtime(kernel, work, max_seconds, *, what, **kwargs):
-    """Raise :class:`RuntimeLimitError` when the prediction exceeds max_seconds."""
-    if max_seconds is None:
-        return
-    seconds = predicted_seconds(kernel, work, **kwargs)
-    if seconds > max_seconds:
+#: Work predicted to take less than this on one thread runs on one thread:
+#: starting a team of threads costs more than it saves (and far more when
+#: other processes hold the cores).  Results do not depend on the count.
+SERIAL_SECONDS = 1e-3
+
+
+def check_runtime(kernel, work, max_seconds, *, what, n_threads=1, **kwargs):
+    """Raise :class:`RuntimeLimitError` when the prediction exceeds
+    max_seconds; return the number of threads to use."""
+    serial = predicted_seconds(kernel, work, n_threads=1, **kwargs)
+    seconds = serial / max(1, n_threads)
+    if max_seconds is not None and seconds > max_seconds:
         raise RuntimeLimitError(
             f"{what}: predicted run time {seconds:.3g} s ({seconds / 3600:.3g} h) exceeds "
             f"max_seconds={max_seconds:g}; pass max_seconds=None to run it anyway"
         )
+    return 1 if serial < SERIAL_SECONDS else n_threads

@@ -98,7 +98,7 @@ def _single(A, diag, reps, loops, n_threads, precision, return_info, max_seconds
         result = evaluate(lambda tier: (0.0, 0.0), precision)  # odd size: exactly 0
     else:
         V, group_k = pairing
-        _cost.check_runtime(
+        threads = _cost.check_runtime(
             "hafnian", _cost.hafnian_work(group_k, len(V) // 2), max_seconds, what=what,
             is_complex=is_complex, precision=precision, n_threads=threads,
         )
@@ -182,7 +182,7 @@ def _batch(As, diags, reps, loops, n_threads, precision, return_info, max_second
         result = BatchResult(values, np.full(B, "double"), zeros, zeros)
         return result if return_info else values
     V, group_k = pairing
-    _cost.check_runtime(
+    threads = _cost.check_runtime(
         "hafnian", B * _cost.hafnian_work(group_k, len(V) // 2), max_seconds, what=what,
         is_complex=is_complex, precision=precision, n_threads=threads,
     )

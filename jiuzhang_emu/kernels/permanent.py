@@ -29,7 +29,7 @@ def permanent(M, *, n_threads=None, precision="double", return_info=False, max_s
     threads = effective_n_threads(n_threads)
     M = as_matrix(M, "M")
     is_complex = M.dtype.kind == "c"
-    _cost.check_runtime("permanent", _cost.permanent_work(M.shape[0]), max_seconds,
+    threads = _cost.check_runtime("permanent", _cost.permanent_work(M.shape[0]), max_seconds,
                         what="permanent", is_complex=is_complex,
                         precision=precision, n_threads=threads)
     MT = np.ascontiguousarray(M.T)  # perm(M) = perm(M^T), rounded differently
@@ -48,7 +48,7 @@ def permanent_batch(Ms, *, n_threads=None, precision="double", return_info=False
     threads = effective_n_threads(n_threads)
     Ms = as_matrix(Ms, "Ms", batch=True)
     is_complex = Ms.dtype.kind == "c"
-    _cost.check_runtime("permanent", Ms.shape[0] * _cost.permanent_work(Ms.shape[1]),
+    threads = _cost.check_runtime("permanent", Ms.shape[0] * _cost.permanent_work(Ms.shape[1]),
                         max_seconds, what="permanent_batch", is_complex=is_complex,
                         precision=precision, n_threads=threads)
 

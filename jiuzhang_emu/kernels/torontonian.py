@@ -128,7 +128,7 @@ def _single(O, gamma, n_threads, precision, return_info, max_seconds, what):
     available = TIERS if structured else TIERS[:2]
     check_precision(precision, available)
     n = O.shape[0] // 2
-    _cost.check_runtime("torontonian", _cost.torontonian_work(n), max_seconds, what=what,
+    threads = _cost.check_runtime("torontonian", _cost.torontonian_work(n), max_seconds, what=what,
                         precision=precision, n_threads=threads,
                         is_complex=not structured and O.dtype.kind == "c")
 
@@ -200,7 +200,7 @@ def _batch(Os, gammas, n_threads, precision, return_info, max_seconds, what):
     structured = _structure_mask(Os, gammas)
     check_precision(precision, TIERS if np.all(structured) else TIERS[:2])
     B, n = Os.shape[0], Os.shape[-1] // 2
-    _cost.check_runtime("torontonian", B * _cost.torontonian_work(n), max_seconds, what=what,
+    threads = _cost.check_runtime("torontonian", B * _cost.torontonian_work(n), max_seconds, what=what,
                         precision=precision, n_threads=threads)
 
     # each matrix takes the path its single call would take

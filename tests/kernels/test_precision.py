@@ -15,6 +15,7 @@ from thewalrus.quantum import Qmat
 import jiuzhang_emu as jz
 from jiuzhang_emu.errors import PrecisionWarning
 from jiuzhang_emu.kernels import AUTO_RTOL, KernelResult
+from jiuzhang_emu.kernels import _cost
 from jiuzhang_emu.kernels import reference as ref
 
 U_DOUBLE = 2.0**-53
@@ -268,3 +269,9 @@ def test_auto_stays_double_for_strongly_squeezed_torontonian(haar_unitary, lossy
     info = jz.torontonian(O, precision="auto", return_info=True)
     assert info.precision == "double"
     assert info.value == jz.torontonian(O)
+
+
+def test_tiny_work_runs_on_one_thread(monkeypatch):
+    monkeypatch.setattr(_cost, "SERIAL_SECONDS", 1e-3)
+    assert _cost.check_runtime("hafnian", 100.0, None, what="hafnian", n_threads=2) == 1
+    assert _cost.check_runtime("hafnian", 1e9, None, what="hafnian", n_threads=2) == 2
