@@ -193,3 +193,48 @@ def assert_close():
         )
 
     return check
+
+
+# --- physics layer: small random experiments ---------------------------------
+
+def _random_experiment(n_modes, seed, detector=None, *, displaced=False, lossy=True,
+                       thermal=True, r_max=0.6):
+    """A small random GBS experiment, reproducible from ``seed``.
+
+    Sources fill the ``n_modes`` inputs in the cycle TwoModeSqueezer (with a
+    random thermal_fraction if ``thermal``), Coherent (if ``displaced``, else a
+    SingleModeSqueezer), SingleModeSqueezer (also when only one input is
+    left for a TwoModeSqueezer); squeezing r is drawn
+    from [0.2, r_max].  The transfer matrix is a Haar unitary
+    (jiuzhang_emu.haar_unitary) times sqrt(eta_j) on output column j, eta_j
+    drawn from [0.5, 0.95] if ``lossy`` (else 1: a pure output state when
+    ``thermal`` is also off).
+    """
+    rng = np.random.default_rng(seed)
+    sources = []
+    kinds = ["two-mode", "coherent" if displaced else "single-mode", "single-mode"]
+    k = 0
+    while sum(s.n_modes for s in sources) < n_modes:
+        left = n_modes - sum(s.n_modes for s in sources)
+        kind = kinds[k % len(kinds)]
+        k += 1
+        r = rng.uniform(0.2, r_max)
+        phase = rng.uniform(0, 2 * np.pi)
+        if kind == "two-mode" and left >= 2:
+            eps = rng.uniform(0.1, 0.5) if thermal else 0.0
+            sources.append(jz.TwoModeSqueezer(r, phase, thermal_fraction=eps))
+        elif kind == "coherent":
+            sources.append(jz.Coherent(complex(*rng.normal(scale=0.4, size=2))))
+        else:
+            sources.append(jz.SingleModeSqueezer(r, phase))
+    U = jz.haar_unitary(n_modes, rng=rng)
+    eta = rng.uniform(0.5, 0.95, size=n_modes) if lossy else np.ones(n_modes)
+    T = U * np.sqrt(eta)[None, :]
+    return jz.Experiment(sources, T, detector)
+
+
+@pytest.fixture
+def random_experiment():
+    """f(n_modes, seed, detector=None, *, displaced=False, lossy=True,
+    thermal=True, r_max=0.6) -> a small random jiuzhang_emu.Experiment."""
+    return _random_experiment
