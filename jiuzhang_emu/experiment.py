@@ -22,11 +22,10 @@ import numpy as np
 
 from jiuzhang_emu.detectors import Detector, PseudoPNR, Threshold
 from jiuzhang_emu.errors import InputError, PrecisionWarning
+from jiuzhang_emu.interferometers import check_transfer_matrix
 from jiuzhang_emu.kernels._precision import AUTO_RTOL
 from jiuzhang_emu.sources import Source, sources_state
-from jiuzhang_emu.interferometers import check_transfer_matrix
 from jiuzhang_emu.states import GaussianState
-
 
 #: Absolute error below which a probability needs no precision warning.
 PROBABILITY_ATOL = 1e-20
