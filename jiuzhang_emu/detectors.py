@@ -21,8 +21,8 @@ conventions of :mod:`jiuzhang_emu.states`):
 * PNR: p(n) = lhaf(A_n) exp(-alpha^T Q^-1 alpha^* / 2) / (prod n_j! sqrt(det Q)),
   A_n repeating rows/columns j and j + M n_j times, loops
   gamma = alpha^* - A alpha (Hamilton et al., PRL 119, 170501 (2017);
-  Quesada et al., PRA 100, 022341 (2019)).  For a pure state the same
-  probability is |lhaf(B_n)|^2 (...) with B the M x M block, half the size.
+  Quesada et al., PRA 100, 022341 (2019)).  For a pure state A = B (+) B^*
+  and lhaf(A_n) = |lhaf(B_n)|^2, with B the M x M block: half the size.
 * Threshold: p(S) = Tor(O_S) / sqrt(det Q), or the loop torontonian for
   displaced states (Quesada, Arrazola, Killoran, PRA 98, 062322 (2018);
   thewalrus's ``threshold_detection_prob``).  Dark counts cost nothing: with
