@@ -126,6 +126,11 @@ class Detector:
                              f"{self.kind} detection, got {arr[j]} at mode {j}")
         return arr
 
+    def detect(self, photons, dark_count, rng):
+        """Turn photon numbers arriving at the detectors (shape (shots, M))
+        into this detector's patterns, adding dark counts."""
+        raise NotImplementedError
+
     def probability(self, state, pattern, dark_count, groups=1, **kernel_options):
         """p(pattern) as a :class:`ProbabilityResult`, for the state arriving
         at the detectors (efficiency applied) whose modes hold ``groups``
@@ -188,6 +193,9 @@ class PhotonNumberResolving(Detector):
     """Photon-number-resolving detectors."""
 
     kind = "photon-number-resolving"
+
+    def detect(self, photons, dark_count, rng):
+        return photons + (rng.random(photons.shape) < dark_count)
 
     def probability(self, state, pattern, dark_count, groups=1, **kernel_options):
         occupied = np.flatnonzero(pattern)
@@ -349,6 +357,9 @@ class Threshold(Detector):
     max_count = 1
     kind = "threshold"
 
+    def detect(self, photons, dark_count, rng):
+        return ((photons > 0) | (rng.random(photons.shape) < dark_count)).astype(np.int64)
+
     def probability(self, state, pattern, dark_count, groups=1, **kernel_options):
         g = 1 - dark_count
         if groups > 1:
@@ -376,6 +387,16 @@ class PseudoPNR(Detector):
     @property
     def max_count(self):
         return self.n_detectors
+
+    def detect(self, photons, dark_count, rng):
+        """Each photon goes to one of the k detectors uniformly at random;
+        each detector also fires dark with probability d."""
+        k = self.n_detectors
+        fired = rng.random((*photons.shape, k)) < np.asarray(dark_count)[..., None]
+        shots, modes = np.nonzero(photons)
+        for shot, mode in zip(shots, modes):
+            fired[shot, mode, rng.integers(0, k, size=photons[shot, mode])] = True
+        return fired.sum(axis=-1).astype(np.int64)
 
     def probability(self, state, pattern, dark_count, groups=1, **kernel_options):
         k = self.n_detectors

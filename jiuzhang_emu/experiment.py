@@ -195,6 +195,12 @@ class Experiment:
         copies = np.arange(self.internal_modes) * self.n_modes
         return state.reduced((copies[:, None] + modes[None, :]).ravel())
 
+    def sample(self, shots, *, rng=None, method="auto"):
+        """Draw detection patterns; see :func:`jiuzhang_emu.samplers.sample`."""
+        from jiuzhang_emu.samplers import sample
+
+        return sample(self, shots, rng=rng, method=method)
+
     # -- first moments ----------------------------------------------------
     def mean_photon_numbers(self):
         """Mean photon number arriving at each detector (after efficiency)."""

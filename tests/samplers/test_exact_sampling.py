@@ -1,0 +1,157 @@
+"""Exact samplers against exact probabilities (chi-square).
+
+Each test draws a fixed-seed sample and applies a chi-square goodness-of-fit
+test at significance ALPHA = 1e-3: patterns are binned by value, bins with
+expected count < 5 are merged into one tail bin that also holds every
+unobserved pattern (expected = shots * (1 - sum of the kept probabilities)).
+"""
+from collections import Counter
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from jiuzhang_emu import (
+    Coherent,
+    Experiment,
+    InputError,
+    PhotonNumberResolving,
+    PseudoPNR,
+    SingleModeSqueezer,
+    Threshold,
+    TwoModeSqueezer,
+    haar_unitary,
+    presets,
+)
+
+ALPHA = 1e-3
+
+
+def chi_square_pvalue(experiment, patterns):
+    shots = len(patterns)
+    counts = Counter(map(tuple, patterns))
+    kept_observed, kept_expected = [], []
+    for pattern, count in counts.items():
+        expected = shots * experiment.probability(np.array(pattern))
+        if expected >= 5:
+            kept_observed.append(count)
+            kept_expected.append(expected)
+    observed = np.array(kept_observed + [shots - sum(kept_observed)], dtype=float)
+    expected = np.array(kept_expected + [shots - sum(kept_expected)])
+    if expected[-1] < 5:  # the tail is too small a bin: merge it into the smallest
+        smallest = np.argmin(expected[:-1])
+        observed[smallest] += observed[-1]
+        expected[smallest] += expected[-1]
+        observed, expected = observed[:-1], expected[:-1]
+    assert len(observed) >= 4, "too few bins for a meaningful test"
+    statistic = np.sum((observed - expected) ** 2 / expected)
+    return stats.chi2.sf(statistic, len(observed) - 1)
+
+
+def _lossy(n_modes, seed, transmission):
+    return haar_unitary(n_modes, rng=seed).T * np.sqrt(transmission)
+
+
+CASES = {
+    "pnr-pure": lambda: Experiment([SingleModeSqueezer(0.7), SingleModeSqueezer(0.4, 0.5),
+                                    SingleModeSqueezer(0.2)], haar_unitary(3, rng=1).T,
+                                   PhotonNumberResolving()),
+    "pnr-lossy-displaced": lambda: Experiment(
+        [TwoModeSqueezer(0.6, 0.2), Coherent(0.6 - 0.3j), SingleModeSqueezer(0.5, 1.0)],
+        _lossy(4, 2, 0.6), PhotonNumberResolving()),
+    "pnr-thermalised": lambda: Experiment(
+        [TwoModeSqueezer(0.8, thermal_fraction=0.3), SingleModeSqueezer(0.5)],
+        _lossy(3, 3, 0.5), PhotonNumberResolving(efficiency=0.9)),
+    "threshold-lossy-displaced": lambda: Experiment(
+        [TwoModeSqueezer(0.9), Coherent(0.4j), SingleModeSqueezer(0.7, 0.3)],
+        _lossy(4, 4, 0.5), Threshold()),
+    "threshold-dark": lambda: Experiment(
+        [TwoModeSqueezer(0.8), TwoModeSqueezer(0.6)], _lossy(4, 5, 0.4),
+        Threshold(dark_count=[0.02, 0.1, 0.0, 0.05])),
+    "pseudo-pnr": lambda: Experiment(
+        [TwoModeSqueezer(1.0), SingleModeSqueezer(0.6)], _lossy(3, 6, 0.6),
+        PseudoPNR(n_detectors=3, dark_count=0.02)),
+    "distinguishable": lambda: Experiment(
+        [TwoModeSqueezer(0.6, indistinguishability=0.3), SingleModeSqueezer(0.4)],
+        _lossy(3, 7, 0.7), PhotonNumberResolving()),
+    "jiuzhang-like": lambda: presets.jiuzhang_like(6, r=1.0, transmission=0.3, rng=8),
+}
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_exact_sampler_matches_probabilities(case):
+    experiment = CASES[case]()
+    samples = experiment.sample(1500, rng=20261122)
+    assert samples.patterns.shape == (1500, experiment.n_modes)
+    assert samples.unresolved_mass < 1e-10
+    assert chi_square_pvalue(experiment, samples.patterns) > ALPHA
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize("detector", [PhotonNumberResolving(), PseudoPNR(n_detectors=2)])
+def test_moments_of_a_bright_experiment(detector):
+    """Mean counts and their covariance against the exact values, as
+    z-scores (|z| < 4.5 for each of 3 + 6 statistics: a two-sided 7e-6 level,
+    union bound 6e-5).  Bright light (~5 photons) with a displaced input and
+    loss, where chi-square bins are too sparse to see a biased sampler."""
+    experiment = Experiment([TwoModeSqueezer(1.2, 0.4), Coherent(0.8 + 0.5j)],
+                            _lossy(3, 11, 0.8), detector)
+    counts = experiment.sample(3000, rng=7).patterns.astype(float)
+    state = experiment.output_state()
+    if isinstance(detector, PhotonNumberResolving):
+        mean, cov = state.mean_photon_numbers(), state.photon_number_covariance()
+    else:  # pseudo-PNR: E[c] = 2 (1 - P(sub-mode empty))
+        mean = 2 * (1 - state.mode_vacuum_probabilities(0.5))
+        cov = None
+    z = (counts.mean(axis=0) - mean) / (counts.std(axis=0) / np.sqrt(len(counts)))
+    assert np.all(np.abs(z) < 4.5), z
+    if cov is not None:
+        centred = counts - counts.mean(axis=0)
+        for i in range(3):
+            for j in range(i, 3):
+                products = centred[:, i] * centred[:, j]
+                z = (products.mean() - cov[i, j]) / (products.std() / np.sqrt(len(counts)))
+                assert abs(z) < 4.5, (i, j, z)
+
+
+@pytest.mark.statistical
+def test_chi_square_catches_a_wrong_model():
+    """The test has power: samples of one squeezing judged against another."""
+    experiment = presets.random_experiment(3, r=0.6, transmission=0.8, detectors="pnr", rng=9)
+    samples = experiment.sample(1500, rng=1)
+    wrong = presets.random_experiment(3, r=0.5, transmission=0.8, detectors="pnr", rng=9)
+    assert chi_square_pvalue(wrong, samples.patterns) < ALPHA
+
+
+def test_seed_reproducibility():
+    experiment = presets.random_experiment(3, rng=1, detectors="pnr")
+    a = experiment.sample(70, rng=5)
+    b = experiment.sample(70, rng=5)
+    np.testing.assert_array_equal(a.patterns, b.patterns)
+    assert a.seed_entropy == 5
+    c = experiment.sample(70, rng=6)
+    assert not np.array_equal(a.patterns, c.patterns)
+
+
+def test_large_photon_numbers_without_cutoff():
+    """A bright squeezer: counts far beyond any fixed cutoff come out with
+    the right mean (sinh^2 r = 13.4 for r = 2)."""
+    experiment = Experiment([SingleModeSqueezer(2.0)], np.eye(1), PhotonNumberResolving())
+    samples = experiment.sample(3000, rng=3)
+    counts = samples.patterns[:, 0]
+    assert counts.max() > 60
+    assert np.all(counts % 2 == 0)
+    mean, sem = counts.mean(), counts.std() / np.sqrt(len(counts))
+    assert abs(mean - np.sinh(2.0) ** 2) < 5 * sem
+
+
+@pytest.mark.parametrize("shots", [0, -3, 2.5, True])
+def test_bad_shots(shots):
+    with pytest.raises(InputError, match="shots"):
+        presets.random_experiment(2, rng=1).sample(shots)
+
+
+def test_unknown_method():
+    with pytest.raises(InputError, match="method"):
+        presets.random_experiment(2, rng=1).sample(5, method="magic")
