@@ -16,6 +16,7 @@ and a private one, and the interferometer acts alike on every internal mode.
 The output state then holds ``internal_modes`` = 1 + (number of such sources)
 copies of the M outputs, block by block, and each detector adds up its copies.
 """
+import hashlib
 import warnings
 
 import numpy as np
@@ -84,6 +85,39 @@ class Experiment:
     def __repr__(self):
         return (f"Experiment(name={self.name!r}, inputs={self.n_inputs}, modes={self.n_modes}, "
                 f"detector={type(self.detector).__name__})")
+
+    def describe(self):
+        """A JSON-serialisable summary (for sample files and reports)."""
+        detector = self.detector
+        return {
+            "name": self.name,
+            "n_inputs": self.n_inputs,
+            "n_modes": self.n_modes,
+            "internal_modes": self.internal_modes,
+            "sources": [repr(s) for s in self.sources] if self.sources else "GaussianState",
+            "detector": {"kind": detector.kind,
+                         "n_detectors": getattr(detector, "n_detectors", 1),
+                         "efficiency": np.atleast_1d(detector.efficiency).tolist(),
+                         "dark_count": np.atleast_1d(detector.dark_count).tolist()},
+            "mean_photon_number": self.mean_photon_number(),
+            "provenance": self.provenance,
+            "fingerprint": self.fingerprint(),
+        }
+
+    def fingerprint(self):
+        """SHA-256 of the experiment's definition: sources (or input state),
+        transfer matrix and detector model, exactly as given."""
+        digest = hashlib.sha256()
+        if self.sources is None:
+            digest.update(self._input_state.cov.tobytes())
+            digest.update(self._input_state.means.tobytes())
+        else:
+            digest.update(repr(self.sources).encode())
+        digest.update(self.transfer_matrix.tobytes())
+        for array in (self._efficiency, self._dark_count):
+            digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+        digest.update(f"{self.detector.kind}/{getattr(self.detector, 'n_detectors', 1)}".encode())
+        return digest.hexdigest()
 
     @property
     def n_inputs(self):
@@ -195,11 +229,11 @@ class Experiment:
         copies = np.arange(self.internal_modes) * self.n_modes
         return state.reduced((copies[:, None] + modes[None, :]).ravel())
 
-    def sample(self, shots, *, rng=None, method="auto"):
+    def sample(self, shots, *, rng=None, method="auto", n_workers=1, client=None):
         """Draw detection patterns; see :func:`jiuzhang_emu.samplers.sample`."""
         from jiuzhang_emu.samplers import sample
 
-        return sample(self, shots, rng=rng, method=method)
+        return sample(self, shots, rng=rng, method=method, n_workers=n_workers, client=client)
 
     # -- first moments ----------------------------------------------------
     def mean_photon_numbers(self):

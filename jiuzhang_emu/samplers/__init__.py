@@ -1,16 +1,21 @@
-"""Samplers: exact detection patterns of an :class:`~jiuzhang_emu.Experiment`.
+"""Samplers: detection patterns of an :class:`~jiuzhang_emu.Experiment`.
 
-Every sampler draws photon numbers at the detectors and lets the detector
-model turn them into patterns (threshold: coarse-graining; pseudo-PNR: each
-photon to one of k detectors; dark counts added), which is exact for every
-detector model.  Partly distinguishable light is sampled on its internal modes
-and summed per detector.
+The exact sampler draws photon numbers at the detectors
+(:mod:`jiuzhang_emu.samplers.exact`) and lets the detector model turn them
+into patterns (threshold: coarse-graining; pseudo-PNR: each photon to one of k
+detectors; dark counts added), which is exact for every detector model.
+Partly distinguishable light is sampled on its internal modes and summed per
+detector.
 
-Randomness: ``rng`` is anything :func:`numpy.random.default_rng` accepts.
-Shots are drawn in batches of ``BATCH_SIZE``, batch i from the child seed
-``SeedSequence(entropy, spawn_key=(i,))``, so a seed gives the same samples
-however the batches are spread over workers.
+Randomness and parallel runs: ``rng`` is anything
+:func:`numpy.random.default_rng` accepts.  Shots are drawn in batches of
+``BATCH_SIZE``; batch i uses the child seed ``SeedSequence(entropy,
+spawn_key=(i,))``, so a seed gives the same samples whatever the number of
+workers (a local process pool, ``n_workers``) or a Dask ``client``.  A
+Generator passed as ``rng`` is used as one stream (single worker only).
 """
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,10 +34,8 @@ class Samples:
     Attributes
     ----------
     patterns : ndarray of int64, shape (shots, modes)
-    experiment : str
-        The experiment's name.
-    detector : str
-        The detector model ("threshold", "photon-number-resolving", "pseudo-PNR").
+    experiment : dict
+        ``Experiment.describe()``: name, modes, detector, fingerprint, ...
     method : str
     seed_entropy : int or None
         The root seed's entropy (None when a Generator was passed).
@@ -40,12 +43,11 @@ class Samples:
         jiuzhang_emu version.
     unresolved_mass : float
         Largest probability mass a draw left unresolved by rounding (no
-        cutoff is used; this is ~1e-12 at most).
+        cutoff is used; at most ~1e-12).
     """
 
     patterns: np.ndarray
-    experiment: str
-    detector: str
+    experiment: dict
     method: str
     seed_entropy: object
     version: str
@@ -56,15 +58,32 @@ class Samples:
     def shots(self):
         return self.patterns.shape[0]
 
+    @property
+    def detector(self):
+        return self.experiment["detector"]["kind"]
 
-def _check_shots(shots):
+
+def check_shots(shots):
     if isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots < 1:
         raise InputError(f"shots must be an integer >= 1, got {shots!r}")
     return int(shots)
 
 
-def _seed(rng):
-    """(entropy, SeedSequence or Generator) for ``rng``."""
+def check_method(method):
+    if method not in METHODS:
+        raise InputError(f"method must be one of {METHODS}, got {method!r}")
+    return "exact" if method == "auto" else method
+
+
+def check_workers(n_workers):
+    if isinstance(n_workers, bool) or not isinstance(n_workers, (int, np.integer)) or n_workers < 1:
+        raise InputError(f"n_workers must be an integer >= 1, got {n_workers!r}")
+    return int(n_workers)
+
+
+def root_seed(rng):
+    """(entropy, root) for ``rng``: root is a SeedSequence, or the Generator
+    itself (entropy None)."""
     if isinstance(rng, np.random.Generator):
         return None, rng
     if isinstance(rng, np.random.SeedSequence):
@@ -77,14 +96,87 @@ def _seed(rng):
     return sequence.entropy, sequence
 
 
-def batch_rng(root, index):
-    """The generator of shot batch ``index``."""
-    if isinstance(root, np.random.Generator):
-        return root
-    return np.random.default_rng(np.random.SeedSequence(root.entropy, spawn_key=(index,)))
+def batch_sizes(shots):
+    """Sizes of the shot batches, in order."""
+    full, rest = divmod(shots, BATCH_SIZE)
+    return [BATCH_SIZE] * full + ([rest] if rest else [])
 
 
-def sample(experiment, shots, *, rng=None, method="auto"):
+class _BatchRunner:
+    """Draws batch i of an experiment; picklable, builds its sampler once per process."""
+
+    def __init__(self, experiment, method, entropy):
+        self.experiment, self.method, self.entropy = experiment, method, entropy
+        self._sampler = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_sampler": None}
+
+    def __call__(self, index, size, generator=None):
+        if generator is None:
+            generator = np.random.default_rng(
+                np.random.SeedSequence(self.entropy, spawn_key=(index,)))
+        experiment = self.experiment
+        if self._sampler is None:
+            self._sampler = PhotonNumberSampler(experiment.output_state())
+        photons = np.array([self._sampler.sample(generator) for _ in range(size)])
+        photons = photons.reshape(size, experiment.internal_modes, experiment.n_modes).sum(axis=1)
+        patterns = experiment.detector.detect(photons, experiment.detector.dark_counts(
+            experiment.n_modes), generator)
+        return patterns, self._sampler.unresolved_mass
+
+
+def iter_batches(experiment, shots, *, rng=None, method="auto", first_batch=0, n_workers=1,
+                 client=None):
+    """Yield ``(index, patterns, unresolved_mass)`` for the shot batches
+    ``first_batch, first_batch + 1, ...`` in order.
+
+    Parameters
+    ----------
+    experiment : Experiment
+    shots : int
+        Total shots of the run (batches before ``first_batch`` are skipped:
+        a resumed run).
+    rng, method
+        As for :func:`sample`.
+    n_workers : int
+        Local worker processes (1: this process).
+    client : dask.distributed.Client, optional
+        Run the batches on a Dask cluster instead.
+    """
+    shots = check_shots(shots)
+    method = check_method(method)
+    n_workers = check_workers(n_workers)
+    entropy, root = root_seed(rng)
+    sizes = batch_sizes(shots)
+    indices = range(first_batch, len(sizes))
+    runner = _BatchRunner(experiment, method, entropy)
+    if entropy is None:
+        if n_workers > 1 or client is not None:
+            raise InputError("rng must be a seed (int or SeedSequence), not a Generator, "
+                             "for parallel runs: batches need independent child seeds")
+        for i in indices:
+            yield (i, *runner(i, sizes[i], root))
+        return
+    if client is not None:
+        futures = client.map(runner, list(indices), [sizes[i] for i in indices], pure=False)
+        for i, future in zip(indices, futures):
+            yield (i, *future.result())
+        return
+    if n_workers == 1:
+        for i in indices:
+            yield (i, *runner(i, sizes[i]))
+        return
+    # forkserver: forking a process whose OpenMP runtime is live can hang
+    context = multiprocessing.get_context(
+        "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn")
+    with ProcessPoolExecutor(n_workers, mp_context=context) as pool:
+        results = pool.map(runner, indices, [sizes[i] for i in indices])
+        for i, result in zip(indices, results):
+            yield (i, *result)
+
+
+def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=None):
     """Exact samples of an experiment's detection patterns.
 
     Parameters
@@ -93,6 +185,9 @@ def sample(experiment, shots, *, rng=None, method="auto"):
     shots : int
     rng : None, int, SeedSequence or Generator
     method : {"auto", "exact"}
+    n_workers : int
+        Local worker processes; the samples do not depend on it.
+    client : dask.distributed.Client, optional
 
     Returns
     -------
@@ -100,19 +195,11 @@ def sample(experiment, shots, *, rng=None, method="auto"):
     """
     from jiuzhang_emu import __version__
 
-    shots = _check_shots(shots)
-    if method not in METHODS:
-        raise InputError(f"method must be one of {METHODS}, got {method!r}")
-    entropy, root = _seed(rng)
-    sampler = PhotonNumberSampler(experiment.output_state())
-    M, copies = experiment.n_modes, experiment.internal_modes
-    dark = experiment.detector.dark_counts(M)
-    batches = []
-    for index, start in enumerate(range(0, shots, BATCH_SIZE)):
-        generator = batch_rng(root, index)
-        size = min(BATCH_SIZE, shots - start)
-        photons = np.array([sampler.sample(generator) for _ in range(size)])
-        photons = photons.reshape(size, copies, M).sum(axis=1)
-        batches.append(experiment.detector.detect(photons, dark, generator))
-    return Samples(np.concatenate(batches), experiment.name, experiment.detector.kind,
-                   "exact", entropy, __version__, sampler.unresolved_mass)
+    entropy, root = root_seed(rng)
+    patterns, unresolved = [], 0.0
+    for _, batch, mass in iter_batches(experiment, shots, rng=root, method=method,
+                                       n_workers=n_workers, client=client):
+        patterns.append(batch)
+        unresolved = max(unresolved, mass)
+    return Samples(np.concatenate(patterns), experiment.describe(), check_method(method),
+                   entropy, __version__, unresolved)

@@ -130,6 +130,7 @@ def test_seed_reproducibility():
     b = experiment.sample(70, rng=5)
     np.testing.assert_array_equal(a.patterns, b.patterns)
     assert a.seed_entropy == 5
+    assert a.experiment["fingerprint"] == experiment.fingerprint()
     c = experiment.sample(70, rng=6)
     assert not np.array_equal(a.patterns, c.patterns)
 
@@ -155,3 +156,25 @@ def test_bad_shots(shots):
 def test_unknown_method():
     with pytest.raises(InputError, match="method"):
         presets.random_experiment(2, rng=1).sample(5, method="magic")
+
+
+def test_same_seed_same_samples_for_any_worker_count():
+    experiment = presets.jiuzhang_like(4, r=0.8, transmission=0.5, rng=3)
+    reference = experiment.sample(150, rng=42).patterns
+    for n_workers in (2, 4):
+        np.testing.assert_array_equal(experiment.sample(150, rng=42, n_workers=n_workers).patterns,
+                                      reference)
+
+
+def test_generator_rng_is_one_stream():
+    experiment = presets.random_experiment(2, rng=1)
+    samples = experiment.sample(10, rng=np.random.default_rng(3))
+    assert samples.seed_entropy is None
+    with pytest.raises(InputError, match="rng"):
+        experiment.sample(10, rng=np.random.default_rng(3), n_workers=2)
+
+
+@pytest.mark.parametrize("n_workers", [0, -1, 1.5])
+def test_bad_workers(n_workers):
+    with pytest.raises(InputError, match="n_workers"):
+        presets.random_experiment(2, rng=1).sample(5, n_workers=n_workers)
