@@ -81,6 +81,7 @@ csrc = [
     "csrc/torontonian.c",
     "csrc/torontonian_dd.c",
     "csrc/permanent.c",
+    "csrc/sampler.c",
 ]
 extensions = [
     Extension(

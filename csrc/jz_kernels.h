@@ -40,6 +40,12 @@ JZ_DECLARE_TOR(lz)
 int jz_torontonian_dd(const void *O, const void *gamma, int n, int n_threads,
                       double *out, double *out_abs);
 
+/* Exact photon-number samples of a pure Gaussian state (csrc/sampler.c):
+ * B jz_z M x M; loops, beta jz_z shots x M; u shots x M. */
+int jz_sample_photons(const void *B, int M, int shots, const void *loops, const void *beta,
+                      const double *u, int64_t *pattern, double *unresolved, int *status,
+                      int n_threads);
+
 #define JZ_DECLARE_PERM(SUF)                                                \
     int jz_permanent_##SUF(const void *A, int n, int n_threads, double *out, \
                            double *out_abs);

@@ -1,6 +1,9 @@
 # Declarations of the C kernels in csrc/jz_kernels.h.  Array arguments are
 # passed as void pointers; the C prototypes fix their element types.
 
+from libc.stdint cimport int64_t
+
+
 cdef extern from "jz_kernels.h" nogil:
     int JZ_OK
     int JZ_ERR_MEMORY
@@ -36,6 +39,10 @@ cdef extern from "jz_kernels.h" nogil:
     int jz_permanent_ld(const void *A, int n, int n_threads, double *out, double *out_abs)
     int jz_permanent_z(const void *A, int n, int n_threads, double *out, double *out_abs)
     int jz_permanent_lz(const void *A, int n, int n_threads, double *out, double *out_abs)
+
+    int jz_sample_photons(const void *B, int M, int shots, const void *loops, const void *beta,
+                          const double *u, int64_t *pattern, double *unresolved, int *status,
+                          int n_threads)
 
     int jz_torontonian_dd(const void *O, const void *gamma, int n, int n_threads,
                           double *out, double *out_abs)

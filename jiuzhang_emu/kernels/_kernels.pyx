@@ -183,3 +183,24 @@ def permanent_batch(As, int n_threads, bint extended):
         _check(status[i], "permanent")
     return values[:, 0] + 1j * values[:, 1], abs_sums
 
+
+
+def sample_photons(B, loops, beta, u, int n_threads):
+    """Exact photon numbers of a pure state (csrc/sampler.c).  B (M, M)
+    complex128; loops, beta (shots, M) complex128; u (shots, M) float64.
+    Returns (patterns int64 (shots, M), unresolved float64 (shots,))."""
+    cdef int M = B.shape[0], shots = loops.shape[0], status
+    patterns = np.zeros((shots, M), dtype=np.int64)
+    unresolved = np.zeros(shots)
+    statuses = np.zeros(shots, dtype=np.intc)
+    cdef void *b = _ptr(B)
+    cdef void *l = _ptr(loops)
+    cdef void *be = _ptr(beta)
+    cdef double *uu = <double *>_ptr(u)
+    cdef int64_t *pat = <int64_t *>_ptr(patterns)
+    cdef double *unr = <double *>_ptr(unresolved)
+    cdef int *st = <int *>_ptr(statuses)
+    with nogil:
+        status = jz_sample_photons(b, M, shots, l, be, uu, pat, unr, st, n_threads)
+    _check(status, "sample_photons")
+    return patterns, unresolved

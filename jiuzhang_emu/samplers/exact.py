@@ -29,7 +29,8 @@ al., Sci. Adv. 8, eabl9236 (2022)):
 """
 import numpy as np
 
-from jiuzhang_emu.kernels import loop_hafnian_batch
+from jiuzhang_emu._threads import effective_n_threads
+from jiuzhang_emu.kernels import _kernels, loop_hafnian_batch
 
 #: Stop accumulating when what is left of the normaliser is below this
 #: fraction (rounding, not truncation: the terms there are ~1e-16 each).
@@ -52,34 +53,54 @@ class PhotonNumberSampler:
         pure_cov = S @ S.T
         self._heterodyne = np.linalg.cholesky(pure_cov + np.eye(2 * n))
         self._means = np.asarray(state.means)
-        self._B = _b_matrix(pure_cov)
+        self._B = np.ascontiguousarray(_b_matrix(pure_cov))
         self.n_modes = n
         self.unresolved_mass = 0.0
 
-    def sample(self, rng):
-        """One pattern, an int64 array of shape (M,)."""
+    def _inputs(self, rng, size):
+        """Per shot: loops gamma + B beta^*, heterodyne outcomes beta and one
+        uniform per mode, drawn in a fixed order from ``rng``."""
         n, B = self.n_modes, self._B
-        pure_means = self._means + self._noise @ rng.standard_normal(2 * n)
-        heterodyne = pure_means + self._heterodyne @ rng.standard_normal(2 * n)
-        alpha = (pure_means[:n] + 1j * pure_means[n:]) / 2
-        beta = (heterodyne[:n] + 1j * heterodyne[n:]) / 2
-        gamma = alpha - B @ alpha.conj()
-        # loops given heterodyne outcomes beta_>k, updated as k advances
-        loops = gamma + B @ beta.conj()
-        pattern = np.zeros(n, dtype=np.int64)
-        for k in range(n):
-            loops = loops - B[:, k] * beta[k].conj()
-            pattern[k] = self._draw(k, loops, pattern, rng)
-        return pattern
+        pure_means = self._means + rng.standard_normal((size, 2 * n)) @ self._noise.T
+        heterodyne = pure_means + rng.standard_normal((size, 2 * n)) @ self._heterodyne.T
+        uniforms = rng.random((size, n))
+        alpha = (pure_means[:, :n] + 1j * pure_means[:, n:]) / 2
+        beta = (heterodyne[:, :n] + 1j * heterodyne[:, n:]) / 2
+        gamma = alpha - alpha.conj() @ B.T
+        loops = gamma + beta.conj() @ B.T
+        return np.ascontiguousarray(loops), np.ascontiguousarray(beta), uniforms
 
-    def _draw(self, k, loops, pattern, rng):
+    def sample(self, rng, size=None, n_threads=1):
+        """``size`` patterns, int64 array of shape (size, M), by the native
+        chain rule (csrc/sampler.c); one pattern of shape (M,) for size None."""
+        if size is None:
+            return self.sample(rng, 1, n_threads)[0]
+        loops, beta, uniforms = self._inputs(rng, size)
+        patterns, unresolved = _kernels.sample_photons(self._B, loops, beta, uniforms,
+                                                       effective_n_threads(n_threads))
+        self.unresolved_mass = max(self.unresolved_mass, float(unresolved.max(initial=0)))
+        return patterns
+
+    def sample_reference(self, rng, size):
+        """The same draws as :meth:`sample`, by the chain rule in Python (the
+        reference implementation the native one is tested against)."""
+        loops_all, beta_all, uniforms = self._inputs(rng, size)
+        patterns = np.zeros((size, self.n_modes), dtype=np.int64)
+        for shot in range(size):
+            loops = loops_all[shot]
+            for k in range(self.n_modes):
+                loops = loops - self._B[:, k] * beta_all[shot, k].conj()
+                patterns[shot, k] = self._draw(k, loops, patterns[shot], uniforms[shot, k])
+        return patterns
+
+    def _draw(self, k, loops, pattern, u):
         B = self._B
         occupied = np.flatnonzero(pattern[:k])
         reps = pattern[occupied]
         ell = _polynomial(B[np.ix_(occupied, occupied)], loops[occupied], B[occupied, k], reps)
         b, g = B[k, k], loops[k]
         norm = _normaliser(ell, b, g)
-        target = rng.random() * norm
+        target = u * norm
         total, j = 0.0, -1
         for amplitudes in _amplitudes(ell, b, g):
             for amplitude in amplitudes:
