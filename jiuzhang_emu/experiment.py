@@ -24,11 +24,13 @@ import numpy as np
 from jiuzhang_emu.detectors import Detector, PseudoPNR, Threshold
 from jiuzhang_emu.errors import InputError, PrecisionWarning
 from jiuzhang_emu.interferometers import check_transfer_matrix
-from jiuzhang_emu.kernels._precision import AUTO_RTOL
 from jiuzhang_emu.sources import Source, sources_state
 from jiuzhang_emu.states import GaussianState
 
-#: Absolute error below which a probability needs no precision warning.
+#: A probability warns (precision="auto") when its estimated error exceeds
+#: both PROBABILITY_RTOL times its value and PROBABILITY_ATOL: eight correct
+#: digits are ample for statistics, and exact zeros have no relative error.
+PROBABILITY_RTOL = 1e-8
 PROBABILITY_ATOL = 1e-20
 
 
@@ -202,7 +204,7 @@ class Experiment:
         -----
         PrecisionWarning
             With ``precision="auto"``, when the estimated absolute error
-            exceeds both AUTO_RTOL (1e-10) times the probability and
+            exceeds both PROBABILITY_RTOL (1e-8) times the probability and
             PROBABILITY_ATOL (1e-20).  The absolute floor keeps exact zeros
             (odd photon numbers of squeezed vacuum, say), whose relative
             error means nothing, from raising alarms.
@@ -214,7 +216,7 @@ class Experiment:
             state, pattern, self._dark_count[modes], self.internal_modes,
             precision=precision, n_threads=n_threads, max_seconds=max_seconds)
         if precision == "auto" and result.error_estimate > max(
-                AUTO_RTOL * abs(result.value), PROBABILITY_ATOL):
+                PROBABILITY_RTOL * abs(result.value), PROBABILITY_ATOL):
             warnings.warn(
                 f"probability {result.value:.6g} of pattern {pattern.tolist()} has an estimated "
                 f"absolute error {result.error_estimate:.3g} even in precision "

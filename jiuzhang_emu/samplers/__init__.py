@@ -7,6 +7,11 @@ detectors; dark counts added), which is exact for every detector model.
 Partly distinguishable light is sampled on its internal modes and summed per
 detector.
 
+Classical adversaries (:mod:`jiuzhang_emu.samplers.adversaries`: "thermal",
+"squashed", "coherent", "distinguishable", "uniform"), matched to the
+experiment's first moments, are selected by ``method`` and go through the same
+batches, seeds and detector model.
+
 Randomness and parallel runs: ``rng`` is anything
 :func:`numpy.random.default_rng` accepts.  Shots are drawn in batches of
 ``BATCH_SIZE``; batch i uses the child seed ``SeedSequence(entropy,
@@ -21,10 +26,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from jiuzhang_emu.errors import InputError
+from jiuzhang_emu.samplers.adversaries import ADVERSARIES, adversary_experiment, adversary_sampler
 from jiuzhang_emu.samplers.exact import PhotonNumberSampler
 
 BATCH_SIZE = 64
-METHODS = ("auto", "exact")
+METHODS = ("auto", "exact", *ADVERSARIES)
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,6 +108,32 @@ def batch_sizes(shots):
     return [BATCH_SIZE] * full + ([rest] if rest else [])
 
 
+class _ExactPhotons:
+    """The exact sampler's photon numbers per detector (internal modes summed)."""
+
+    def __init__(self, experiment):
+        self._sampler = PhotonNumberSampler(experiment.output_state())
+        self._shape = (experiment.internal_modes, experiment.n_modes)
+        self.dark_counts = experiment.detector.dark_counts(experiment.n_modes)
+
+    @property
+    def unresolved_mass(self):
+        return self._sampler.unresolved_mass
+
+    def photons(self, size, rng):
+        photons = self._sampler.sample(rng, size)
+        return photons.reshape(size, *self._shape).sum(axis=1)
+
+
+def photon_sampler(experiment, method):
+    """The photon-number sampler of ``method`` ("exact" or an adversary):
+    ``photons(size, rng)`` of shape (size, M), ``dark_counts`` for the
+    detector model and ``unresolved_mass``."""
+    if method == "exact":
+        return _ExactPhotons(experiment)
+    return adversary_sampler(experiment, method)
+
+
 class _BatchRunner:
     """Draws batch i of an experiment; picklable, builds its sampler once per process."""
 
@@ -116,13 +148,10 @@ class _BatchRunner:
         if generator is None:
             generator = np.random.default_rng(
                 np.random.SeedSequence(self.entropy, spawn_key=(index,)))
-        experiment = self.experiment
         if self._sampler is None:
-            self._sampler = PhotonNumberSampler(experiment.output_state())
-        photons = np.array([self._sampler.sample(generator) for _ in range(size)])
-        photons = photons.reshape(size, experiment.internal_modes, experiment.n_modes).sum(axis=1)
-        patterns = experiment.detector.detect(photons, experiment.detector.dark_counts(
-            experiment.n_modes), generator)
+            self._sampler = photon_sampler(self.experiment, self.method)
+        photons = self._sampler.photons(size, generator)
+        patterns = self.experiment.detector.detect(photons, self._sampler.dark_counts, generator)
         return patterns, self._sampler.unresolved_mass
 
 
@@ -177,14 +206,17 @@ def iter_batches(experiment, shots, *, rng=None, method="auto", first_batch=0, n
 
 
 def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=None):
-    """Exact samples of an experiment's detection patterns.
+    """Samples of an experiment's detection patterns: exact, or from a
+    classical adversary matched to its first moments.
 
     Parameters
     ----------
     experiment : Experiment
     shots : int
     rng : None, int, SeedSequence or Generator
-    method : {"auto", "exact"}
+    method : {"auto", "exact", "thermal", "squashed", "coherent", "distinguishable", "uniform"}
+        "auto" and "exact": the exact sampler.  The others: the classical
+        adversaries of :mod:`jiuzhang_emu.samplers.adversaries`.
     n_workers : int
         Local worker processes; the samples do not depend on it.
     client : dask.distributed.Client, optional

@@ -1,0 +1,309 @@
+"""Classical adversaries: samplers that a validation of a GBS experiment must
+tell apart from the ideal model, each matched to the experiment's first moments.
+
+Selected by name through ``Experiment.sample(shots, method=NAME)``.  Each
+adversary draws photon numbers at the detectors; the experiment's detector
+model then turns them into patterns (threshold coarse-graining, pseudo-PNR
+splitting, dark counts) exactly as for the exact sampler, so every adversary
+works for PNR, threshold and pseudo-PNR detection.  Conventions: xxpp,
+hbar = 2 (vacuum covariance I, x = 2 Re alpha), transfer matrix T of shape
+(inputs, outputs), b_j = sum_i T[i, j] a_i; see :mod:`jiuzhang_emu.states`.
+
+"Squeezers" below are :class:`~jiuzhang_emu.sources.SingleModeSqueezer` and
+:class:`~jiuzhang_emu.sources.TwoModeSqueezer` (with any thermal fraction);
+the other sources (coherent, thermal, squashed, vacuum) are classical and are
+kept as they are.  The classical replacements of the squeezers are fully
+indistinguishable (the mean photon numbers do not depend on it: no source has
+first-order coherence with another).
+
+* ``"thermal"``: every squeezer replaced by the thermal state with the same
+  mean photon number per mode (``.thermal()``: a two-mode squeezer becomes two
+  independent thermal modes of sinh^2 r photons each, a single-mode squeezer
+  Thermal(sinh^2 r)), through the same transfer matrix and detector
+  efficiency.  The thermal hypothesis of the Jiuzhang validations (Zhong et
+  al., Science 370, 1460 (2020)); Martinez-Cifuentes, Fonseca-Romero,
+  Quesada, Quantum 7, 1076 (2023).
+* ``"squashed"``: every squeezer replaced by its squashed counterpart
+  (``.squashed()``: the same photon number, |<a a>| = n, resp. |<a b>| = n;
+  the least noisy classical state with that photon number), Martinez-Cifuentes,
+  Fonseca-Romero, Quesada, Quantum 7, 1076 (2023).
+
+  Both output states are classical (cov >= I), so they are sampled exactly
+  and fast from their Glauber P-function, a Gaussian mixture of coherent
+  states (Rahimi-Keshari, Ralph, Caves, PRX 6, 021039 (2016); Qi, Brod,
+  Quesada, Garcia-Patron, PRL 124, 100502 (2020)): per shot the coherent
+  amplitude q (xxpp) ~ N(means, cov - I), alpha = (q_x + i q_p) / 2, and
+  n_j ~ Poisson(|alpha_j|^2) independently.  cov - I is factorised by eigh,
+  eigenvalues above -1e-9 (relative) clipped at 0; below that the state is
+  not classical and :class:`PFunctionSampler` refuses it.
+* ``"coherent"``: every squeezed input mode i replaced by a coherent state
+  of the same mean photon number n_i = sinh^2 r with a uniformly random phase,
+  drawn independently for every input mode (the two modes of a two-mode
+  squeezer get independent phases) and every shot: alpha_i = sqrt(n_i)
+  e^{i phi_i}, i.e. each such input is a phase-randomised coherent state, a
+  Poisson mixture of Fock states.  The classical sources are kept: their
+  amplitude is drawn from their P-function (a genuine Coherent source keeps its
+  fixed amplitude and phase).  Then alpha_out = T^T alpha_in,
+  alpha_out_j *= sqrt(eta_j) (detector efficiency), and n_j ~
+  Poisson(|alpha_out_j|^2).  The phases are shared by all outputs of a shot,
+  so an output is Poissonian only given the phases: its counts have variance
+  <n_j> + Var|alpha_out_j|^2 (= <n_j> + <n_j>^2 - sum_i w_ij^2 with
+  w_ij = eta_j |T_ij|^2 n_i when only squeezers feed it).
+* ``"distinguishable"``: the light of every squeezer is distinguishable from
+  every other's (the indistinguishability v = 0 model of
+  :mod:`jiuzhang_emu.sources`): each squeezer is sampled alone through the
+  interferometer with the exact sampler
+  (:class:`~jiuzhang_emu.samplers.exact.PhotonNumberSampler`), the classical
+  sources together likewise (they share the common internal mode, as in
+  :class:`~jiuzhang_emu.Experiment` with v = 0), and the photon numbers add.
+  This is, in distribution, ``adversary_experiment(experiment,
+  "distinguishable")``: the experiment rebuilt with every squeezer's
+  ``indistinguishability=0``.  The distinguishable-photon hypothesis of the
+  Jiuzhang validations (Zhong et al., Science 370, 1460 (2020)).
+* ``"uniform"``: every detector independent and alike, matched to the mean
+  count: photon numbers i.i.d. Poisson(lambda) on every mode, and every
+  detector given the experiment's average dark-count probability d (the mean
+  over modes).  PNR: lambda = mean photon number per mode (mean over modes
+  of ``mean_photon_numbers()``), so the mean count per mode is the ideal one
+  averaged over modes.  Threshold: lambda = log((1 - d) / (1 - p)), p the mean
+  over modes of ``click_probabilities()``, so each detector clicks
+  independently with probability p.  Pseudo-PNR (k detectors per mode):
+  Poisson photons split uniformly give each sub-detector Poisson(lambda / k)
+  photons independently, and lambda = k log((1 - d) / (1 - p)) with p =
+  ``mean_clicks()`` / (M k), so every one of the M k detectors fires
+  independently with the average sub-detector click probability p and the
+  mean count of every mode is ``mean_clicks()`` / M.  p >= d always (a
+  detector clicks at least when dark), so lambda >= 0.  Going through
+  Poisson photons and the detector model keeps one code path for all
+  detectors; the uniform hypothesis of Zhong et al., Science 370, 1460 (2020).
+
+:func:`adversary_experiment` gives the Gaussian :class:`~jiuzhang_emu.Experiment`
+of "thermal", "squashed" and "distinguishable", whose exact probabilities
+validation code can compute; its ``mean_photon_numbers()`` equal the ideal
+experiment's.
+"""
+from dataclasses import replace
+
+import numpy as np
+
+from jiuzhang_emu.detectors import PseudoPNR, Threshold
+from jiuzhang_emu.errors import InputError
+from jiuzhang_emu.experiment import Experiment
+from jiuzhang_emu.samplers.exact import PhotonNumberSampler
+from jiuzhang_emu.sources import SingleModeSqueezer, TwoModeSqueezer
+from jiuzhang_emu.states import GaussianState
+
+ADVERSARIES = ("thermal", "squashed", "coherent", "distinguishable", "uniform")
+
+#: Adversaries that are a Gaussian Experiment (see adversary_experiment).
+GAUSSIAN_ADVERSARIES = ("thermal", "squashed", "distinguishable")
+
+#: Most negative eigenvalue of cov - I, relative to max(1, max |cov|), still
+#: taken for rounding of a classical state.
+CLASSICAL_RTOL = 1e-9
+
+#: Poisson mean standing in for "every detector surely clicks".
+_SURE_CLICK = 50.0
+
+_SQUEEZERS = (SingleModeSqueezer, TwoModeSqueezer)
+
+
+def _check_name(name, allowed):
+    if name not in allowed:
+        raise InputError(f"name must be one of {allowed}, got {name!r}")
+    return name
+
+
+def _sources(experiment, name):
+    if experiment.sources is None:
+        raise InputError(f"the {name!r} adversary replaces the experiment's squeezers, so the "
+                         f"experiment must be built from sources, not from a GaussianState")
+    return experiment.sources
+
+
+def adversary_experiment(experiment, name):
+    """The classical (Gaussian) experiment behind the adversary ``name``.
+
+    Parameters
+    ----------
+    experiment : Experiment
+        Built from sources.
+    name : {"thermal", "squashed", "distinguishable"}
+
+    Returns
+    -------
+    Experiment
+        The same transfer matrix and detector; every squeezer replaced by its
+        thermal (``.thermal()``) or squashed (``.squashed()``) counterpart, or
+        given ``indistinguishability=0``.  Its ``mean_photon_numbers()`` equal
+        ``experiment.mean_photon_numbers()``.
+    """
+    _check_name(name, GAUSSIAN_ADVERSARIES)
+    sources = []
+    for source in _sources(experiment, name):
+        if isinstance(source, _SQUEEZERS):
+            source = {"thermal": source.thermal, "squashed": source.squashed,
+                      "distinguishable": lambda s=source: replace(s, indistinguishability=0.0),
+                      }[name]()
+        sources.append(source)
+    provenance = {"adversary": name, "of": experiment.name,
+                  "fingerprint": experiment.fingerprint()}
+    return Experiment(sources, experiment.transfer_matrix, experiment.detector,
+                      name=f"{experiment.name}-{name}", provenance=provenance)
+
+
+def adversary_sampler(experiment, name):
+    """A photon-number sampler of the adversary ``name`` for ``experiment``.
+
+    Returns
+    -------
+    object
+        With ``photons(size, rng)`` (int64 array of shape (size, M): photon
+        numbers at the detectors, efficiency applied), ``dark_counts``
+        (per-mode probabilities for ``detector.detect``) and
+        ``unresolved_mass``.
+    """
+    _check_name(name, ADVERSARIES)
+    if name in ("thermal", "squashed"):
+        return PFunctionSampler(adversary_experiment(experiment, name).output_state(),
+                                experiment.detector.dark_counts(experiment.n_modes))
+    return {"coherent": CoherentSampler, "distinguishable": DistinguishableSampler,
+            "uniform": UniformSampler}[name](experiment)
+
+
+def _p_function_factor(state):
+    """F with F F^T = cov - I (columns of zero weight dropped), or raise if
+    the state is not classical."""
+    lam, U = np.linalg.eigh(state.cov - np.eye(state.cov.shape[0]))
+    scale = max(1.0, float(np.abs(state.cov).max(initial=0)))
+    if lam.size and lam.min() < -CLASSICAL_RTOL * scale:
+        raise InputError(
+            f"the state is not classical: cov - I (hbar = 2) has eigenvalue {lam.min():.3g} "
+            f"< 0, so it has no Gaussian P-function to sample (a squeezed source left in?)")
+    keep = lam > CLASSICAL_RTOL * scale * 1e-3
+    return U[:, keep] * np.sqrt(lam[keep])[None, :]
+
+
+class PFunctionSampler:
+    """Exact photon numbers of a classical Gaussian state (cov >= I) from its
+    P-function: alpha ~ N(means, cov - I) in xxpp, n_j ~ Poisson(|alpha_j|^2).
+
+    Parameters
+    ----------
+    state : GaussianState
+        Classical: cov - I positive semidefinite up to rounding.
+    dark_counts : ndarray of shape (M,), optional
+        Passed on to the detector model; default zero.
+    """
+
+    unresolved_mass = 0.0
+
+    def __init__(self, state, dark_counts=None):
+        self.n_modes = state.n_modes
+        self._factor = _p_function_factor(state)
+        self._means = np.asarray(state.means)
+        self.dark_counts = np.zeros(self.n_modes) if dark_counts is None else dark_counts
+
+    def amplitudes(self, size, rng):
+        """Complex coherent amplitudes, shape (size, M)."""
+        n = self.n_modes
+        q = self._means + rng.standard_normal((size, self._factor.shape[1])) @ self._factor.T
+        return (q[:, :n] + 1j * q[:, n:]) / 2
+
+    def photons(self, size, rng):
+        return rng.poisson(np.abs(self.amplitudes(size, rng)) ** 2)
+
+
+class CoherentSampler:
+    """Squeezed inputs replaced by phase-randomised coherent states of the
+    same mean photon number (see the module docstring)."""
+
+    unresolved_mass = 0.0
+
+    def __init__(self, experiment):
+        squeezed, photons, kept = [], [], []
+        start = 0
+        for source in _sources(experiment, "coherent"):
+            modes = range(start, start + source.n_modes)
+            if isinstance(source, _SQUEEZERS):
+                squeezed.extend(modes)
+                photons.extend([np.sinh(source.r) ** 2] * source.n_modes)
+                kept.append(GaussianState.vacuum(source.n_modes))
+            else:
+                kept.append(source.state())
+            start += source.n_modes
+        self._squeezed = np.array(squeezed, dtype=np.intp)
+        self._radius = np.sqrt(np.array(photons, dtype=float))
+        self._classical = PFunctionSampler(kept[0].tensor(*kept[1:]))
+        efficiency = experiment.detector.efficiencies(experiment.n_modes)
+        self._T = np.asarray(experiment.transfer_matrix) * np.sqrt(efficiency)[None, :]
+        self.dark_counts = experiment.detector.dark_counts(experiment.n_modes)
+
+    def photons(self, size, rng):
+        alpha = self._classical.amplitudes(size, rng)
+        phases = rng.uniform(0, 2 * np.pi, (size, len(self._squeezed)))
+        alpha[:, self._squeezed] += self._radius * np.exp(1j * phases)
+        return rng.poisson(np.abs(alpha @ self._T) ** 2)
+
+
+class DistinguishableSampler:
+    """Each squeezer alone (and the classical sources together) through the
+    interferometer, sampled exactly; photon numbers added."""
+
+    def __init__(self, experiment):
+        sources = _sources(experiment, "distinguishable")
+        groups = [[i] for i, s in enumerate(sources) if isinstance(s, _SQUEEZERS)]
+        groups.append([i for i, s in enumerate(sources) if not isinstance(s, _SQUEEZERS)])
+        efficiency = experiment.detector.efficiencies(experiment.n_modes)
+        self._samplers = []
+        for group in groups:
+            if not group:
+                continue
+            states = [s.state() if i in group else GaussianState.vacuum(s.n_modes)
+                      for i, s in enumerate(sources)]
+            state = states[0].tensor(*states[1:]).passive(experiment.transfer_matrix)
+            if np.any(efficiency < 1):
+                state = state.loss(efficiency)
+            if state.mean_photon_number() > 0:
+                self._samplers.append(PhotonNumberSampler(state))
+        self.n_modes = experiment.n_modes
+        self.dark_counts = experiment.detector.dark_counts(experiment.n_modes)
+
+    @property
+    def unresolved_mass(self):
+        return max((s.unresolved_mass for s in self._samplers), default=0.0)
+
+    def photons(self, size, rng):
+        photons = np.zeros((size, self.n_modes), dtype=np.int64)
+        for sampler in self._samplers:
+            photons += sampler.sample(rng, size)
+        return photons
+
+
+class UniformSampler:
+    """I.i.d. Poisson photon numbers with one mean on every mode and the
+    average dark count on every detector (see the module docstring)."""
+
+    unresolved_mass = 0.0
+
+    def __init__(self, experiment):
+        M = experiment.n_modes
+        detector = experiment.detector
+        dark = float(np.mean(detector.dark_counts(M)))
+        if isinstance(detector, (Threshold, PseudoPNR)):
+            k = detector.n_detectors if isinstance(detector, PseudoPNR) else 1
+            click = experiment.mean_clicks() / (M * k)  # per (sub-)detector
+            if dark >= 1:
+                rate = 0.0
+            elif click >= 1:
+                rate = _SURE_CLICK
+            else:
+                rate = min(_SURE_CLICK, max(0.0, np.log((1 - dark) / (1 - click))))
+            self.rate = k * rate
+        else:
+            self.rate = experiment.mean_photon_number() / M
+        self.n_modes = M
+        self.dark_counts = np.full(M, dark)
+
+    def photons(self, size, rng):
+        return rng.poisson(self.rate, (size, self.n_modes))
