@@ -28,9 +28,10 @@ import numpy as np
 from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.samplers.adversaries import ADVERSARIES, adversary_experiment, adversary_sampler
 from jiuzhang_emu.samplers.exact import PhotonNumberSampler
+from jiuzhang_emu.samplers.threshold_chain import ThresholdChainSampler
 
 BATCH_SIZE = 64
-METHODS = ("auto", "exact", *ADVERSARIES)
+METHODS = ("auto", "exact", "threshold-chain", *ADVERSARIES)
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,6 +132,8 @@ def photon_sampler(experiment, method):
     detector model and ``unresolved_mass``."""
     if method == "exact":
         return _ExactPhotons(experiment)
+    if method == "threshold-chain":
+        return ThresholdChainSampler(experiment)
     return adversary_sampler(experiment, method)
 
 
@@ -214,9 +217,12 @@ def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=No
     experiment : Experiment
     shots : int
     rng : None, int, SeedSequence or Generator
-    method : {"auto", "exact", "thermal", "squashed", "coherent", "distinguishable", "uniform"}
-        "auto" and "exact": the exact sampler.  The others: the classical
-        adversaries of :mod:`jiuzhang_emu.samplers.adversaries`.
+    method : {"auto", "exact", "threshold-chain", "thermal", "squashed", "coherent", \
+"distinguishable", "uniform"}
+        "auto" and "exact": the exact sampler.  "threshold-chain": the
+        torontonian chain rule, the reference route for threshold detectors.
+        The others: the classical adversaries of
+        :mod:`jiuzhang_emu.samplers.adversaries`.
     n_workers : int
         Local worker processes; the samples do not depend on it.
     client : dask.distributed.Client, optional

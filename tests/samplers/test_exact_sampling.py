@@ -178,3 +178,33 @@ def test_generator_rng_is_one_stream():
 def test_bad_workers(n_workers):
     with pytest.raises(InputError, match="n_workers"):
         presets.random_experiment(2, rng=1).sample(5, n_workers=n_workers)
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize("case", ["threshold-lossy-displaced", "threshold-dark"])
+def test_threshold_chain_rule_matches_probabilities(case):
+    experiment = CASES[case]()
+    samples = experiment.sample(800, rng=11, method="threshold-chain")
+    assert chi_square_pvalue(experiment, samples.patterns) > ALPHA
+
+
+@pytest.mark.statistical
+def test_fast_and_reference_threshold_routes_agree():
+    """Two-sample chi-square (contingency table of pattern counts, sparse
+    patterns merged into one bin) between coarse-grained exact samples and
+    torontonian chain-rule samples, at ALPHA."""
+    experiment = presets.jiuzhang_like(4, r=1.0, transmission=0.5, rng=12)
+    fast = experiment.sample(1500, rng=1).patterns
+    chain = experiment.sample(1500, rng=2, method="threshold-chain").patterns
+    keys = sorted(set(map(tuple, fast)) | set(map(tuple, chain)))
+    table = np.array([[Counter(map(tuple, x))[k] for k in keys] for x in (fast, chain)])
+    rare = table.sum(axis=0) < 10
+    if rare.any():
+        table = np.column_stack([table[:, ~rare], table[:, rare].sum(axis=1)])
+    assert stats.chi2_contingency(table)[1] > ALPHA
+
+
+def test_threshold_chain_needs_threshold_detectors():
+    experiment = presets.random_experiment(2, detectors="pnr", rng=1)
+    with pytest.raises(InputError, match="threshold-chain"):
+        experiment.sample(5, method="threshold-chain")
