@@ -1,0 +1,286 @@
+"""The ``jiuzhang-emu`` command: a thin layer over the Python API.
+
+``jiuzhang-emu demo``
+    A small Jiuzhang-like experiment end to end: exact samples, their click
+    statistics against the exact model, a chi-square verdict (the default
+    command).
+``jiuzhang-emu sample --preset NAME --shots N --out FILE``
+    Sample a preset into an HDF5 sample file (:mod:`jiuzhang_emu.io`), with
+    ``--seed S``, ``--method M``, ``--workers W`` and preset options
+    ``--option KEY=VALUE`` (repeatable); the same command resumes an
+    interrupted run.
+``jiuzhang-emu info FILE``
+    Metadata and click statistics of a sample file.
+
+Bad input exits with status 2 and a one-line message; an interrupted
+``sample`` exits with 130 and keeps every complete batch in the file.
+"""
+import argparse
+import ast
+import inspect
+import itertools
+import signal
+import sys
+import threading
+import time
+
+import numpy as np
+
+from jiuzhang_emu import io, presets, samplers
+from jiuzhang_emu.errors import InputError, JiuzhangEmuError
+
+DEMO_MODES = 8
+DEMO_UNITARY_SEED = 2020
+DEMO_SEED = 1
+DEMO_SHOTS = 10000
+
+
+def _option(text):
+    """``KEY=VALUE`` -> (key, value); VALUE a Python literal, else a string."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise InputError(f"--option must look like KEY=VALUE, got {text!r}")
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value
+
+
+def _preset(name, options):
+    """Build a preset; one with a random part gets ``rng=0`` unless given,
+    so that a command always builds the same experiment (and can resume)."""
+    options = dict(_option(text) for text in options)
+    build = presets.PRESETS.get(name)
+    if build is not None and "rng" in inspect.signature(build).parameters:
+        options.setdefault("rng", 0)
+    try:
+        return presets.get(name, **options)
+    except TypeError as exc:
+        raise InputError(f"preset {name!r} does not take options {sorted(options)}: {exc}") \
+            from None
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="jiuzhang-emu", description="Gaussian boson sampling emulator (Jiuzhang family).",
+        epilog="Without a command, runs `demo`.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="sample a small Jiuzhang-like experiment and "
+                               "check its click statistics against the exact model")
+    demo.add_argument("--shots", type=int, default=DEMO_SHOTS,
+                      help=f"shots to draw (default {DEMO_SHOTS})")
+    demo.add_argument("--seed", type=int, default=DEMO_SEED,
+                      help=f"root seed (default {DEMO_SEED})")
+    demo.add_argument("--workers", type=int, default=1, help="local worker processes")
+    demo.add_argument("--out", help="also write the samples to this HDF5 file")
+
+    sample = commands.add_parser("sample", help="sample a preset into an HDF5 file "
+                                 "(rerun the same command to resume)")
+    sample.add_argument("--preset", required=True, help=f"one of {sorted(presets.PRESETS)}")
+    sample.add_argument("--shots", type=int, required=True, help="shots of the whole run")
+    sample.add_argument("--out", required=True, help="HDF5 sample file (created or resumed)")
+    sample.add_argument("--seed", type=int,
+                        help="root seed (default: the file's when resuming, else fresh)")
+    sample.add_argument("--method", default="auto", help=f"one of {samplers.METHODS}")
+    sample.add_argument("--workers", type=int, default=1, help="local worker processes")
+    sample.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="preset option, a Python literal (repeatable), e.g. n_modes=8; "
+                        "presets with a random part take rng (default 0)")
+    sample.add_argument("--no-progress", dest="progress", action="store_const", const=False,
+                        default=None, help="no progress bar")
+
+    show = commands.add_parser("info", help="metadata and click statistics of a sample file")
+    show.add_argument("file")
+    return parser
+
+
+def _sigterm_as_interrupt():
+    """Let SIGTERM unwind like Ctrl-C, so the sample file is closed cleanly."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
+
+
+def _sample(args, out):
+    experiment = _preset(args.preset, args.option)
+    previous = _sigterm_as_interrupt()
+    try:
+        start = time.perf_counter()
+        report = io.write_samples(args.out, experiment, args.shots, rng=args.seed,
+                                  method=args.method, n_workers=args.workers,
+                                  progress=args.progress)
+    except KeyboardInterrupt:
+        status = io.info(args.out, statistics=False)
+        print(f"interrupted: {status['shots_written']} of {status['shots_requested']} shots "
+              f"are in {args.out}; rerun the same command to resume", file=sys.stderr)
+        return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    seconds = time.perf_counter() - start
+    if report.sampled == 0:
+        print(f"{args.out} is already complete: {report.shots} shots (seed "
+              f"{report.seed_entropy})", file=out)
+    else:
+        resumed = f", resumed at shot {report.resumed_from}" if report.resumed_from else ""
+        print(f"wrote {report.sampled} shots of {experiment.name} to {args.out} in "
+              f"{seconds:.1f} s{resumed}: {report.shots} in all (seed {report.seed_entropy})",
+              file=out)
+    return 0
+
+
+def _info(args, out):
+    summary = io.info(args.file)
+    histogram = summary.pop("click_histogram")
+    for key, value in summary.items():
+        print(f"{key:16} {value}", file=out)
+    written = summary["shots_written"]
+    if written:
+        print("clicks   shots  fraction", file=out)
+        for clicks, count in histogram.items():
+            print(f"{clicks:6d} {count:7d}  {count / written:8.4f}", file=out)
+    return 0
+
+
+# -- demo ---------------------------------------------------------------------
+def _exact_click_distribution(experiment):
+    """P(total clicks = k), k = 0..M, by summing all 2^M threshold patterns."""
+    m = experiment.n_modes
+    distribution = np.zeros(m + 1)
+    for pattern in itertools.product((0, 1), repeat=m):
+        distribution[sum(pattern)] += experiment.probability(pattern)
+    return distribution
+
+
+def _merged_bins(observed, expected, minimum=5.0):
+    """Adjacent bins merged until each expects at least ``minimum`` counts."""
+    merged_obs, merged_exp, obs, exp = [], [], 0.0, 0.0
+    for o, e in zip(observed, expected):
+        obs, exp = obs + o, exp + e
+        if exp >= minimum:
+            merged_obs.append(obs)
+            merged_exp.append(exp)
+            obs = exp = 0.0
+    if exp and merged_exp:
+        merged_obs[-1] += obs
+        merged_exp[-1] += exp
+    elif exp:
+        merged_obs, merged_exp = [obs], [exp]
+    return np.array(merged_obs), np.array(merged_exp)
+
+
+def chi_square(observed, expected):
+    """Pearson's chi-square of counts against expected counts (bins merged
+    to expect >= 5 each): (statistic, degrees of freedom, p-value)."""
+    import mpmath
+
+    obs, exp = _merged_bins(observed, expected)
+    statistic = float(np.sum((obs - exp) ** 2 / exp))
+    dof = len(obs) - 1
+    if dof < 1:
+        return statistic, dof, float("nan")
+    return statistic, dof, float(mpmath.gammainc(dof / 2, statistic / 2, mpmath.inf,
+                                                 regularized=True))
+
+
+def _draw(experiment, args):
+    if args.out:
+        io.write_samples(args.out, experiment, args.shots, rng=args.seed,
+                         n_workers=args.workers)
+        return io.read_samples(args.out).patterns
+    bar = io.progress_bar(samplers.check_shots(args.shots))
+    batches = []
+    try:
+        for _, patterns, _ in samplers.iter_batches(experiment, args.shots, rng=args.seed,
+                                                    n_workers=args.workers):
+            batches.append(patterns)
+            bar.update(len(patterns))
+    finally:
+        bar.close()
+    return np.concatenate(batches)
+
+
+def _demo(args, out):
+    experiment = presets.jiuzhang_like(DEMO_MODES, r=1.0, transmission=0.3,
+                                       rng=DEMO_UNITARY_SEED)
+    say = lambda text="": print(text, file=out)  # noqa: E731
+    say(f"jiuzhang-emu demo: {experiment.name}, {experiment.n_modes} modes, "
+        f"{experiment.n_inputs // 2} two-mode squeezers (r = 1.0), Haar-random interferometer, "
+        f"transmission 0.3, threshold detectors")
+    say(f"  mean photon number at the detectors {experiment.mean_photon_number():.3f}; "
+        f"provenance: {experiment.provenance['all']}")
+
+    start = time.perf_counter()
+    patterns = _draw(experiment, args)
+    seconds = time.perf_counter() - start
+    shots = len(patterns)
+    say(f"  sampled {shots} shots exactly (seed {args.seed}) in {seconds:.1f} s "
+        f"({1e3 * seconds / shots:.2f} ms per shot)"
+        + (f", written to {args.out}" if args.out else ""))
+    say()
+
+    clicks = patterns.sum(axis=1)
+    exact_mean = experiment.mean_clicks()
+    error = clicks.std(ddof=1) / np.sqrt(shots) if shots > 1 else float("nan")
+    say(f"mean clicks per shot   sampled {clicks.mean():.4f} +- {error:.4f}   "
+        f"exact {exact_mean:.4f}   z = {(clicks.mean() - exact_mean) / error:+.2f}")
+
+    rates, exact_rates = patterns.mean(axis=0), experiment.click_probabilities()
+    z = (rates - exact_rates) / np.sqrt(exact_rates * (1 - exact_rates) / shots)
+    say("click rate per mode    sampled " + " ".join(f"{r:.3f}" for r in rates))
+    say("                       exact   " + " ".join(f"{r:.3f}" for r in exact_rates))
+    say(f"                       max |z| = {np.max(np.abs(z)):.2f} over {len(z)} modes")
+    say()
+
+    exact = _exact_click_distribution(experiment)
+    observed = np.bincount(clicks, minlength=len(exact))
+    say("click-number distribution (all 2^8 pattern probabilities summed)")
+    say("  clicks   sampled     exact")
+    for k, (o, p) in enumerate(zip(observed, exact)):
+        say(f"  {k:6d}   {o / shots:7.4f}   {p:7.4f}")
+    statistic, dof, p_value = chi_square(observed, shots * exact)
+    verdict = "consistent with" if p_value >= 0.01 else "INCONSISTENT with"
+    say()
+    say(f"verdict: samples {verdict} the exact model "
+        f"(chi-square {statistic:.2f} on {dof} dof, p = {p_value:.3f})")
+    return 0
+
+
+_COMMANDS = {"demo": _demo, "sample": _sample, "info": _info}
+
+
+def main(argv=None, out=None):
+    """Run the command line; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name (default ``sys.argv[1:]``).
+    out : file, optional
+        Where results go (default stdout); messages go to stderr.
+    """
+    out = sys.stdout if out is None else out
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error (status 2)
+        return exc.code
+    if args.command is None:
+        args = parser.parse_args(["demo"])
+    try:
+        return _COMMANDS[args.command](args, out)
+    except JiuzhangEmuError as exc:
+        print(f"jiuzhang-emu {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"jiuzhang-emu {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,302 @@
+"""Sample files: round trip, metadata, resume after a kill, refusal to touch
+files of other runs."""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import h5py
+import numpy as np
+import pytest
+
+from jiuzhang_emu import __version__, io, presets, samplers
+from jiuzhang_emu.errors import InputError
+
+SHOTS = 5 * samplers.BATCH_SIZE + 17  # a short last batch
+
+
+def _experiment(n_modes=4, detectors="threshold"):
+    return presets.random_experiment(n_modes, rng=3, detectors=detectors)
+
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _attrs(path):
+    with h5py.File(path, "r") as handle:
+        return {key: (value.decode() if isinstance(value, bytes) else value)
+                for key, value in handle.attrs.items()}
+
+
+@pytest.fixture
+def reference(tmp_path):
+    """An uninterrupted run's file and its patterns."""
+    path = tmp_path / "reference.h5"
+    io.write_samples(path, _experiment(), SHOTS, rng=11)
+    return path, io.read_samples(path).patterns
+
+
+def _interrupt_after(monkeypatch, n_batches):
+    """Make iter_batches raise KeyboardInterrupt after yielding n batches."""
+    real = samplers.iter_batches
+
+    def interrupted(*args, **kwargs):
+        for k, item in enumerate(real(*args, **kwargs)):
+            if k == n_batches:
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setattr(samplers, "iter_batches", interrupted)
+
+
+@pytest.mark.parametrize("detectors, dtype", [("threshold", "int16"), ("pnr", "int32"),
+                                              ("pseudo-pnr", "int16")])
+def test_round_trip_equals_in_memory_sampling(tmp_path, detectors, dtype):
+    experiment = _experiment(detectors=detectors)
+    path = tmp_path / "run.h5"
+    report = io.write_samples(path, experiment, SHOTS, rng=11)
+    assert (report.shots, report.resumed_from, report.sampled, report.seed_entropy) == (
+        SHOTS, 0, SHOTS, 11)
+    samples = io.read_samples(path)
+    np.testing.assert_array_equal(samples.patterns,
+                                  experiment.sample(SHOTS, rng=11).patterns)
+    assert samples.patterns.dtype == np.int64
+    assert samples.experiment == json.loads(json.dumps(experiment.describe()))
+    assert (samples.method, samples.seed_entropy, samples.version) == ("exact", 11, __version__)
+    assert samples.extra["complete"]
+    with h5py.File(path, "r") as handle:
+        dataset = handle["patterns"]
+        assert str(dataset.dtype) == dtype
+        assert dataset.maxshape == (None, experiment.n_modes)
+        assert dataset.chunks is not None and dataset.compression == "gzip"
+
+
+def test_metadata_attributes(tmp_path):
+    experiment = _experiment()
+    path = tmp_path / "run.h5"
+    big_seed = 2**100 + 7  # SeedSequence entropy may exceed 64 bits
+    io.write_samples(path, experiment, SHOTS, rng=big_seed)
+    attrs = _attrs(path)
+    assert attrs["format"] == io.FORMAT and attrs["format_version"] == io.FORMAT_VERSION
+    assert attrs["package_version"] == __version__
+    assert json.loads(attrs["experiment"])["fingerprint"] == experiment.fingerprint()
+    assert attrs["fingerprint"] == experiment.fingerprint()
+    assert attrs["method"] == "exact"
+    assert json.loads(attrs["seed_entropy"]) == big_seed
+    assert attrs["shots"] == SHOTS and attrs["batch_size"] == samplers.BATCH_SIZE
+    assert attrs["completed_batches"] == len(samplers.batch_sizes(SHOTS))
+    assert 0 <= attrs["unresolved_mass"] < 1e-9
+    np.testing.assert_array_equal(io.read_samples(path).patterns,
+                                  experiment.sample(SHOTS, rng=big_seed).patterns)
+
+
+def test_info_summarises_the_file(tmp_path, reference):
+    path, patterns = reference
+    summary = io.info(path)
+    assert summary["shots_written"] == summary["shots_requested"] == SHOTS
+    assert summary["complete"] and summary["seed_entropy"] == 11
+    assert summary["mean_clicks"] == pytest.approx(patterns.sum(axis=1).mean())
+    assert sum(summary["click_histogram"].values()) == SHOTS
+    assert "click_histogram" not in io.info(path, statistics=False)
+
+
+def test_fresh_seed_is_stored_and_reused_on_resume(tmp_path, monkeypatch):
+    experiment = _experiment()
+    path = tmp_path / "run.h5"
+    _interrupt_after(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        io.write_samples(path, experiment, SHOTS)  # rng=None: fresh entropy
+    monkeypatch.undo()
+    seed = io.info(path)["seed_entropy"]
+    report = io.write_samples(path, experiment, SHOTS)  # no seed: the stored one
+    assert report.seed_entropy == seed and report.resumed_from == 2 * samplers.BATCH_SIZE
+    np.testing.assert_array_equal(io.read_samples(path).patterns,
+                                  experiment.sample(SHOTS, rng=seed).patterns)
+
+
+def test_resume_after_interrupt_equals_uninterrupted_run(tmp_path, monkeypatch, reference):
+    reference_path, expected = reference
+    path = tmp_path / "run.h5"
+    _interrupt_after(monkeypatch, 3)
+    with pytest.raises(KeyboardInterrupt):
+        io.write_samples(path, _experiment(), SHOTS, rng=11)
+    monkeypatch.undo()
+    partial = io.read_samples(path)
+    assert not partial.extra["complete"] and partial.shots == 3 * samplers.BATCH_SIZE
+    report = io.write_samples(path, _experiment(), SHOTS, rng=11)
+    assert report.resumed_from == 3 * samplers.BATCH_SIZE
+    np.testing.assert_array_equal(io.read_samples(path).patterns, expected)
+    assert _attrs(path) == _attrs(reference_path)
+
+
+def test_rows_past_the_counter_are_redrawn_not_duplicated(tmp_path, reference):
+    """A kill between a batch's rows and its counter: the rows are dropped."""
+    _, expected = reference
+    path = tmp_path / "run.h5"
+    io.write_samples(path, _experiment(), SHOTS, rng=11)
+    with h5py.File(path, "r+") as handle:  # as if killed before counting 2 batches
+        handle.attrs["completed_batches"] = len(samplers.batch_sizes(SHOTS)) - 2
+        handle["patterns"][-40:] = 7  # and the uncounted rows half written
+    assert io.read_samples(path).shots == SHOTS - 17 - samplers.BATCH_SIZE
+    io.write_samples(path, _experiment(), SHOTS, rng=11)
+    np.testing.assert_array_equal(io.read_samples(path).patterns, expected)
+
+
+def test_complete_file_is_not_resampled(tmp_path, reference, monkeypatch):
+    path, _ = reference
+    before = _digest(path)
+    monkeypatch.setattr(samplers, "iter_batches", lambda *a, **k: pytest.fail("resampled"))
+    report = io.write_samples(path, _experiment(), SHOTS, rng=11)
+    assert report.sampled == 0 and report.resumed_from == SHOTS
+    assert _digest(path) == before
+
+
+@pytest.mark.parametrize("change, named", [
+    ({"rng": 12}, "seed_entropy"),
+    ({"shots": SHOTS + 1}, "shots"),
+    ({"experiment": presets.random_experiment(4, rng=4)}, "fingerprint"),
+])
+def test_resume_of_a_different_run_is_refused_and_file_untouched(tmp_path, monkeypatch,
+                                                                 change, named):
+    path = tmp_path / "run.h5"
+    _interrupt_after(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        io.write_samples(path, _experiment(), SHOTS, rng=11)
+    monkeypatch.undo()
+    before = _digest(path)
+    arguments = {"experiment": _experiment(), "shots": SHOTS, "rng": 11, **change}
+    with pytest.raises(InputError, match=named):
+        io.write_samples(path, arguments.pop("experiment"), arguments.pop("shots"), **arguments)
+    assert _digest(path) == before
+
+
+def test_resume_with_a_different_method_is_refused(tmp_path, monkeypatch, reference):
+    path, _ = reference
+    with h5py.File(path, "r+") as handle:  # a file written by another sampler
+        handle.attrs["method"] = "thermal"
+    before = _digest(path)
+    with pytest.raises(InputError, match="method 'thermal' in the file, 'exact' requested"):
+        io.write_samples(path, _experiment(), SHOTS, rng=11)
+    assert _digest(path) == before
+
+
+@pytest.mark.parametrize("content", [b"", b"not an HDF5 file\n"])
+def test_other_files_are_never_overwritten(tmp_path, content):
+    path = tmp_path / "precious.h5"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match="not an HDF5 file"):
+        io.write_samples(path, _experiment(), SHOTS, rng=11)
+    assert path.read_bytes() == content
+
+
+def test_foreign_hdf5_files_are_refused(tmp_path):
+    path = tmp_path / "foreign.h5"
+    with h5py.File(path, "w") as handle:
+        handle["data"] = np.arange(3)
+    before = _digest(path)
+    with pytest.raises(InputError, match="not a jiuzhang_emu sample file"):
+        io.write_samples(path, _experiment(), SHOTS, rng=11)
+    with pytest.raises(InputError, match="not a jiuzhang_emu sample file"):
+        io.read_samples(path)
+    assert _digest(path) == before
+
+
+@pytest.mark.parametrize("arguments, named", [
+    ({"shots": 0}, "shots"), ({"shots": -3}, "shots"), ({"method": "magic"}, "method"),
+    ({"n_workers": 0}, "n_workers"), ({"rng": np.random.default_rng(1)}, "rng"),
+])
+def test_bad_arguments_create_no_file_and_leave_files_alone(tmp_path, reference, arguments,
+                                                            named):
+    new = tmp_path / "new.h5"
+    existing, _ = reference
+    before = _digest(existing)
+    for path in (new, existing):
+        call = {"shots": SHOTS, "rng": 11, **arguments}
+        with pytest.raises(InputError, match=named):
+            io.write_samples(path, _experiment(), call.pop("shots"), **call)
+    assert not new.exists() and _digest(existing) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["reference.h5"]  # no temporary left
+
+
+def test_reading_a_missing_file_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="not an existing file"):
+        io.read_samples(tmp_path / "missing.h5")
+
+
+_CHILD = textwrap.dedent("""
+    import sys, time
+    from jiuzhang_emu import io, presets, samplers
+
+    real = samplers.iter_batches
+
+    def slow(*args, **kwargs):  # report each batch, and give the parent time to kill
+        for item in real(*args, **kwargs):
+            print(item[0], flush=True)
+            time.sleep(0.05)
+            yield item
+
+    samplers.iter_batches = slow
+    io.write_samples(sys.argv[1], presets.random_experiment(4, rng=3), int(sys.argv[2]), rng=11)
+""")
+
+
+def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path):
+    shots = 40 * samplers.BATCH_SIZE + 5
+    path = tmp_path / "killed.h5"
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(path), str(shots)],
+                             stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        for line in child.stdout:
+            if int(line) >= 3:  # batch 3 was handed over: batches 0-2 are counted
+                break
+        child.kill()
+    finally:
+        child.stdout.close()
+        child.wait()
+    assert child.returncode == -9
+    completed = io.info(path, statistics=False)["shots_written"] // samplers.BATCH_SIZE
+    assert 3 <= completed < 40
+    report = io.write_samples(path, _experiment(), shots, rng=11)
+    assert report.resumed_from == completed * samplers.BATCH_SIZE
+    reference = tmp_path / "reference.h5"
+    io.write_samples(reference, _experiment(), shots, rng=11)
+    resumed, uninterrupted = io.read_samples(path), io.read_samples(reference)
+    np.testing.assert_array_equal(resumed.patterns, uninterrupted.patterns)
+    assert _attrs(path) == _attrs(reference)
+    with h5py.File(path, "r") as handle:
+        assert handle["patterns"].shape == (shots, 4)
+
+
+def test_workers_do_not_change_the_file(tmp_path, reference):
+    _, expected = reference
+    path = tmp_path / "parallel.h5"
+    io.write_samples(path, _experiment(), SHOTS, rng=11, n_workers=2)
+    np.testing.assert_array_equal(io.read_samples(path).patterns, expected)
+
+
+def test_no_temporary_files_are_left(tmp_path, reference):
+    assert sorted(os.listdir(tmp_path)) == ["reference.h5"]
+
+
+def test_two_runs_never_write_one_file(tmp_path, monkeypatch, reference):
+    path = tmp_path / "run.h5"
+    _interrupt_after(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt):
+        io.write_samples(path, _experiment(), SHOTS, rng=11)
+    monkeypatch.undo()
+    before = _digest(path)
+    with io._RunLock(str(path)):  # as another process writing it
+        with pytest.raises(InputError, match="being written by another run"):
+            io.write_samples(path, _experiment(), SHOTS, rng=11)
+        assert io.info(path)["shots_written"] == samplers.BATCH_SIZE  # readers still read
+    assert _digest(path) == before
+
+
+def test_new_files_follow_the_umask(tmp_path, reference):
+    path, _ = reference
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
