@@ -6,8 +6,9 @@
  * loops = gamma + B beta^* with every mode still heterodyned, and one uniform
  * number per mode; no randomness is drawn here.  For mode k:
  *   loops -= B[:, k] beta_k^*                        (mode k leaves the heterodyned set)
- *   L(z) = lhaf(B; n_<k; loops + z B[:, k])          at the D + 1 roots of unity
- *   ell  = DFT of those values                       (L has degree D = sum n_<k)
+ *   L(z) = lhaf(B; n_<k; loops + z B[:, k]) = sum_m ell_m z^m   (degree D = sum n_<k)
+ *   ell_m = lhaf(A_m) / m!, A_m: the occupied rows plus a vertex joined to them
+ *           by B[:, k], without loop or self-edge, repeated m times
  *   amplitude_j = sum_m ell_m sqrt(j! / (j - m)!) q_{j - m},  q_i = sqrt(i!) [z^i] e^{b z^2 / 2 + g z}
  *   normaliser  = int |L E|^2 e^{-|z|^2} d^2z / pi    (Gaussian moments)
  * and n_k is the first j whose cumulative |amplitude|^2 exceeds u_k times the
@@ -22,7 +23,6 @@
 #include "jz_kernels.h"
 
 #define RESOLVED 1e-12
-#define TWO_PI 6.283185307179586476925286766559
 
 /* int |sum_m ell_m z^m|^2 |e^{b z^2/2 + g z}|^2 e^{-|z|^2} d^2z / pi */
 static double normaliser(const jz_z *ell, int D, jz_z b, jz_z g, jz_z *mom)
@@ -62,32 +62,51 @@ static double normaliser(const jz_z *ell, int D, jz_z b, jz_z g, jz_z *mom)
 }
 
 typedef struct {
-    int *V, *groups;
-    jz_z *loops, *work, *values, *ell, *mom, *q;
+    int *V, *groups, *occupied;
+    int64_t *reps;
+    jz_z *loops, *sub, *sub_loops, *ell, *mom, *q;
     int q_cap;
 } workspace;
 
+static void free_degree_buffers(workspace *w)
+{
+    free(w->V); free(w->groups); free(w->occupied); free(w->reps);
+    free(w->sub); free(w->sub_loops); free(w->ell); free(w->mom);
+}
+
 static void free_workspace(workspace *w)
 {
-    free(w->V); free(w->groups); free(w->loops); free(w->work);
-    free(w->values); free(w->ell); free(w->mom); free(w->q);
+    free_degree_buffers(w);
+    free(w->loops); free(w->q);
+}
+
+/* Buffers sized by D_max, the largest number of photons before a mode. */
+static int alloc_degree_buffers(workspace *w, int D_max)
+{
+    const size_t d = (size_t)D_max + 2;
+    w->V = malloc(sizeof(int) * 2 * d);
+    w->groups = malloc(sizeof(int) * 2 * d);
+    w->occupied = malloc(sizeof(int) * d);
+    w->reps = malloc(sizeof(int64_t) * d);
+    w->sub = malloc(sizeof(jz_z) * d * d);
+    w->sub_loops = malloc(sizeof(jz_z) * d);
+    w->ell = malloc(sizeof(jz_z) * d);
+    w->mom = malloc(sizeof(jz_z) * d * d);
+    if (!w->V || !w->groups || !w->occupied || !w->reps || !w->sub || !w->sub_loops ||
+        !w->ell || !w->mom)
+        return JZ_ERR_MEMORY;
+    return JZ_OK;
 }
 
 static int alloc_workspace(workspace *w, int M, int D_max)
 {
     memset(w, 0, sizeof *w);
-    w->V = malloc(sizeof(int) * (D_max + 2));
-    w->groups = malloc(sizeof(int) * (D_max + 2));
     w->loops = malloc(sizeof(jz_z) * M);
-    w->work = malloc(sizeof(jz_z) * M);
-    w->values = malloc(sizeof(jz_z) * (D_max + 1));
-    w->ell = malloc(sizeof(jz_z) * (D_max + 1));
-    w->mom = malloc(sizeof(jz_z) * (size_t)(D_max + 1) * (D_max + 1));
     w->q_cap = 64;
     w->q = malloc(sizeof(jz_z) * w->q_cap);
-    if (!w->V || !w->groups || !w->loops || !w->work || !w->values || !w->ell || !w->mom || !w->q)
+    if (!w->loops || !w->q)
         return JZ_ERR_MEMORY;
-    return JZ_OK;
+    return alloc_degree_buffers(w, D_max);
 }
 
 /* Grow the degree-sized buffers when the photons so far exceed them. */
@@ -95,34 +114,27 @@ static int ensure_degree(workspace *w, int *D_max, int D)
 {
     if (D <= *D_max)
         return JZ_OK;
-    const int want = 2 * D;
-    free(w->V); free(w->groups); free(w->values); free(w->ell); free(w->mom);
-    w->V = malloc(sizeof(int) * (want + 2));
-    w->groups = malloc(sizeof(int) * (want + 2));
-    w->values = malloc(sizeof(jz_z) * (want + 1));
-    w->ell = malloc(sizeof(jz_z) * (want + 1));
-    w->mom = malloc(sizeof(jz_z) * (size_t)(want + 1) * (want + 1));
-    *D_max = want;
-    if (!w->V || !w->groups || !w->values || !w->ell || !w->mom)
-        return JZ_ERR_MEMORY;
-    return JZ_OK;
+    free_degree_buffers(w);
+    *D_max = 2 * D;
+    return alloc_degree_buffers(w, *D_max);
 }
 
-/* Vertices and pair groups of the occupied modes (as in hafnian.py's
- * _pairing): groups of identical pairs first, then single rows paired in
- * order, padded with a loop-only vertex (-1) when their count is odd. */
-static void pairing(const int64_t *pattern, int k, int *V, int *nv, int *groups, int *ng)
+/* Vertices and pair groups for rows repeated reps[i] times (as in
+ * hafnian.py's _pairing): groups of identical pairs first, then single rows
+ * paired in order, padded with a loop-only vertex (-1) when their count is
+ * odd. */
+static void pairing(const int64_t *reps, int k, int *V, int *nv, int *groups, int *ng)
 {
     int n = 0, g = 0, singles = 0;
     for (int i = 0; i < k; i++)
-        if (pattern[i] >= 2) {
-            int pairs = (int)(pattern[i] / 2);
+        if (reps[i] >= 2) {
+            int pairs = (int)(reps[i] / 2);
             for (int p = 0; p < 2 * pairs; p++)
                 V[n++] = i;
             groups[g++] = pairs;
         }
     for (int i = 0; i < k; i++)
-        if (pattern[i] % 2) {
+        if (reps[i] % 2) {
             V[n++] = i;
             singles++;
         }
@@ -153,30 +165,31 @@ static int sample_one(const jz_z *B, int M, const jz_z *loops_in, const jz_z *be
             w.loops[i] -= B[(size_t)i * M + k] * conj(beta[k]);
         if ((status = ensure_degree(&w, &D_max, D)) != JZ_OK)
             break;
-        /* ell: coefficients of L(z) */
-        if (D == 0) {
-            w.ell[0] = 1;
-        } else {
+        /* ell: coefficients of L(z), on the occupied rows plus mode k's column */
+        int q = 0;
+        for (int i = 0; i < k; i++)
+            if (pattern[i])
+                w.occupied[q++] = i;
+        const int dim = q + 1;
+        for (int a = 0; a < q; a++) {
+            for (int c = 0; c < q; c++)
+                w.sub[a * dim + c] = B[(size_t)w.occupied[a] * M + w.occupied[c]];
+            w.sub[a * dim + q] = w.sub[q * dim + a] = B[(size_t)w.occupied[a] * M + k];
+            w.sub_loops[a] = w.loops[w.occupied[a]];
+            w.reps[a] = pattern[w.occupied[a]];
+        }
+        w.sub[q * dim + q] = 0;
+        w.sub_loops[q] = 0;
+        for (int m = 0; m <= D; m++) {
             int nv, ng;
-            pairing(pattern, k, w.V, &nv, w.groups, &ng);
-            for (int l = 0; l <= D; l++) {
-                const jz_z z = cexp(TWO_PI * I * l / (D + 1));
-                for (int i = 0; i < k; i++)
-                    w.work[i] = w.loops[i] + z * B[(size_t)i * M + k];
-                double out[2], out_abs;
-                status = jz_loop_hafnian_z(B, M, w.work, w.V, nv, w.groups, ng, 1, out, &out_abs);
-                if (status != JZ_OK)
-                    break;
-                w.values[l] = out[0] + I * out[1];
-            }
+            double out[2], out_abs;
+            w.reps[q] = m;
+            pairing(w.reps, dim, w.V, &nv, w.groups, &ng);
+            status = jz_loop_hafnian_z(w.sub, dim, w.sub_loops, w.V, nv, w.groups, ng, 1, out,
+                                       &out_abs);
             if (status != JZ_OK)
-                break;
-            for (int m = 0; m <= D; m++) {
-                jz_z acc = 0;
-                for (int l = 0; l <= D; l++)
-                    acc += w.values[l] * cexp(-TWO_PI * I * (double)((long)l * m % (D + 1)) / (D + 1));
-                w.ell[m] = acc / (D + 1);
-            }
+                goto done;
+            w.ell[m] = (out[0] + I * out[1]) * exp(-lgamma(m + 1.0));
         }
         const jz_z b = B[(size_t)k * M + k], g = w.loops[k];
         const double norm = normaliser(w.ell, D, b, g, w.mom);

@@ -18,8 +18,8 @@ al., Sci. Adv. 8, eabl9236 (2022)):
 3. No cutoff.  With N' photons in modes < k, the amplitude of n_k = j is
    sqrt(j!) [z^j] E(z) L(z), E(z) = exp(b z^2 / 2 + g z) (b = B_kk, g the loop
    of mode k) and L(z) = lhaf(B_<k; n_<k; loops + z B_<k,k), a polynomial of
-   degree N'.  L is found from N' + 1 loop hafnians at the roots of unity (an
-   FFT); then every amplitude follows from a recursion, and the normaliser
+   degree N', whose coefficients are N' + 1 loop hafnians (see
+   ``_polynomial``); then every amplitude follows from a recursion, and the normaliser
    sum_j |amplitude_j|^2 = int |L(z) E(z)|^2 e^{-|z|^2} d^2z / pi is a Gaussian
    integral of a polynomial, computed exactly from the weight's moments.  n_k is
    the first j whose cumulative probability passes u * normaliser: the whole
@@ -27,10 +27,12 @@ al., Sci. Adv. 8, eabl9236 (2022)):
    rounding; the largest probability mass that rounding left unresolved is
    reported (``unresolved_mass``).
 """
+from math import factorial
+
 import numpy as np
 
 from jiuzhang_emu._threads import effective_n_threads
-from jiuzhang_emu.kernels import _kernels, loop_hafnian_batch
+from jiuzhang_emu.kernels import _kernels, loop_hafnian
 
 #: Stop accumulating when what is left of the normaliser is below this
 #: fraction (rounding, not truncation: the terms there are ~1e-16 each).
@@ -124,15 +126,25 @@ def _b_matrix(pure_cov):
 
 
 def _polynomial(B_sub, loops, column, reps):
-    """Coefficients of L(z) = lhaf(B_sub; reps; loops + z column), degree sum(reps)."""
+    """Coefficients of L(z) = lhaf(B_sub; reps; loops + z column), degree D = sum(reps).
+
+    ell_m = lhaf(A_m) / m! where A_m appends a vertex joined to the rows by
+    ``column``, with no loop and no self-edge, repeated m times: the m factors
+    z column_i each pair with a distinct photon.  Each ell_m is computed to
+    the kernels' relative precision (the repeated-row sieve makes m copies cost
+    m/2 + 1 branches); interpolating L(z) instead loses the small high-order
+    coefficients, which large photon numbers then amplify.
+    """
     degree = int(reps.sum())
-    if degree == 0:
-        return np.ones(1, dtype=complex)
-    points = np.exp(2j * np.pi * np.arange(degree + 1) / (degree + 1))
-    diags = loops[None, :] + points[:, None] * column[None, :]
-    stack = np.broadcast_to(B_sub, (degree + 1, *B_sub.shape))
-    values = loop_hafnian_batch(stack, diags, reps=reps)
-    return np.fft.fft(values) / (degree + 1)
+    q = len(reps)
+    A = np.zeros((q + 1, q + 1), dtype=complex)
+    A[:q, :q], A[:q, q], A[q, :q] = B_sub, column, column
+    diag = np.concatenate([loops, [0]])
+    ell = np.empty(degree + 1, dtype=complex)
+    for m in range(degree + 1):
+        value = loop_hafnian(A, diag, reps=np.concatenate([reps, [m]]), precision="double")
+        ell[m] = value / factorial(m)
+    return ell
 
 
 def _amplitudes(ell, b, g, chunk=32):
