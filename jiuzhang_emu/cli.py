@@ -84,6 +84,8 @@ def _parser():
                         help="root seed (default: the file's when resuming, else fresh)")
     sample.add_argument("--method", default="auto", help=f"one of {samplers.METHODS}")
     sample.add_argument("--workers", type=int, default=1, help="local worker processes")
+    sample.add_argument("--max-seconds", type=float, default=3600.0,
+                        help="refuse runs predicted to take longer (default 3600; 0: no limit)")
     sample.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="preset option, a Python literal (repeatable), e.g. n_modes=8; "
                         "presets with a random part take rng (default 0)")
@@ -113,7 +115,8 @@ def _sample(args, out):
         start = time.perf_counter()
         report = io.write_samples(args.out, experiment, args.shots, rng=args.seed,
                                   method=args.method, n_workers=args.workers,
-                                  progress=args.progress)
+                                  progress=args.progress,
+                                  max_seconds=args.max_seconds or None)
     except KeyboardInterrupt:
         status = io.info(args.out, statistics=False)
         print(f"interrupted: {status['shots_written']} of {status['shots_requested']} shots "

@@ -231,11 +231,13 @@ class Experiment:
         copies = np.arange(self.internal_modes) * self.n_modes
         return state.reduced((copies[:, None] + modes[None, :]).ravel())
 
-    def sample(self, shots, *, rng=None, method="auto", n_workers=1, client=None):
+    def sample(self, shots, *, rng=None, method="auto", n_workers=1, client=None,
+               max_seconds=3600.0):
         """Draw detection patterns; see :func:`jiuzhang_emu.samplers.sample`."""
         from jiuzhang_emu.samplers import sample
 
-        return sample(self, shots, rng=rng, method=method, n_workers=n_workers, client=client)
+        return sample(self, shots, rng=rng, method=method, n_workers=n_workers, client=client,
+                      max_seconds=max_seconds)
 
     # -- first moments ----------------------------------------------------
     def mean_photon_numbers(self):

@@ -334,7 +334,7 @@ class _NoBar:
 
 
 def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers=1,
-                  client=None, progress=None):
+                  client=None, progress=None, max_seconds=3600.0):
     """Sample ``experiment`` into the HDF5 file ``path``, or resume it.
 
     If ``path`` does not exist it is created (format: module docstring) and
@@ -360,6 +360,10 @@ def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers
     client : dask.distributed.Client, optional
     progress : bool, optional
         Show a progress bar; None: when stderr is a terminal.
+    max_seconds : float or None
+        Refuse, before creating anything, a run predicted to take longer
+        (:class:`~jiuzhang_emu.RuntimeLimitError` with the estimate); None
+        lifts the limit.
 
     Returns
     -------
@@ -375,8 +379,9 @@ def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers
 
     path = os.fspath(path)
     shots = samplers.check_shots(shots)
-    method = samplers.check_method(method)
+    method = samplers.check_method(method, experiment)
     n_workers = samplers.check_workers(n_workers)
+    samplers.planning.check_runtime(experiment, shots, method, n_workers, max_seconds)
     requested = None if rng is None else _entropy_text(_seed(rng))
     expected = {"fingerprint": experiment.fingerprint(), "method": method,
                 "shots": str(shots), "batch_size": str(samplers.BATCH_SIZE),
@@ -422,7 +427,7 @@ def _append(handle, experiment, shots, seed, method, n_workers, client, progress
     try:
         for index, patterns, unresolved in samplers.iter_batches(
                 experiment, shots, rng=seed, method=method, first_batch=done,
-                n_workers=n_workers, client=client):
+                n_workers=n_workers, client=client, max_seconds=None):
             if index != done:
                 raise RuntimeError(f"batch {index} arrived, expected {done}")
             if patterns.size and patterns.max() > limit:

@@ -27,6 +27,7 @@ import numpy as np
 
 from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.samplers.adversaries import ADVERSARIES, adversary_experiment, adversary_sampler
+from jiuzhang_emu.samplers import planning
 from jiuzhang_emu.samplers.exact import PhotonNumberSampler
 from jiuzhang_emu.samplers.threshold_chain import ThresholdChainSampler
 
@@ -76,10 +77,14 @@ def check_shots(shots):
     return int(shots)
 
 
-def check_method(method):
+def check_method(method, experiment=None):
+    """The method's name, with "auto" resolved to the cheaper exact route for
+    ``experiment`` (see :mod:`jiuzhang_emu.samplers.planning`)."""
     if method not in METHODS:
         raise InputError(f"method must be one of {METHODS}, got {method!r}")
-    return "exact" if method == "auto" else method
+    if method != "auto":
+        return method
+    return "exact" if experiment is None else planning.auto_method(experiment)
 
 
 def check_workers(n_workers):
@@ -159,7 +164,7 @@ class _BatchRunner:
 
 
 def iter_batches(experiment, shots, *, rng=None, method="auto", first_batch=0, n_workers=1,
-                 client=None):
+                 client=None, max_seconds=3600.0):
     """Yield ``(index, patterns, unresolved_mass)`` for the shot batches
     ``first_batch, first_batch + 1, ...`` in order.
 
@@ -175,10 +180,15 @@ def iter_batches(experiment, shots, *, rng=None, method="auto", first_batch=0, n
         Local worker processes (1: this process).
     client : dask.distributed.Client, optional
         Run the batches on a Dask cluster instead.
+    max_seconds : float or None
+        Refuse a run predicted to take longer (RuntimeLimitError with the
+        estimate); None lifts the limit.
     """
     shots = check_shots(shots)
-    method = check_method(method)
+    method = check_method(method, experiment)
     n_workers = check_workers(n_workers)
+    remaining = shots - min(first_batch * BATCH_SIZE, shots)
+    planning.check_runtime(experiment, remaining, method, n_workers, max_seconds)
     entropy, root = root_seed(rng)
     sizes = batch_sizes(shots)
     indices = range(first_batch, len(sizes))
@@ -208,7 +218,8 @@ def iter_batches(experiment, shots, *, rng=None, method="auto", first_batch=0, n
             yield (i, *result)
 
 
-def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=None):
+def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=None,
+           max_seconds=3600.0):
     """Samples of an experiment's detection patterns: exact, or from a
     classical adversary matched to its first moments.
 
@@ -219,13 +230,17 @@ def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=No
     rng : None, int, SeedSequence or Generator
     method : {"auto", "exact", "threshold-chain", "thermal", "squashed", "coherent", \
 "distinguishable", "uniform"}
-        "auto" and "exact": the exact sampler.  "threshold-chain": the
-        torontonian chain rule, the reference route for threshold detectors.
-        The others: the classical adversaries of
+        "exact": photon-number sampling, coarse-grained by the detector
+        model.  "threshold-chain": the torontonian chain rule (threshold
+        detectors).  "auto": the exact route predicted to be cheaper.  The
+        others: the classical adversaries of
         :mod:`jiuzhang_emu.samplers.adversaries`.
     n_workers : int
         Local worker processes; the samples do not depend on it.
     client : dask.distributed.Client, optional
+    max_seconds : float or None
+        Refuse a run predicted to take longer (default one hour); None lifts
+        the limit.
 
     Returns
     -------
@@ -236,8 +251,9 @@ def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=No
     entropy, root = root_seed(rng)
     patterns, unresolved = [], 0.0
     for _, batch, mass in iter_batches(experiment, shots, rng=root, method=method,
-                                       n_workers=n_workers, client=client):
+                                       n_workers=n_workers, client=client,
+                                       max_seconds=max_seconds):
         patterns.append(batch)
         unresolved = max(unresolved, mass)
-    return Samples(np.concatenate(patterns), experiment.describe(), check_method(method),
-                   entropy, __version__, unresolved)
+    return Samples(np.concatenate(patterns), experiment.describe(),
+                   check_method(method, experiment), entropy, __version__, unresolved)

@@ -208,3 +208,27 @@ def test_threshold_chain_needs_threshold_detectors():
     experiment = presets.random_experiment(2, detectors="pnr", rng=1)
     with pytest.raises(InputError, match="threshold-chain"):
         experiment.sample(5, method="threshold-chain")
+
+
+def test_runtime_guard_refuses_with_the_estimate(tmp_path):
+    from jiuzhang_emu import RuntimeLimitError
+    from jiuzhang_emu.io import write_samples
+
+    experiment = presets.jiuzhang1()
+    with pytest.raises(RuntimeLimitError, match=r"predicted to take .* s per shot"):
+        experiment.sample(10, rng=1, method="exact")
+    with pytest.raises(RuntimeLimitError, match="max_seconds"):
+        write_samples(tmp_path / "run.h5", experiment, 10, rng=1)
+    assert not (tmp_path / "run.h5").exists()
+    # adversaries are cheap at any size
+    assert experiment.sample(20, rng=1, method="squashed").patterns.shape == (20, 100)
+
+
+def test_auto_picks_the_cheaper_threshold_route():
+    from jiuzhang_emu.samplers import check_method
+
+    bright = presets.random_experiment(20, r=1.0, transmission=0.5, rng=1)
+    dim = presets.random_experiment(8, r=0.5, transmission=1.0, rng=1)
+    assert check_method("auto", bright) == "threshold-chain"
+    assert check_method("auto", dim) == "exact"
+    assert check_method("auto", presets.random_experiment(20, r=1.0, detectors="pnr", rng=1)) == "exact"
