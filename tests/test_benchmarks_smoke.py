@@ -1,4 +1,5 @@
-"""Smoke test of benchmarks/kernels.py: the quick run completes and prints its tables."""
+"""Smoke tests of benchmarks/kernels.py and benchmarks/samplers.py: the quick
+runs complete and print their tables."""
 import json
 import subprocess
 import sys
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "kernels.py"
+SAMPLERS_SCRIPT = SCRIPT.with_name("samplers.py")
 
 
 def _importable(module):
@@ -35,3 +37,32 @@ def test_quick_benchmark_runs(tmp_path):
         for row in rows:
             assert "median" in row["results"]["ours"]
             assert row["max_rel_disagreement"] < 1e-8
+
+
+@pytest.mark.slow
+def test_quick_sampler_benchmark_runs(tmp_path):
+    out = tmp_path / "samplers.json"
+    proc = subprocess.run(
+        [sys.executable, str(SAMPLERS_SCRIPT), "--quick", "--json", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ratio > 1 means we are faster" in proc.stdout
+    for case in ("(a) pure, r = 0.5", "(b) lossy, r = 1.0, transmission 0.5"):
+        for table in ("threshold patterns, seconds per sample",
+                      "photon numbers (PNR), seconds per sample", "setup seconds",
+                      "sanity, sampled mean clicks"):
+            assert f"## {case}: {table}" in proc.stdout
+    report = json.loads(out.read_text())
+    assert set(report["cases"]) == {"a", "b"}
+    for case in report["cases"].values():
+        assert [row["M"] for row in case["rows"]] == [8, 12]
+        for row in case["rows"]:
+            for kind, key in (("thr", "clicks"), ("pnr", "photons")):
+                ours = row["results"][kind]["ours"]
+                assert ours["per_sample"] > 0 and ours["shots"] > 0
+                assert "setup" in ours
+                # our sampler is exact: its sampled mean is near the exact one
+                mean, err = ours["stats"][key]
+                exact = row["mean_clicks" if kind == "thr" else "mean_photons"]
+                assert abs(mean - exact) <= 6 * err + 0.02 * exact
