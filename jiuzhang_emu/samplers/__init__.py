@@ -5,12 +5,16 @@ The exact sampler draws photon numbers at the detectors
 into patterns (threshold: coarse-graining; pseudo-PNR: each photon to one of k
 detectors; dark counts added), which is exact for every detector model.
 Partly distinguishable light is sampled on its internal modes and summed per
-detector.
+detector.  For threshold detectors the torontonian chain rule
+(:mod:`jiuzhang_emu.samplers.threshold_chain`) is a second exact route;
+"auto" takes the one predicted to be cheaper, and a run predicted to exceed
+``max_seconds`` is refused (:mod:`jiuzhang_emu.samplers.planning`).
 
 Classical adversaries (:mod:`jiuzhang_emu.samplers.adversaries`: "thermal",
-"squashed", "coherent", "distinguishable", "uniform"), matched to the
-experiment's first moments, are selected by ``method`` and go through the same
-batches, seeds and detector model.
+"squashed", "coherent", "distinguishable", "uniform", "greedy"), matched to
+the experiment's first moments (greedy: to its first and second moments), are
+selected by ``method`` and go through the same batches, seeds and detector
+model.
 
 Randomness and parallel runs: ``rng`` is anything
 :func:`numpy.random.default_rng` accepts.  Shots are drawn in batches of
