@@ -353,8 +353,11 @@ def run_ours(spec, variant, kind, budget, max_shots, seed, threads):
     job = {"spec": spec, "variant": variant, "kind": kind, "detectors": detectors,
            "budget": budget, "max_shots": max_shots, "seed": seed, "threads": threads,
            "out": path}
+    # cwd: "python -c" puts the working directory first on sys.path, and from
+    # the repository root that would import the unbuilt source tree
     proc = subprocess.Popen([sys.executable, "-c", CHILD_CODE, BENCH_DIR, json.dumps(job)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            cwd=BENCH_DIR)
     killed = False
     try:
         _, stderr = proc.communicate(timeout=timeout)
@@ -892,9 +895,11 @@ def fmt_mean(value):
 
 def best_ratio(results, columns, ours):
     """Smallest peer/ours ratio over the timed peers (the fastest peer)."""
+    if "per_sample" not in ours:
+        return None
     ratios = [(results[c]["per_sample"] / ours["per_sample"], c) for c, _ in columns
               if c in results and "per_sample" in results[c]]
-    if not ratios or "per_sample" not in ours:
+    if not ratios:
         return None
     return min(ratios)
 
