@@ -6,7 +6,6 @@ count >= 5, one tail bin holding every other pattern).  z-tests of means and
 variances require |z| < Z_MAX = 4.5 for each statistic (a two-sided 7e-6
 level; the union bound over the at most 8 statistics of a test is 6e-5).
 """
-from collections import Counter
 
 import numpy as np
 import pytest
@@ -36,32 +35,6 @@ Z_MAX = 4.5
 #: Adversaries that draw photon numbers (greedy draws threshold patterns only;
 #: tests/samplers/test_greedy.py).
 PHOTON_ADVERSARIES = [name for name in ADVERSARIES if name != "greedy"]
-
-
-def chi_square_pvalue(experiment, patterns, max_total=None):
-    """As in test_exact_sampling.py; patterns with more than ``max_total``
-    counts go to the tail bin unevaluated (a fixed rule, so the test stays
-    valid; it spares costly probabilities of rare bright patterns)."""
-    shots = len(patterns)
-    counts = Counter(map(tuple, patterns))
-    kept_observed, kept_expected = [], []
-    for pattern, count in counts.items():
-        if max_total is not None and sum(pattern) > max_total:
-            continue
-        expected = shots * experiment.probability(np.array(pattern))
-        if expected >= 5:
-            kept_observed.append(count)
-            kept_expected.append(expected)
-    observed = np.array(kept_observed + [shots - sum(kept_observed)], dtype=float)
-    expected = np.array(kept_expected + [shots - sum(kept_expected)])
-    if expected[-1] < 5:  # the tail is too small a bin: merge it into the smallest
-        smallest = np.argmin(expected[:-1])
-        observed[smallest] += observed[-1]
-        expected[smallest] += expected[-1]
-        observed, expected = observed[:-1], expected[:-1]
-    assert len(observed) >= 4, "too few bins for a meaningful test"
-    statistic = np.sum((observed - expected) ** 2 / expected)
-    return stats.chi2.sf(statistic, len(observed) - 1)
 
 
 def z_scores(values, expected):
@@ -131,7 +104,7 @@ def test_adversary_experiment_sources():
 @pytest.mark.statistical
 @pytest.mark.parametrize("detector", sorted(DETECTORS))
 @pytest.mark.parametrize("name", ["thermal", "squashed"])
-def test_p_function_sampler_matches_probabilities(name, detector):
+def test_p_function_sampler_matches_probabilities(name, detector, chi_square_pvalue):
     experiment = _experiment(DETECTORS[detector]())
     samples = experiment.sample(2000, rng=20261122, method=name)
     assert samples.method == name
@@ -140,7 +113,7 @@ def test_p_function_sampler_matches_probabilities(name, detector):
 
 
 @pytest.mark.statistical
-def test_chi_square_tells_thermal_from_squashed():
+def test_chi_square_tells_thermal_from_squashed(chi_square_pvalue):
     """Power: squashed samples judged against the thermal model fail."""
     experiment = presets.jiuzhang_like(4, r=0.7, transmission=0.8, detectors="pnr", rng=3)
     samples = experiment.sample(2000, rng=4, method="squashed")
@@ -152,7 +125,7 @@ def test_chi_square_tells_thermal_from_squashed():
 
 @pytest.mark.statistical
 @pytest.mark.parametrize("detector", ["pnr", "threshold-dark"])
-def test_distinguishable_matches_rebuilt_experiment(detector):
+def test_distinguishable_matches_rebuilt_experiment(detector, chi_square_pvalue):
     experiment = Experiment([TwoModeSqueezer(0.6, 0.2), SingleModeSqueezer(0.5, 0.7),
                              Coherent(0.3 - 0.2j)], _lossy(4, 5, 0.6), DETECTORS[detector]())
     samples = experiment.sample(1500, rng=11, method="distinguishable")

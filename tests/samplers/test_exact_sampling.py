@@ -1,9 +1,9 @@
 """Exact samplers against exact probabilities (chi-square).
 
 Each test draws a fixed-seed sample and applies a chi-square goodness-of-fit
-test at significance ALPHA = 1e-3: patterns are binned by value, bins with
-expected count < 5 are merged into one tail bin that also holds every
-unobserved pattern (expected = shots * (1 - sum of the kept probabilities)).
+test at significance ALPHA = 1e-3 (the `chi_square_pvalue` fixture of conftest.py:
+bins with expected count < 5 merged into one tail bin that also holds every
+unobserved pattern, expected = shots * (1 - sum of the kept probabilities)).
 """
 from collections import Counter
 
@@ -25,27 +25,6 @@ from jiuzhang_emu import (
 )
 
 ALPHA = 1e-3
-
-
-def chi_square_pvalue(experiment, patterns):
-    shots = len(patterns)
-    counts = Counter(map(tuple, patterns))
-    kept_observed, kept_expected = [], []
-    for pattern, count in counts.items():
-        expected = shots * experiment.probability(np.array(pattern))
-        if expected >= 5:
-            kept_observed.append(count)
-            kept_expected.append(expected)
-    observed = np.array(kept_observed + [shots - sum(kept_observed)], dtype=float)
-    expected = np.array(kept_expected + [shots - sum(kept_expected)])
-    if expected[-1] < 5:  # the tail is too small a bin: merge it into the smallest
-        smallest = np.argmin(expected[:-1])
-        observed[smallest] += observed[-1]
-        expected[smallest] += expected[-1]
-        observed, expected = observed[:-1], expected[:-1]
-    assert len(observed) >= 4, "too few bins for a meaningful test"
-    statistic = np.sum((observed - expected) ** 2 / expected)
-    return stats.chi2.sf(statistic, len(observed) - 1)
 
 
 def _lossy(n_modes, seed, transmission):
@@ -80,7 +59,7 @@ CASES = {
 
 @pytest.mark.statistical
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_exact_sampler_matches_probabilities(case):
+def test_exact_sampler_matches_probabilities(case, chi_square_pvalue):
     experiment = CASES[case]()
     samples = experiment.sample(1500, rng=20261122)
     assert samples.patterns.shape == (1500, experiment.n_modes)
@@ -116,7 +95,7 @@ def test_moments_of_a_bright_experiment(detector):
 
 
 @pytest.mark.statistical
-def test_chi_square_catches_a_wrong_model():
+def test_chi_square_catches_a_wrong_model(chi_square_pvalue):
     """The test has power: samples of one squeezing judged against another."""
     experiment = presets.random_experiment(3, r=0.6, transmission=0.8, detectors="pnr", rng=9)
     samples = experiment.sample(1500, rng=1)
@@ -182,7 +161,7 @@ def test_bad_workers(n_workers):
 
 @pytest.mark.statistical
 @pytest.mark.parametrize("case", ["threshold-lossy-displaced", "threshold-dark"])
-def test_threshold_chain_rule_matches_probabilities(case):
+def test_threshold_chain_rule_matches_probabilities(case, chi_square_pvalue):
     experiment = CASES[case]()
     samples = experiment.sample(800, rng=11, method="threshold-chain")
     assert chi_square_pvalue(experiment, samples.patterns) > ALPHA
