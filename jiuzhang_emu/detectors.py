@@ -68,16 +68,6 @@ MAX_DARK_COUNT_MODES = 16
 MAX_GROUPED_TERMS = 1 << 20
 
 
-def _per_mode(value, name, n_modes):
-    arr = check_fraction(value, name)
-    if arr.ndim == 0:
-        return np.full(n_modes, float(arr))
-    if arr.shape != (n_modes,):
-        raise InputError(f"{name} must be a scalar or have one value per mode ({n_modes}), "
-                         f"got shape {arr.shape}")
-    return arr
-
-
 @dataclass(frozen=True, eq=False)
 class Detector:
     """Base class.  ``efficiency`` and ``dark_count`` are probabilities in
@@ -101,10 +91,10 @@ class Detector:
             object.__setattr__(self, name, arr)
 
     def efficiencies(self, n_modes):
-        return _per_mode(self.efficiency, "efficiency", n_modes)
+        return check_fraction(self.efficiency, "efficiency", n_modes)
 
     def dark_counts(self, n_modes):
-        return _per_mode(self.dark_count, "dark_count", n_modes)
+        return check_fraction(self.dark_count, "dark_count", n_modes)
 
     def check_pattern(self, pattern, n_modes, name="pattern"):
         """Return ``pattern`` as an int64 vector of length n_modes, or raise."""

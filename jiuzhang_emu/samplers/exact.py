@@ -33,6 +33,7 @@ import numpy as np
 
 from jiuzhang_emu._threads import effective_n_threads
 from jiuzhang_emu.kernels import _kernels, loop_hafnian
+from jiuzhang_emu.states import GaussianState
 
 #: Stop accumulating when what is left of the normaliser is below this
 #: fraction (rounding, not truncation: the terms there are ~1e-16 each).
@@ -119,10 +120,7 @@ class PhotonNumberSampler:
 def _b_matrix(pure_cov):
     """B = A[:M, :M]^* = O[M:, :M] of a pure state (O = I - Q^-1)."""
     n = pure_cov.shape[0] // 2
-    W = 0.5 * np.block([[np.eye(n), 1j * np.eye(n)], [np.eye(n), -1j * np.eye(n)]])
-    Q = W.conj() @ pure_cov @ W.T + np.eye(2 * n) / 2
-    O = np.eye(2 * n) - np.linalg.inv(Q)
-    return O[n:, :n]
+    return GaussianState(pure_cov).o_matrix()[n:, :n]
 
 
 def _polynomial(B_sub, loops, column, reps):
