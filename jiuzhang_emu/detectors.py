@@ -267,7 +267,7 @@ def _threshold_probability(state, repeats, g, scale, **kernel_options):
     idx = np.concatenate([rows, rows + n])
     sqrt_g = np.sqrt(g[np.concatenate([rows, rows])])
     # thewalrus's convention: O and gamma built from Q^*.
-    O = np.eye(2 * n) - np.linalg.inv(Q.conj())
+    O = state.o_matrix().conj()
     M = np.eye(len(idx)) - scale * O[np.ix_(idx, idx)]
     O_s = np.eye(len(idx)) - sqrt_g[:, None] * M * sqrt_g[None, :]
     if state.is_displaced():
@@ -290,7 +290,7 @@ def _grouped_click_probability(state, pattern, g, k, groups, precision="auto"):
     n_all = state.n_modes
     M = n_all // groups
     vacuum, Q, alpha = _prefactor(state)
-    O = np.eye(2 * n_all) - np.linalg.inv(Q.conj())  # thewalrus's convention, as above
+    O = state.o_matrix().conj()  # thewalrus's convention, as above
     gamma = np.linalg.solve(Q, alpha.conj()) / np.sqrt(k) if state.is_displaced() else None
     copies = np.arange(groups) * M
     terms = []

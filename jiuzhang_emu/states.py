@@ -24,6 +24,7 @@ the uncertainty principle for hbar = 2); every state is checked on
 construction.
 """
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -294,12 +295,24 @@ class GaussianState:
         return _complex_basis(self.n_modes) @ self.means
 
     def q_matrix(self):
-        """Husimi covariance Q = sigma + I/2."""
-        return self.complex_covariance() + np.eye(2 * self.n_modes) / 2
+        """Husimi covariance Q = sigma + I/2 (read-only, computed once)."""
+        return self._q
 
     def o_matrix(self):
-        """O = I - Q^-1 (threshold detection, torontonians)."""
-        return np.eye(2 * self.n_modes) - np.linalg.inv(self.q_matrix())
+        """O = I - Q^-1 (threshold detection, torontonians; read-only, computed once)."""
+        return self._o
+
+    @cached_property
+    def _q(self):
+        Q = self.complex_covariance() + np.eye(2 * self.n_modes) / 2
+        Q.setflags(write=False)
+        return Q
+
+    @cached_property
+    def _o(self):
+        O = np.eye(2 * self.n_modes) - np.linalg.inv(self._q)
+        O.setflags(write=False)
+        return O
 
     def a_matrix(self):
         """A = X (I - Q^-1)^* (photon counting, hafnians)."""
