@@ -92,29 +92,9 @@ import tempfile
 import time
 from typing import Callable, NamedTuple
 
-THREAD_ENV_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                   "MKL_NUM_THREADS")
+from _common import background_load, cpu_info, set_thread_environment, usable_cores
+
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-def usable_cores():
-    """Number of cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def set_thread_environment(argv):
-    """Export the thread count of ``--threads`` before numpy/numba load
-    (see ``benchmarks/kernels.py``); returns the thread count."""
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--threads", type=int, default=None)
-    known, _ = pre.parse_known_args(argv)
-    threads = known.threads if known.threads and known.threads > 0 else usable_cores()
-    for var in THREAD_ENV_VARS:
-        os.environ[var] = str(threads)
-    return threads
 
 
 if __name__ == "__main__":
@@ -1136,7 +1116,6 @@ def main(argv=None):
     if hasattr(sys.stdout, "reconfigure"):  # keep stdout and the stderr progress in order
         sys.stdout.reconfigure(line_buffering=True)
     threads = set_thread_environment(argv)
-    from kernels import background_load, cpu_info  # imports thewalrus and piquasso
 
     load_peers()
     peers = all_peers() if not args.largest_only else []
