@@ -384,8 +384,9 @@ class PseudoPNR(Detector):
         k = self.n_detectors
         fired = rng.random((*photons.shape, k)) < np.asarray(dark_count)[..., None]
         shots, modes = np.nonzero(photons)
-        for shot, mode in zip(shots, modes):
-            fired[shot, mode, rng.integers(0, k, size=photons[shot, mode])] = True
+        counts = photons[shots, modes]
+        detectors = rng.integers(0, k, size=int(counts.sum()))
+        fired[np.repeat(shots, counts), np.repeat(modes, counts), detectors] = True
         return fired.sum(axis=-1).astype(np.int64)
 
     def probability(self, state, pattern, dark_count, groups=1, **kernel_options):
