@@ -245,7 +245,20 @@ class GaussianState:
     def reduced(self, modes):
         """The marginal state of ``modes`` (in the given order)."""
         idx = self._mode_index(modes)
-        return GaussianState(self.cov[np.ix_(idx, idx)], self.means[idx])
+        return GaussianState._unchecked(self.cov[np.ix_(idx, idx)], self.means[idx])
+
+    @classmethod
+    def _unchecked(cls, cov, means):
+        """A state derived from a checked one (a marginal is physical when the
+        whole is): skips the eigenvalue check, which samplers would otherwise
+        repeat on every conditional step."""
+        state = object.__new__(cls)
+        cov, means = np.array(cov, dtype=np.float64), np.array(means, dtype=np.float64)
+        cov.setflags(write=False)
+        means.setflags(write=False)
+        object.__setattr__(state, "cov", cov)
+        object.__setattr__(state, "means", means)
+        return state
 
     def passive(self, T):
         """Apply a contractive transfer matrix T of shape (M, outputs).
