@@ -82,6 +82,7 @@ csrc = [
     "csrc/torontonian_dd.c",
     "csrc/permanent.c",
     "csrc/sampler.c",
+    "csrc/click_sampler.c",
 ]
 extensions = [
     Extension(

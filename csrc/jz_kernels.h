@@ -46,6 +46,17 @@ int jz_sample_photons(const void *B, int M, int shots, const void *loops, const 
                       const double *u, int64_t *pattern, double *unresolved, int *status,
                       int n_threads);
 
+/* Exact threshold clicks of a Gaussian state (csrc/click_sampler.c), computed
+ * in float64 (d), long double (ld) or double-double (dd): G (n_blocks block)^2, v n_blocks block
+ * (NULL: undisplaced), u shots x n_blocks. */
+#define JZ_DECLARE_CLICKS(SUF)                                                          \
+    int jz_sample_clicks_##SUF(const double *G, const double *v, int n_blocks, int block, \
+                               int shots, const double *u, int64_t *clicks,               \
+                               double *condition, int *status, int n_threads);
+JZ_DECLARE_CLICKS(d)
+JZ_DECLARE_CLICKS(ld)
+JZ_DECLARE_CLICKS(dd)
+
 #define JZ_DECLARE_PERM(SUF)                                                \
     int jz_permanent_##SUF(const void *A, int n, int n_threads, double *out, \
                            double *out_abs);

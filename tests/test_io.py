@@ -61,11 +61,13 @@ def test_round_trip_equals_in_memory_sampling(tmp_path, detectors, dtype):
     assert (report.shots, report.resumed_from, report.sampled, report.seed_entropy) == (
         SHOTS, 0, SHOTS, 11)
     samples = io.read_samples(path)
-    np.testing.assert_array_equal(samples.patterns,
-                                  experiment.sample(SHOTS, rng=11).patterns)
+    in_memory = experiment.sample(SHOTS, rng=11)
+    np.testing.assert_array_equal(samples.patterns, in_memory.patterns)
     assert samples.patterns.dtype == np.int64
     assert samples.experiment == json.loads(json.dumps(experiment.describe()))
-    assert (samples.method, samples.seed_entropy, samples.version) == ("exact", 11, __version__)
+    expected_method = "threshold-chain" if detectors == "threshold" else "exact"  # "auto"
+    assert (samples.method, in_memory.method) == (expected_method, expected_method)
+    assert (samples.seed_entropy, samples.version) == (11, __version__)
     assert samples.extra["complete"]
     with h5py.File(path, "r") as handle:
         dataset = handle["patterns"]
@@ -84,7 +86,7 @@ def test_metadata_attributes(tmp_path):
     assert attrs["package_version"] == __version__
     assert json.loads(attrs["experiment"])["fingerprint"] == experiment.fingerprint()
     assert attrs["fingerprint"] == experiment.fingerprint()
-    assert attrs["method"] == "exact"
+    assert attrs["method"] == "threshold-chain"  # what "auto" resolved to
     assert json.loads(attrs["seed_entropy"]) == big_seed
     assert attrs["shots"] == SHOTS and attrs["batch_size"] == samplers.BATCH_SIZE
     assert attrs["completed_batches"] == len(samplers.batch_sizes(SHOTS))
@@ -178,7 +180,7 @@ def test_resume_with_a_different_method_is_refused(tmp_path, monkeypatch, refere
     with h5py.File(path, "r+") as handle:  # a file written by another sampler
         handle.attrs["method"] = "thermal"
     before = _digest(path)
-    with pytest.raises(InputError, match="method 'thermal' in the file, 'exact' requested"):
+    with pytest.raises(InputError, match="method 'thermal' in the file, 'threshold-chain' requested"):
         io.write_samples(path, _experiment(), SHOTS, rng=11)
     assert _digest(path) == before
 

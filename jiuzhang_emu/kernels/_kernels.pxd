@@ -43,6 +43,15 @@ cdef extern from "jz_kernels.h" nogil:
     int jz_sample_photons(const void *B, int M, int shots, const void *loops, const void *beta,
                           const double *u, int64_t *pattern, double *unresolved, int *status,
                           int n_threads)
+    int jz_sample_clicks_d(const double *G, const double *v, int n_blocks, int block,
+                           int shots, const double *u, int64_t *clicks, double *condition,
+                           int *status, int n_threads)
+    int jz_sample_clicks_ld(const double *G, const double *v, int n_blocks, int block,
+                            int shots, const double *u, int64_t *clicks, double *condition,
+                            int *status, int n_threads)
+    int jz_sample_clicks_dd(const double *G, const double *v, int n_blocks, int block,
+                            int shots, const double *u, int64_t *clicks, double *condition,
+                            int *status, int n_threads)
 
     int jz_torontonian_dd(const void *O, const void *gamma, int n, int n_threads,
                           double *out, double *out_abs)

@@ -204,3 +204,34 @@ def sample_photons(B, loops, beta, u, int n_threads):
         status = jz_sample_photons(b, M, shots, l, be, uu, pat, unr, st, n_threads)
     _check(status, "sample_photons")
     return patterns, unresolved
+
+
+ctypedef int (*clicks_fn)(const double *, const double *, int, int, int, const double *,
+                         int64_t *, double *, int *, int) noexcept nogil
+
+
+def sample_clicks(G, v, int block, u, str tier, int n_threads):
+    """Exact threshold clicks (csrc/click_sampler.c) computed in ``tier``
+    ("double", "extended" or "double-double").  G (dim, dim) float64 with dim
+    = block * detectors, rows detector by detector; v (dim,) float64 or None;
+    u (shots, detectors) float64.  Returns (clicks int64 (shots, detectors),
+    condition float64 (shots,))."""
+    cdef clicks_fn fn = jz_sample_clicks_d
+    if tier == "extended":
+        fn = jz_sample_clicks_ld
+    elif tier == "double-double":
+        fn = jz_sample_clicks_dd
+    cdef int n_blocks = u.shape[1], shots = u.shape[0], status
+    clicks = np.zeros((shots, n_blocks), dtype=np.int64)
+    condition = np.zeros(shots)
+    statuses = np.zeros(shots, dtype=np.intc)
+    cdef double *g = <double *>_ptr(G)
+    cdef double *vv = <double *>_ptr(v)
+    cdef double *uu = <double *>_ptr(u)
+    cdef int64_t *cl = <int64_t *>_ptr(clicks)
+    cdef double *cond = <double *>_ptr(condition)
+    cdef int *st = <int *>_ptr(statuses)
+    with nogil:
+        status = fn(g, vv, n_blocks, block, shots, uu, cl, cond, st, n_threads)
+    _check(status, "sample_clicks")
+    return clicks, condition

@@ -2,21 +2,23 @@
 
 Two exact routes exist for threshold detectors: photon-number sampling
 coarse-grained (cost set by the photons: at mode k the chain rule evaluates
-D_k + 1 loop hafnians, D_k the photons in modes < k) and the torontonian chain
-rule (cost set by the clicks C: ~2^C per mode).  Bright, lossy light has many
-more photons than clicks; "auto" picks the route with the smaller prediction.
+D_k + 1 loop hafnians, D_k the photons in modes < k) and the click chain rule
+(cost set by the clicks: 2^(c_k) subsets at mode k, c_k the clicks in modes
+< k).  Bright, lossy light has many more photons than clicks; "auto" picks the
+route with the smaller prediction.
 
-The photon route's prediction counts the loop-hafnian calls and their work
-(the hafnian work model of :mod:`jiuzhang_emu.kernels._cost`, repeated rows
-included) on pilot patterns drawn from the squashed model of the experiment,
-a classical state with the same mean photon numbers and nearly the same
-photon-number variance (n + 2 n^2 per squeezed mode against 2 n + 2 n^2),
-sampled in microseconds; the work is averaged over PILOT_SHOTS patterns.
-Experiments without a source list fall back to the squeezed-light estimate
-E[2^(N/2)] for a normal N.  The click route uses the per-mode click
-probabilities p_j with E[2^C] = prod_j (1 + p_j).  Constants fitted on this
-machine (a 2-core AMD EPYC Zen 5): right within a factor of ~3, which is what
-a guard against hour-long runs needs.
+Both predictions count the work of the chain rule on pilot patterns drawn
+from the squashed model of the experiment, a classical state with the same
+mean photon numbers and nearly the same photon-number variance (n + 2 n^2 per
+squeezed mode against 2 n + 2 n^2), sampled in microseconds and averaged over
+PILOT_SHOTS patterns.  The photon route counts loop-hafnian calls and their
+work (the hafnian work model of :mod:`jiuzhang_emu.kernels._cost`, repeated
+rows included); the click route counts sum_k 2^(c_k) (c_k + 1) and the Schur
+complements at dark modes (~M^3).  Experiments without a source list fall back
+to independent-mode estimates (E[2^(N/2)] for a normal photon number N;
+E[2^(c_k)] = prod_{j<k} (1 + p_j) from the click probabilities).  Constants
+fitted on this machine (a 2-core AMD EPYC Zen 5): within a factor of ~2 over
+4-96 modes, which is what a guard against hour-long runs needs.
 """
 import numpy as np
 
@@ -28,8 +30,9 @@ _MODE_SECONDS = 1e-6        # native chain rule, per mode per shot
 _CALL_SECONDS = 3e-6        # per loop-hafnian call of the chain rule
 _WORK_SECONDS = 1.4e-8      # per unit of hafnian work (small complex hafnians)
 PILOT_SHOTS = 200
-_CHAIN_MODE_SECONDS = 3e-4  # Python overhead of one chain-rule step
-_CHAIN_SECONDS = 2e-9       # per mode per C E[2^C]
+_CLICK_MODE_SECONDS = 2.2e-7  # click chain rule, per mode per shot
+_SCHUR_SECONDS = 2.4e-9       # per M^3 (vacuum conditioning at dark modes)
+_SUBSET_SECONDS = 8.3e-9      # per subset (c_k + 1) 2^(c_k)
 _ADVERSARY_SECONDS = 2e-5   # per shot, any adversary (P-function or Poisson draws)
 
 
@@ -67,22 +70,37 @@ def _pilot_patterns(experiment):
     return sampler.photons(PILOT_SHOTS, np.random.default_rng(20261122))
 
 
-_PREDICTED = {}  # exact route, by experiment fingerprint: the pilot is not free
+def _click_chain_work(clicks):
+    """sum_k (c_k + 1) 2^(c_k), c_k the clicks before mode k, per pattern."""
+    before = np.cumsum(clicks, axis=-1) - clicks
+    return ((before + 1) * 2.0**before).sum(axis=-1)
+
+
+_PREDICTED = {}  # exact routes, by (fingerprint, method): the pilot is not free
 
 
 def seconds_per_shot(experiment, method):
     """Predicted seconds per shot of ``method`` ("exact", "threshold-chain"
     or an adversary) on one worker."""
-    M = experiment.n_modes
-    if method == "exact":
-        key = experiment.fingerprint()
-        if key not in _PREDICTED:
-            _PREDICTED[key] = _exact_seconds(experiment)
-        return _PREDICTED[key]
-    if method == "threshold-chain":
+    predict = {"exact": _exact_seconds, "threshold-chain": _click_chain_seconds}.get(method)
+    if predict is None:
+        return _ADVERSARY_SECONDS * (1 + experiment.n_modes / 100)
+    key = (experiment.fingerprint(), method)
+    if key not in _PREDICTED:
+        _PREDICTED[key] = predict(experiment)
+    return _PREDICTED[key]
+
+
+def _click_chain_seconds(experiment):
+    M, block = experiment.n_modes, experiment.internal_modes**2  # work per 2x2 block
+    if experiment.sources is not None:
+        work = _click_chain_work(_pilot_patterns(experiment) > 0).mean()
+    else:
         p = experiment.click_probabilities()
-        return M * (_CHAIN_MODE_SECONDS + _CHAIN_SECONDS * p.sum() * np.prod(1 + p))
-    return _ADVERSARY_SECONDS * (1 + M / 100)
+        before = np.concatenate([[0.0], np.cumsum(p)[:-1]])
+        growth = np.concatenate([[1.0], np.cumprod(1 + p)[:-1]])
+        work = ((before + 1) * growth).sum()
+    return M * _CLICK_MODE_SECONDS + block * (M**3 * _SCHUR_SECONDS + work * _SUBSET_SECONDS)
 
 
 def _exact_seconds(experiment):
@@ -100,7 +118,7 @@ def _exact_seconds(experiment):
 def auto_method(experiment):
     """The cheaper exact route: "threshold-chain" for threshold detectors
     when its prediction is lower, else "exact"."""
-    if isinstance(experiment.detector, Threshold) and experiment.internal_modes == 1:
+    if isinstance(experiment.detector, Threshold):
         if seconds_per_shot(experiment, "threshold-chain") < seconds_per_shot(experiment, "exact"):
             return "threshold-chain"
     return "exact"

@@ -160,9 +160,15 @@ def test_bad_workers(n_workers):
 
 
 @pytest.mark.statistical
-@pytest.mark.parametrize("case", ["threshold-lossy-displaced", "threshold-dark"])
+@pytest.mark.parametrize("case", ["threshold-lossy-displaced", "threshold-dark",
+                                  "threshold-distinguishable"])
 def test_threshold_chain_rule_matches_probabilities(case, chi_square_pvalue):
-    experiment = CASES[case]()
+    if case == "threshold-distinguishable":
+        experiment = Experiment(
+            [TwoModeSqueezer(0.8, indistinguishability=0.4), SingleModeSqueezer(0.6)],
+            _lossy(3, 9, 0.7), Threshold(dark_count=0.03))
+    else:
+        experiment = CASES[case]()
     samples = experiment.sample(800, rng=11, method="threshold-chain")
     assert chi_square_pvalue(experiment, samples.patterns) > ALPHA
 
@@ -207,7 +213,8 @@ def test_auto_picks_the_cheaper_threshold_route():
     from jiuzhang_emu.samplers import check_method
 
     bright = presets.random_experiment(20, r=1.0, transmission=0.5, rng=1)
-    dim = presets.random_experiment(8, r=0.5, transmission=1.0, rng=1)
+    # dim light in many modes: few photons, while the click route pays ~M^3
+    dim = presets.random_experiment(100, r=0.1, transmission=1.0, rng=1)
     assert check_method("auto", bright) == "threshold-chain"
     assert check_method("auto", dim) == "exact"
     assert check_method("auto", presets.random_experiment(20, r=1.0, detectors="pnr", rng=1)) == "exact"
