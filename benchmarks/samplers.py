@@ -24,8 +24,9 @@ How the times are measured
   over the shots of the call; thewalrus repeats its decomposition for every
   sample, which is part of its per-sample cost.
 * ``setup`` (separate table) = the one-off preparation of each library,
-  timed on its own: ours ``Experiment.output_state()`` + ``PhotonNumberSampler``
-  on a fresh experiment; piquasso building the circuit and evolving the
+  timed on its own: ours ``Experiment.output_state()`` + the sampler of the
+  route "auto" picks (click chain rule or ``PhotonNumberSampler``) on a fresh
+  experiment; piquasso building the circuit and evolving the
   state (``execute`` without a measurement); piquassoboost the
   ``ThresholdBosonSampling`` constructor; Strawberry Fields the program and
   engine.  thewalrus has no setup step (its JIT compilation is reported once,
@@ -36,10 +37,11 @@ How the times are measured
   **ratio > 1 means we are faster.**  ``best`` is the smallest ratio over the
   peers (the fastest peer).  ``> B`` in a peer's column: not run at that M,
   because its time extrapolated from the smaller M exceeds its budget B.
-* ``ours Nt``: our photon-number sampler with ``n_threads`` = ``--threads``
-  (shots run in parallel), coarse-grained by the detector model exactly as
-  ``Experiment.sample`` does (or ``Experiment.sample(..., n_threads=)`` if the
-  installed version takes that argument).
+* ``ours Nt``: the route "auto" picks (click chain rule for these threshold
+  cases, photon-number sampler for PNR) with ``n_threads`` = ``--threads``
+  (shots run in parallel), turned into patterns by the detector model exactly
+  as ``Experiment.sample`` does (or ``Experiment.sample(..., n_threads=)`` if
+  the installed version takes that argument).
 
 Our sampler has no photon-number cutoff, so a rare bright sample can take
 long: our measurements run in a child process that is killed after
@@ -104,7 +106,9 @@ import numpy as np  # noqa: E402 - after the thread environment is set
 
 import jiuzhang_emu as je  # noqa: E402
 from jiuzhang_emu.presets import jiuzhang_like, random_experiment  # noqa: E402
+from jiuzhang_emu import samplers  # noqa: E402
 from jiuzhang_emu.samplers.exact import PhotonNumberSampler  # noqa: E402
+from jiuzhang_emu.samplers.threshold_chain import ThresholdChainSampler  # noqa: E402
 
 # The peers are imported by load_peers() (in main), not here: the child
 # processes that time our sampler import this module and need none of them.
@@ -262,8 +266,9 @@ def our_draw(experiment, variant, threads):
     """``draw(shots, seed)`` of our sampler.
 
     variant "ours": the public ``Experiment.sample`` (one process, the
-    sampler's default single thread).  variant "ours Nt": the photon-number
-    sampler with ``threads`` threads, coarse-grained by the detector model
+    sampler's default single thread).  variant "ours Nt": the route "auto"
+    picks with ``threads`` threads over the shots: the click chain rule, or
+    the photon-number sampler coarse-grained by the detector model
     (``Experiment.sample(..., n_threads=threads)`` if it takes that argument).
     """
     if variant == "ours":
@@ -271,9 +276,17 @@ def our_draw(experiment, variant, threads):
     if "n_threads" in inspect.signature(experiment.sample).parameters:
         return lambda shots, seed: experiment.sample(shots, rng=seed,
                                                      n_threads=threads).patterns
-    sampler = PhotonNumberSampler(experiment.output_state())
     detector = experiment.detector
     dark = detector.dark_counts(experiment.n_modes)
+    if samplers.check_method("auto", experiment) == "threshold-chain":
+        chain = ThresholdChainSampler(experiment)
+
+        def draw(shots, seed):
+            rng = np.random.default_rng(seed)
+            clicks = chain.clicks(rng.random((shots, experiment.n_modes)), n_threads=threads)
+            return detector.detect(clicks, dark, rng)
+        return draw
+    sampler = PhotonNumberSampler(experiment.output_state())
 
     def draw(shots, seed):
         rng = np.random.default_rng(seed)
@@ -285,10 +298,11 @@ def our_draw(experiment, variant, threads):
 
 
 def our_setup(spec, detectors):
-    """Seconds to build a fresh experiment's output state and sampler."""
+    """Seconds to build a fresh experiment's output state and the sampler of
+    the route "auto" picks (the route choice itself included)."""
     start = time.perf_counter()
     experiment = build_experiment(spec, detectors)
-    PhotonNumberSampler(experiment.output_state())
+    samplers.photon_sampler(experiment, samplers.check_method("auto", experiment))
     return time.perf_counter() - start
 
 
@@ -743,9 +757,9 @@ def largest_experiment(args, threads):
     """Scan Jiuzhang-like sizes for the largest sampled at >= 1 sample/s.
 
     Each size is timed for ``--largest-window`` seconds (budget) in a child
-    process (killed after 3 x window + 30 s) with ``Experiment.sample``, whose
-    "auto" method takes the cheaper exact route (for bright light, the
-    torontonian chain rule).
+    process (killed after 3 x window + 30 s) with the "ours Nt" variant: the
+    route "auto" picks (for bright light, the click chain rule) with
+    ``threads`` threads over the shots.
 
     Returns
     -------
@@ -763,7 +777,7 @@ def largest_experiment(args, threads):
         spec = {"preset": "jiuzhang_like", "n_modes": n_modes, "r": r, "transmission": t,
                 "rng": [args.seed, n_modes]}
         exp = build_experiment(spec, "threshold")
-        res = run_ours(spec, "ours", "thr", args.largest_window, 10**9, args.seed, threads)
+        res = run_ours(spec, "ours Nt", "thr", args.largest_window, 10**9, args.seed, threads)
         rate = res["shots"] / res["seconds"] if res.get("seconds") else 0.0
         entry = {"n_modes": n_modes, "mean_clicks": exp.mean_clicks(),
                  "mean_photons": exp.mean_photon_number(), "samples": res["shots"],

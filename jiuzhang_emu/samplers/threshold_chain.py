@@ -15,9 +15,9 @@ are the same function of one uniform number per mode, so they give the same
 clicks.  The alternating sums can cancel: a conditional click probability
 carries an absolute error of about sum(|terms|) / value times the unit
 roundoff.  A shot whose estimate exceeds ``MAX_PROBABILITY_ERROR`` in float64
-is redrawn from the same uniforms in long double, then in double-double
-(~106 bits), and in the (never yet seen) case that even this is not enough,
-by the reference route.
+is redrawn from the same uniforms in the cheapest tier that meets it, long
+double or double-double (~106 bits), and in the (never yet seen) case that
+even double-double does not, by the reference route.
 
 Clicks are drawn from the light alone; the detector model then adds dark
 counts, as for every other sampler.
@@ -60,18 +60,25 @@ class ThresholdChainSampler:
     def photons(self, size, rng):
         return self.clicks(rng.random((size, self._experiment.n_modes)))
 
-    def clicks(self, u):
-        """The clicks that the uniforms ``u`` (shots, modes) select."""
-        clicks, condition = _kernels.sample_clicks(self._G, self._v, self._block, u, "double", 1)
-        redo = np.arange(len(u))
-        for tier, better in zip(TIERS, TIERS[1:]):
-            redo = redo[condition * UNIT_ROUNDOFF[tier] > MAX_PROBABILITY_ERROR]
-            if not redo.size:
-                return clicks
-            clicks[redo], condition = _kernels.sample_clicks(
-                self._G, self._v, self._block, np.ascontiguousarray(u[redo]), better, 1)
-            self.redrawn[better] += redo.size
-        for shot in redo[condition * UNIT_ROUNDOFF[TIERS[-1]] > MAX_PROBABILITY_ERROR]:
+    def clicks(self, u, n_threads=1):
+        """The clicks that the uniforms ``u`` (shots, modes) select; shots
+        run on ``n_threads`` threads (the clicks do not depend on it)."""
+        clicks, condition = _kernels.sample_clicks(self._G, self._v, self._block, u, "double",
+                                                   n_threads)
+        # the cheapest tier whose error estimate meets the budget (the
+        # condition hardly depends on the tier), else the most precise one
+        meets = np.array([condition * UNIT_ROUNDOFF[tier] <= MAX_PROBABILITY_ERROR
+                          for tier in TIERS])
+        choice = np.where(meets.any(axis=0), meets.argmax(axis=0), len(TIERS) - 1)
+        for index, tier in enumerate(TIERS[1:], start=1):
+            redo = np.flatnonzero(choice == index)
+            if redo.size:
+                clicks[redo], condition[redo] = _kernels.sample_clicks(
+                    self._G, self._v, self._block, np.ascontiguousarray(u[redo]), tier,
+                    n_threads)
+                self.redrawn[tier] += redo.size
+        roundoff = np.array([UNIT_ROUNDOFF[tier] for tier in TIERS])[choice]
+        for shot in np.flatnonzero(condition * roundoff > MAX_PROBABILITY_ERROR):
             clicks[shot] = self.clicks_reference(u[shot])
             self.redrawn["reference"] += 1
         return clicks

@@ -48,8 +48,8 @@ def test_native_equals_reference(name, tier):
 
 
 def test_cancelling_shots_are_redrawn_in_higher_tiers(monkeypatch):
-    """With an error budget no tier meets, every shot goes through extended
-    and double-double to the reference route, and the clicks still equal the
+    """With an error budget no tier meets, every shot goes through
+    double-double to the reference route, and the clicks still equal the
     reference's."""
     experiment = EXPERIMENTS["lossy-displaced"]()
     u = _uniforms(experiment, 12)
@@ -57,7 +57,26 @@ def test_cancelling_shots_are_redrawn_in_higher_tiers(monkeypatch):
     monkeypatch.setattr(threshold_chain, "MAX_PROBABILITY_ERROR", 1e-300)
     sampler = ThresholdChainSampler(experiment)
     np.testing.assert_array_equal(sampler.clicks(u), expected)
-    assert sampler.redrawn == {"extended": 12, "double-double": 12, "reference": 12}
+    assert sampler.redrawn == {"extended": 0, "double-double": 12, "reference": 12}
+
+
+def test_each_shot_goes_to_the_cheapest_sufficient_tier(monkeypatch):
+    experiment = presets.random_experiment(16, r=0.4, transmission=1.0, rng=3)
+    u = _uniforms(experiment, 200, seed=0)
+    sampler = ThresholdChainSampler(experiment)
+    _, condition = _kernels.sample_clicks(sampler._G, sampler._v, sampler._block, u,
+                                          "double", 1)
+    budget = np.sort(condition)[150] * 2.0**-64  # a quarter of the shots need double-double
+    monkeypatch.setattr(threshold_chain, "MAX_PROBABILITY_ERROR", budget)
+    clicks = sampler.clicks(u)
+    needs_extended = (condition * 2.0**-53 > budget) & (condition * 2.0**-64 <= budget)
+    assert sampler.redrawn == {"extended": needs_extended.sum(),
+                               "double-double": (condition * 2.0**-64 > budget).sum(),
+                               "reference": 0}
+    assert 0 < needs_extended.sum() < 150
+    checked = np.flatnonzero(condition * 2.0**-64 > budget)[:3]
+    np.testing.assert_array_equal(clicks[checked],
+                                  [sampler.clicks_reference(u[i]) for i in checked])
 
 
 def test_dim_light_escalates_only_the_shots_that_need_it():
