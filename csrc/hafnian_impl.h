@@ -17,6 +17,14 @@
  *    branches weighted (-1)^(k-j) C(k, j) instead of 2^k.
  *  - coefficients of degree above the number of pairs processed can only
  *    belong to terms that cancel, and are truncated.
+ *  - loops linear in a second variable z, l_j = l0_j + z l1_j: every
+ *    coefficient of the loop hafnian as a polynomial in z in one pass.  An
+ *    open path ends in one loop, so each l_j stays linear in z; a closed pair
+ *    t = b_pq + l_p l_q is quadratic; the leaf polynomial g carries z-degrees
+ *    up to the requested n_z - 1.  (The exact sampler needs all coefficients
+ *    of L(z) = lhaf(B; n; loops + z c) at each mode: this costs a few loop
+ *    hafnians of the occupied rows instead of one hafnian per coefficient with
+ *    up to twice as many rows.)
  *
  * Macros expected: T (compute scalar), TIN (input scalar), R (real of T),
  * SUF (name suffix), RE(x), IM(x), TABS(x).
@@ -31,6 +39,7 @@
 
 typedef struct {
     int nv, n, P, n_groups, has_loops;
+    int NL, NG;              /* z-coefficients of each loop (1 or 2) and of g */
     const int *group_k;      /* pairs in each group, groups in vertex order */
     const int *group_start;  /* pair index (from the end) where a group starts */
 } FN(haf_ctx);
@@ -42,7 +51,7 @@ typedef struct {
 static void FN(haf_contract)(const FN(haf_ctx) *cx, const T *b, const T *l, const T *g,
                              int s, int D, T *cb, T *cl, T *cg)
 {
-    const int P = cx->P;
+    const int P = cx->P, NL = cx->NL, NG = cx->NG, NT = 2 * NL - 1;
     const int p = s - 1, q = s - 2, r = s - 2;
     const size_t ne = (size_t)r * (r - 1) / 2;
     const T *bp = b + IND(p, 0) * P;
@@ -66,37 +75,52 @@ static void FN(haf_contract)(const FN(haf_ctx) *cx, const T *b, const T *l, cons
         }
     }
 
-    /* t = b_pq + l_p l_q: everything that closes at this pair */
-    T t[P];
+    /* t = b_pq + l_p l_q: everything that closes at this pair (z-degree < NT) */
+    T t[3 * P];
     const T *bpq = bp + (size_t)q * P;
-    for (int u = 0; u < D; u++)
-        t[u] = bpq[u];
+    for (int w = 0; w < NT; w++)
+        for (int u = 0; u < D; u++)
+            t[w * P + u] = w ? 0 : bpq[u];
     if (cx->has_loops) {
-        const T *lp = l + (size_t)p * P, *lq = l + (size_t)q * P;
-        for (int u = 0; u < D; u++) {
-            const T a = lp[u];
-            for (int v = 0; v < D - u; v++)
-                t[u + v] += a * lq[v];
-        }
+        for (int a = 0; a < NL; a++)
+            for (int c = 0; c < NL; c++) {
+                const T *lp = l + (size_t)(p * NL + a) * P, *lq = l + (size_t)(q * NL + c) * P;
+                T *tt = t + (a + c) * P;
+                for (int u = 0; u < D; u++) {
+                    const T x = lp[u];
+                    for (int v = 0; v < D - u; v++)
+                        tt[u + v] += x * lq[v];
+                }
+            }
         for (int j = 0; j < r; j++) {
             const T *pj = bp + (size_t)j * P, *qj = bq + (size_t)j * P;
-            const T *lj = l + (size_t)j * P;
-            T *c = cl + (size_t)j * P;
-            for (int u = 0; u <= D; u++)
-                c[u] = lj[u];
-            for (int u = 0; u < D; u++) {
-                const T a1 = pj[u], a2 = qj[u];
-                for (int v = 0; v < D - u; v++)
-                    c[u + v + 1] += a1 * lq[v] + a2 * lp[v];
+            for (int a = 0; a < NL; a++) {
+                const T *lj = l + (size_t)(j * NL + a) * P;
+                const T *lp = l + (size_t)(p * NL + a) * P, *lq = l + (size_t)(q * NL + a) * P;
+                T *c = cl + (size_t)(j * NL + a) * P;
+                for (int u = 0; u <= D; u++)
+                    c[u] = lj[u];
+                for (int u = 0; u < D; u++) {
+                    const T a1 = pj[u], a2 = qj[u];
+                    for (int v = 0; v < D - u; v++)
+                        c[u + v + 1] += a1 * lq[v] + a2 * lp[v];
+                }
             }
         }
     }
-    for (int u = 0; u <= D; u++)
-        cg[u] = g[u];
-    for (int u = 0; u < D; u++) {
-        const T a = g[u];
-        for (int v = 0; v < D - u; v++)
-            cg[u + v + 1] += a * t[v];
+    /* g' = g (1 + x t), z-degrees above NG - 1 dropped */
+    for (int zi = 0; zi < NG; zi++) {
+        T *c = cg + (size_t)zi * P;
+        for (int u = 0; u <= D; u++)
+            c[u] = g[(size_t)zi * P + u];
+        for (int w = 0; w < NT && w <= zi; w++) {
+            const T *gz = g + (size_t)(zi - w) * P, *tw = t + w * P;
+            for (int u = 0; u < D; u++) {
+                const T a = gz[u];
+                for (int v = 0; v < D - u; v++)
+                    c[u + v + 1] += a * tw[v];
+            }
+        }
     }
 }
 
@@ -126,14 +150,16 @@ static R FN(binomial)(int k, int j)
     return c;
 }
 
-/* Process groups gidx, gidx-1, ..., 0 (groups are removed from the end). */
+/* Process groups gidx, gidx-1, ..., 0 (groups are removed from the end);
+ * acc holds one accumulator per z-coefficient. */
 static void FN(haf_rec)(const FN(haf_ctx) *cx, FN(haf_work) *w, int gidx,
                         const T *b, const T *l, const T *g, int s, R weight,
                         FN(haf_acc) *acc)
 {
-    const int n = cx->n;
+    const int n = cx->n, NG = cx->NG, P = cx->P;
     if (gidx < 0) {
-        FN(haf_add)(acc, weight * g[n]);
+        for (int zi = 0; zi < NG; zi++)
+            FN(haf_add)(&acc[zi], weight * g[(size_t)zi * P + n]);
         return;
     }
     const int k = cx->group_k[gidx];
@@ -144,20 +170,30 @@ static void FN(haf_rec)(const FN(haf_ctx) *cx, FN(haf_work) *w, int gidx,
 
     if (gidx == 0 && k == 1) {
         /* last pair: [x^n] of g (x t) directly, t = b_10 + l_1 l_0 */
-        const int P = cx->P;
-        T val = 0;
-        for (int u = 0; u < n; u++)
-            val += g[u] * b[(n - 1 - u)];
-        if (cx->has_loops) {
-            const T *l1 = l + P;
-            for (int u = 0; u < n; u++) {
-                T inner = 0;
-                for (int a = 0; a < n - u; a++)
-                    inner += l1[a] * l[n - 1 - u - a];
-                val += g[u] * inner;
-            }
+        const int NL = cx->NL;
+        T tn[3 * P];  /* [x^(n-1-u)] of t, per z-degree */
+        for (int u = 0; u < n; u++) {
+            tn[u] = b[n - 1 - u];
+            tn[P + u] = tn[2 * P + u] = 0;
         }
-        FN(haf_add)(acc, weight * val);
+        if (cx->has_loops)
+            for (int a = 0; a < NL; a++)
+                for (int c = 0; c < NL; c++) {
+                    const T *l1 = l + (size_t)(NL + a) * P, *l0 = l + (size_t)c * P;
+                    for (int u = 0; u < n; u++) {
+                        T inner = 0;
+                        for (int x = 0; x < n - u; x++)
+                            inner += l1[x] * l0[n - 1 - u - x];
+                        tn[(a + c) * P + u] += inner;
+                    }
+                }
+        for (int zi = 0; zi < NG; zi++) {
+            T val = 0;
+            for (int wz = 0; wz < 2 * NL - 1 && wz <= zi; wz++)
+                for (int u = 0; u < n; u++)
+                    val += g[(size_t)(zi - wz) * P + u] * tn[wz * P + u];
+            FN(haf_add)(&acc[zi], weight * val);
+        }
         return;
     }
 
@@ -179,7 +215,7 @@ static void FN(haf_free)(FN(haf_work) *w, int n_pairs)
     free(w->b); free(w->l); free(w->g);
 }
 
-static int FN(haf_alloc)(FN(haf_work) *w, int nv, int P)
+static int FN(haf_alloc)(FN(haf_work) *w, int nv, int P, int NL, int NG)
 {
     const int n_pairs = nv / 2;
     w->b = calloc(n_pairs, sizeof(T *));
@@ -190,8 +226,8 @@ static int FN(haf_alloc)(FN(haf_work) *w, int nv, int P)
     for (int t = 0; t < n_pairs; t++) {
         const int r = nv - 2 * t - 2;
         w->b[t] = calloc((IND(r, 0) + 1) * P, sizeof(T));
-        w->l[t] = calloc((size_t)(r + 1) * P, sizeof(T));
-        w->g[t] = calloc(P, sizeof(T));
+        w->l[t] = calloc((size_t)(r + 1) * NL * P, sizeof(T));
+        w->g[t] = calloc((size_t)NG * P, sizeof(T));
         if (!w->b[t] || !w->l[t] || !w->g[t])
             return JZ_ERR_MEMORY;
     }
@@ -201,18 +237,19 @@ static int FN(haf_alloc)(FN(haf_work) *w, int nv, int P)
 /* Loop hafnian of the graph on vertices V[0..nv) (indices into the dim x dim
  * matrix A; -1 is a padding vertex with loop weight 1 and no edges).  The
  * vertices form consecutive pairs; group_k[g] consecutive identical pairs make
- * group g.  loops == NULL gives the hafnian.  out[0], out[1]: real and
- * imaginary part; out_abs: sum of |leaf values| (the cancellation indicator).
+ * group g.  loops == NULL gives the hafnian.  With loops1 != NULL the loop
+ * weights are loops + z loops1 and the n_z coefficients of z^0..z^(n_z-1) are
+ * computed.  out[2i], out[2i+1]: real and imaginary part of coefficient i;
+ * out_abs[i]: its sum of |leaf values| (the cancellation indicator).
  */
-int FN(jz_loop_hafnian)(const void *A_, int dim, const void *loops_, const int *V, int nv,
-                        const int *group_k, int n_groups, int n_threads,
-                        double *out, double *out_abs)
+static int FN(haf_generic)(const TIN *A, int dim, const TIN *loops, const TIN *loops1,
+                           int n_z, const int *V, int nv, const int *group_k, int n_groups,
+                           int n_threads, double *out, double *out_abs)
 {
-    const TIN *A = A_, *loops = loops_;
-    if (nv % 2 || nv < 0)
+    if (nv % 2 || nv < 0 || n_z < 1 || (!loops1 && n_z != 1) || (loops1 && !loops))
         return JZ_ERR_ARGUMENT;
-    out[0] = out[1] = 0;
-    *out_abs = 0;
+    for (int zi = 0; zi < n_z; zi++)
+        out[2 * zi] = out[2 * zi + 1] = out_abs[zi] = 0;
     if (nv == 0) {
         out[0] = 1;
         *out_abs = 1;
@@ -227,12 +264,13 @@ int FN(jz_loop_hafnian)(const void *A_, int dim, const void *loops_, const int *
         group_start[g] = t;
         t += group_k[g];
     }
-    FN(haf_ctx) cx = {nv, n, P, n_groups, loops != NULL, group_k, group_start};
+    const int NL = loops1 ? 2 : 1, NG = n_z;
+    FN(haf_ctx) cx = {nv, n, P, n_groups, loops != NULL, NL, NG, group_k, group_start};
 
     /* root state, shared read-only by all tasks */
     T *b0 = calloc((IND(nv, 0) + 1) * P, sizeof(T));
-    T *l0 = calloc((size_t)(nv + 1) * P, sizeof(T));
-    T *g0 = calloc(P, sizeof(T));
+    T *l0 = calloc((size_t)(nv + 1) * NL * P, sizeof(T));
+    T *g0 = calloc((size_t)NG * P, sizeof(T));
     if (!b0 || !l0 || !g0) {
         free(b0); free(l0); free(g0); free(group_start);
         return JZ_ERR_MEMORY;
@@ -241,7 +279,9 @@ int FN(jz_loop_hafnian)(const void *A_, int dim, const void *loops_, const int *
         for (int k = 0; k < j; k++)
             b0[IND(j, k) * P] = (V[j] < 0 || V[k] < 0) ? 0 : (T)A[(size_t)V[j] * dim + V[k]];
         if (loops)
-            l0[(size_t)j * P] = V[j] < 0 ? 1 : (T)loops[V[j]];
+            l0[(size_t)j * NL * P] = V[j] < 0 ? 1 : (T)loops[V[j]];
+        if (loops1)
+            l0[(size_t)(j * NL + 1) * P] = V[j] < 0 ? 0 : (T)loops1[V[j]];
     }
     g0[0] = 1;
 
@@ -254,7 +294,7 @@ int FN(jz_loop_hafnian)(const void *A_, int dim, const void *loops_, const int *
         n_tasks *= group_k[n_groups - 1 - G] + 1;
         G++;
     }
-    FN(haf_acc) *accs = calloc(n_tasks, sizeof(FN(haf_acc)));
+    FN(haf_acc) *accs = calloc((size_t)n_tasks * NG, sizeof(FN(haf_acc)));
     if (!accs) {
         free(b0); free(l0); free(g0); free(group_start);
         return JZ_ERR_MEMORY;
@@ -266,7 +306,7 @@ int FN(jz_loop_hafnian)(const void *A_, int dim, const void *loops_, const int *
 #pragma omp parallel num_threads(n_threads)
     {
         FN(haf_work) w = {0};
-        int st = FN(haf_alloc)(&w, nv, P);
+        int st = FN(haf_alloc)(&w, nv, P, NL, NG);
         if (st != JZ_OK) {
 #pragma omp atomic write
             status = st;
@@ -292,24 +332,42 @@ int FN(jz_loop_hafnian)(const void *A_, int dim, const void *loops_, const int *
                 weight *= FN(binomial)(k, j) * (((k - j) % 2) ? -1 : 1);
                 s -= 2 * k;
             }
-            FN(haf_rec)(&cx, &w, n_groups - 1 - G, b, l, g, s, weight, &accs[task]);
+            FN(haf_rec)(&cx, &w, n_groups - 1 - G, b, l, g, s, weight, &accs[task * NG]);
         }
         FN(haf_free)(&w, n);
     }
 
-    if (status == JZ_OK) {
-        R re = 0, re_c = 0, im = 0, im_c = 0, ab = 0;
-        for (long t = 0; t < n_tasks; t++) {
-            FN(two_sum)(&re, &re_c, accs[t].re + accs[t].re_c);
-            FN(two_sum)(&im, &im_c, accs[t].im + accs[t].im_c);
-            ab += accs[t].abs_sum;
+    if (status == JZ_OK)
+        for (int zi = 0; zi < NG; zi++) {
+            R re = 0, re_c = 0, im = 0, im_c = 0, ab = 0;
+            for (long t = 0; t < n_tasks; t++) {
+                const FN(haf_acc) *a = &accs[t * NG + zi];
+                FN(two_sum)(&re, &re_c, a->re + a->re_c);
+                FN(two_sum)(&im, &im_c, a->im + a->im_c);
+                ab += a->abs_sum;
+            }
+            out[2 * zi] = (double)(re + re_c);
+            out[2 * zi + 1] = (double)(im + im_c);
+            out_abs[zi] = (double)ab;
         }
-        out[0] = (double)(re + re_c);
-        out[1] = (double)(im + im_c);
-        *out_abs = (double)ab;
-    }
     free(accs); free(b0); free(l0); free(g0); free(group_start);
     return status;
+}
+
+int FN(jz_loop_hafnian)(const void *A, int dim, const void *loops, const int *V, int nv,
+                        const int *group_k, int n_groups, int n_threads,
+                        double *out, double *out_abs)
+{
+    return FN(haf_generic)(A, dim, loops, NULL, 1, V, nv, group_k, n_groups, n_threads, out,
+                           out_abs);
+}
+
+int FN(jz_loop_hafnian_zpoly)(const void *A, int dim, const void *loops, const void *loops1,
+                              int n_z, const int *V, int nv, const int *group_k, int n_groups,
+                              int n_threads, double *out, double *out_abs)
+{
+    return FN(haf_generic)(A, dim, loops, loops1, n_z, V, nv, group_k, n_groups, n_threads,
+                           out, out_abs);
 }
 
 #undef FN

@@ -14,14 +14,20 @@
 #include "jz_common.h"
 
 /* Array arguments are void pointers so that one function-pointer type serves
- * the four variants of a kernel; their element types:
+ * the four variants of a kernel.  jz_loop_hafnian_zpoly: the loop hafnian
+ * with loop weights loops + z loops1 as a polynomial in z, its n_z lowest
+ * coefficients in out[2i], out[2i+1] (out_abs[i] each).  Element types:
  *   hafnian, permanent: A (and loops) double for d/ld, jz_z for z/lz;
  *   torontonian: M, v double / long double / jz_z / jz_lz for d / ld / z / lz;
  *   torontonian_dd: O, gamma jz_z. */
-#define JZ_DECLARE_HAF(SUF)                                                            \
-    int jz_loop_hafnian_##SUF(const void *A, int dim, const void *loops, const int *V, \
-                              int nv, const int *group_k, int n_groups,                \
-                              int n_threads, double *out, double *out_abs);
+#define JZ_DECLARE_HAF(SUF)                                                                 \
+    int jz_loop_hafnian_##SUF(const void *A, int dim, const void *loops, const int *V,      \
+                              int nv, const int *group_k, int n_groups,                     \
+                              int n_threads, double *out, double *out_abs);                 \
+    int jz_loop_hafnian_zpoly_##SUF(const void *A, int dim, const void *loops,              \
+                                    const void *loops1, int n_z, const int *V, int nv,      \
+                                    const int *group_k, int n_groups, int n_threads,        \
+                                    double *out, double *out_abs);
 JZ_DECLARE_HAF(d)
 JZ_DECLARE_HAF(ld)
 JZ_DECLARE_HAF(z)

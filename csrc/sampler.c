@@ -7,8 +7,8 @@
  * number per mode; no randomness is drawn here.  For mode k:
  *   loops -= B[:, k] beta_k^*                        (mode k leaves the heterodyned set)
  *   L(z) = lhaf(B; n_<k; loops + z B[:, k]) = sum_m ell_m z^m   (degree D = sum n_<k)
- *   ell_m = lhaf(A_m) / m!, A_m: the occupied rows plus a vertex joined to them
- *           by B[:, k], without loop or self-edge, repeated m times
+ *   ell_m: all D + 1 coefficients in one pass of the loop hafnian of the
+ *          occupied rows with loop weights linear in z (jz_loop_hafnian_zpoly)
  *   amplitude_j = sum_m ell_m sqrt(j! / (j - m)!) q_{j - m},  q_i = sqrt(i!) [z^i] e^{b z^2 / 2 + g z}
  *   normaliser  = int |L E|^2 e^{-|z|^2} d^2z / pi    (Gaussian moments)
  * and n_k is the first j whose cumulative |amplitude|^2 exceeds u_k times the
@@ -64,14 +64,16 @@ static double normaliser(const jz_z *ell, int D, jz_z b, jz_z g, jz_z *mom)
 typedef struct {
     int *V, *groups, *occupied;
     int64_t *reps;
-    jz_z *loops, *sub, *sub_loops, *ell, *mom, *q;
+    jz_z *loops, *sub, *sub_loops, *sub_column, *ell, *mom, *q;
+    double *coef, *coef_abs;
     int q_cap;
 } workspace;
 
 static void free_degree_buffers(workspace *w)
 {
     free(w->V); free(w->groups); free(w->occupied); free(w->reps);
-    free(w->sub); free(w->sub_loops); free(w->ell); free(w->mom);
+    free(w->sub); free(w->sub_loops); free(w->sub_column); free(w->ell); free(w->mom);
+    free(w->coef); free(w->coef_abs);
 }
 
 static void free_workspace(workspace *w)
@@ -90,10 +92,13 @@ static int alloc_degree_buffers(workspace *w, int D_max)
     w->reps = malloc(sizeof(int64_t) * d);
     w->sub = malloc(sizeof(jz_z) * d * d);
     w->sub_loops = malloc(sizeof(jz_z) * d);
+    w->sub_column = malloc(sizeof(jz_z) * d);
     w->ell = malloc(sizeof(jz_z) * d);
     w->mom = malloc(sizeof(jz_z) * d * d);
+    w->coef = malloc(sizeof(double) * 2 * d);
+    w->coef_abs = malloc(sizeof(double) * d);
     if (!w->V || !w->groups || !w->occupied || !w->reps || !w->sub || !w->sub_loops ||
-        !w->ell || !w->mom)
+        !w->sub_column || !w->ell || !w->mom || !w->coef || !w->coef_abs)
         return JZ_ERR_MEMORY;
     return JZ_OK;
 }
@@ -165,31 +170,27 @@ static int sample_one(const jz_z *B, int M, const jz_z *loops_in, const jz_z *be
             w.loops[i] -= B[(size_t)i * M + k] * conj(beta[k]);
         if ((status = ensure_degree(&w, &D_max, D)) != JZ_OK)
             break;
-        /* ell: coefficients of L(z), on the occupied rows plus mode k's column */
+        /* ell: coefficients of L(z) = lhaf(B_occ; n_occ; loops + z B[occ, k]), one pass */
         int q = 0;
         for (int i = 0; i < k; i++)
             if (pattern[i])
                 w.occupied[q++] = i;
-        const int dim = q + 1;
         for (int a = 0; a < q; a++) {
             for (int c = 0; c < q; c++)
-                w.sub[a * dim + c] = B[(size_t)w.occupied[a] * M + w.occupied[c]];
-            w.sub[a * dim + q] = w.sub[q * dim + a] = B[(size_t)w.occupied[a] * M + k];
+                w.sub[a * q + c] = B[(size_t)w.occupied[a] * M + w.occupied[c]];
             w.sub_loops[a] = w.loops[w.occupied[a]];
+            w.sub_column[a] = B[(size_t)w.occupied[a] * M + k];
             w.reps[a] = pattern[w.occupied[a]];
         }
-        w.sub[q * dim + q] = 0;
-        w.sub_loops[q] = 0;
-        for (int m = 0; m <= D; m++) {
+        {
             int nv, ng;
-            double out[2], out_abs;
-            w.reps[q] = m;
-            pairing(w.reps, dim, w.V, &nv, w.groups, &ng);
-            status = jz_loop_hafnian_z(w.sub, dim, w.sub_loops, w.V, nv, w.groups, ng, 1, out,
-                                       &out_abs);
+            pairing(w.reps, q, w.V, &nv, w.groups, &ng);
+            status = jz_loop_hafnian_zpoly_z(w.sub, q, w.sub_loops, w.sub_column, D + 1, w.V,
+                                             nv, w.groups, ng, 1, w.coef, w.coef_abs);
             if (status != JZ_OK)
                 goto done;
-            w.ell[m] = (out[0] + I * out[1]) * exp(-lgamma(m + 1.0));
+            for (int m = 0; m <= D; m++)
+                w.ell[m] = w.coef[2 * m] + I * w.coef[2 * m + 1];
         }
         const jz_z b = B[(size_t)k * M + k], g = w.loops[k];
         const double norm = normaliser(w.ell, D, b, g, w.mom);

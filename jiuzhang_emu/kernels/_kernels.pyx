@@ -90,6 +90,26 @@ def loop_hafnian(A, loops, V, group_k, int n_threads, bint extended):
     return complex(out[0], out[1]), out_abs
 
 
+def loop_hafnian_zpoly(A, loops, loops1, int n_z, V, group_k, int n_threads):
+    """Coefficients of z^0..z^(n_z-1) of the loop hafnian of the vertex list V
+    of A (complex128) with loop weights loops + z loops1 (complex128).
+    Returns (complex coefficients (n_z,), sums of |leaf values| (n_z,))."""
+    out = np.zeros(2 * n_z)
+    out_abs = np.zeros(n_z)
+    cdef double *o = <double *>_ptr(out)
+    cdef double *oa = <double *>_ptr(out_abs)
+    cdef void *a = _ptr(A)
+    cdef void *l = _ptr(loops)
+    cdef void *l1 = _ptr(loops1)
+    cdef int *v = <int *>_ptr(V)
+    cdef int *g = <int *>_ptr(group_k)
+    cdef int dim = A.shape[0], nv = V.shape[0], ng = group_k.shape[0], status
+    with nogil:
+        status = jz_loop_hafnian_zpoly_z(a, dim, l, l1, n_z, v, nv, g, ng, n_threads, o, oa)
+    _check(status, "loop_hafnian_zpoly")
+    return out[0::2] + 1j * out[1::2], out_abs
+
+
 def loop_hafnian_batch(As, loops, V, group_k, int n_threads, bint extended):
     """Loop hafnians of a stack As of shape (B, dim, dim); loops (B, dim) or None."""
     cdef Py_ssize_t B = As.shape[0], i

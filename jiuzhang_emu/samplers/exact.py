@@ -18,8 +18,10 @@ al., Sci. Adv. 8, eabl9236 (2022)):
 3. No cutoff.  With N' photons in modes < k, the amplitude of n_k = j is
    sqrt(j!) [z^j] E(z) L(z), E(z) = exp(b z^2 / 2 + g z) (b = B_kk, g the loop
    of mode k) and L(z) = lhaf(B_<k; n_<k; loops + z B_<k,k), a polynomial of
-   degree N', whose coefficients are N' + 1 loop hafnians (see
-   ``_polynomial``); then every amplitude follows from a recursion, and the normaliser
+   degree N'.  The native code gets all its coefficients in one pass of the
+   loop-hafnian recursion with loop weights linear in z (csrc/hafnian_impl.h);
+   the Python reference computes them as N' + 1 separate loop hafnians (see
+   ``_polynomial``).  Then every amplitude follows from a recursion, and the normaliser
    sum_j |amplitude_j|^2 = int |L(z) E(z)|^2 e^{-|z|^2} d^2z / pi is a Gaussian
    integral of a polynomial, computed exactly from the weight's moments.  n_k is
    the first j whose cumulative probability passes u * normaliser: the whole
@@ -131,7 +133,9 @@ def _polynomial(B_sub, loops, column, reps):
     z column_i each pair with a distinct photon.  Each ell_m is computed to
     the kernels' relative precision (the repeated-row sieve makes m copies cost
     m/2 + 1 branches); interpolating L(z) instead loses the small high-order
-    coefficients, which large photon numbers then amplify.
+    coefficients, which large photon numbers then amplify.  (The native
+    sampler computes the same coefficients in one pass, each as its own sum,
+    so it does not interpolate either.)
     """
     degree = int(reps.sum())
     q = len(reps)

@@ -2,7 +2,8 @@
 
 Two exact routes exist for threshold detectors: photon-number sampling
 coarse-grained (cost set by the photons: at mode k the chain rule evaluates
-D_k + 1 loop hafnians, D_k the photons in modes < k) and the click chain rule
+a loop hafnian of the D_k photons in modes < k, with D_k + 1 coefficients in
+z) and the click chain rule
 (cost set by the clicks: 2^(c_k) subsets at mode k, c_k the clicks in modes
 < k).  Bright, lossy light has many more photons than clicks; "auto" picks the
 route with the smaller prediction.
@@ -11,14 +12,18 @@ Both predictions count the work of the chain rule on pilot patterns drawn
 from the squashed model of the experiment, a classical state with the same
 mean photon numbers and nearly the same photon-number variance (n + 2 n^2 per
 squeezed mode against 2 n + 2 n^2), sampled in microseconds and averaged over
-PILOT_SHOTS patterns.  The photon route counts loop-hafnian calls and their
-work (the hafnian work model of :mod:`jiuzhang_emu.kernels._cost`, repeated
-rows included); the click route counts sum_k 2^(c_k) (c_k + 1) and the Schur
+PILOT_SHOTS patterns.  The photon route counts loop-hafnian calls (one per mode, all
+coefficients of L(z) at once) and their work (the hafnian work model of
+:mod:`jiuzhang_emu.kernels._cost`, repeated rows included, times the D + 2
+coefficients carried); the click route counts sum_k 2^(c_k) (c_k + 1) and the Schur
 complements at dark modes (~M^3).  Experiments without a source list fall back
 to independent-mode estimates (E[2^(N/2)] for a normal photon number N;
 E[2^(c_k)] = prod_{j<k} (1 + p_j) from the click probabilities).  Constants
-fitted on this machine (a 2-core AMD EPYC Zen 5): within a factor of ~2 over
-4-96 modes, which is what a guard against hour-long runs needs.
+fitted on this machine (a 2-core AMD EPYC Zen 5).  Click route: within a
+factor of ~2 over 4-96 modes.  Photon route: within 0.1-2x over 4-48 modes and
+1-16 mean photons; it underestimates most where rare bright samples dominate
+the mean (the squashed pilot has a lighter photon-number tail than squeezed
+light), so the guard is an order-of-magnitude one there.
 """
 import numpy as np
 
@@ -26,9 +31,9 @@ from jiuzhang_emu.detectors import Threshold
 from jiuzhang_emu.errors import RuntimeLimitError
 
 _PHOTON_SECONDS = 3e-8      # fallback: per mode per (N + 1)^3 E[2^(N/2)]
-_MODE_SECONDS = 1e-6        # native chain rule, per mode per shot
-_CALL_SECONDS = 3e-6        # per loop-hafnian call of the chain rule
-_WORK_SECONDS = 1.4e-8      # per unit of hafnian work (small complex hafnians)
+_MODE_SECONDS = 5e-8        # native chain rule, per mode per shot
+_CALL_SECONDS = 1.7e-6      # per loop-hafnian call of the chain rule
+_WORK_SECONDS = 1.5e-9      # per unit of z-polynomial hafnian work
 PILOT_SHOTS = 200
 _CLICK_MODE_SECONDS = 2.2e-7  # click chain rule, per mode per shot
 _SCHUR_SECONDS = 2.4e-9       # per M^3 (vacuum conditioning at dark modes)
@@ -45,18 +50,19 @@ def _photon_statistics(experiment):
 
 def _chain_rule_work(pattern):
     """(kernel calls, work units) of the photon-number chain rule producing
-    ``pattern``; work as in :func:`jiuzhang_emu.kernels._cost.hafnian_work`."""
+    ``pattern``: at each mode after the first photon, one loop hafnian of the
+    occupied rows with loops linear in z, whose D + 1 coefficients (D photons
+    so far) multiply the leaf-polynomial work; leaves and per-leaf work as in
+    :func:`jiuzhang_emu.kernels._cost.hafnian_work`."""
     calls = work = 0.0
     pairs_groups = 1.0  # prod (r // 2 + 1) over modes so far
     singles = 0
     photons = 0
     for n in pattern:
         if photons:
-            calls += photons + 1
-            for m in range(photons + 1):
-                odd = singles + m % 2
-                leaves = pairs_groups * (m // 2 + 1) * 2.0 ** ((odd + 1) // 2)
-                work += leaves * ((photons + m) / 2 + 1) ** 2
+            calls += 1
+            leaves = pairs_groups * 2.0 ** ((singles + 1) // 2)
+            work += leaves * ((photons + 1) // 2 + 1) ** 2 * (photons + 2)
         pairs_groups *= n // 2 + 1
         singles += n % 2
         photons += n

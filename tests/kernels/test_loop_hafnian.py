@@ -203,3 +203,53 @@ def test_thread_count_invariance_with_reps(precision, random_symmetric):
     values = [jz.loop_hafnian(A, reps=reps, n_threads=k, precision=precision) for k in (1, 2)]
     assert values[0] != 0
     assert values[0] == values[1]
+
+
+# -- loop weights linear in z: every coefficient in one pass (the sampler's L(z)) --
+
+def _zpoly(A, loops, loops1, reps, n_z):
+    from jiuzhang_emu.kernels import _kernels
+    from jiuzhang_emu.kernels.hafnian import _pairing
+
+    V, group_k = _pairing(reps, True)
+    return _kernels.loop_hafnian_zpoly(np.ascontiguousarray(A), np.ascontiguousarray(loops),
+                                       np.ascontiguousarray(loops1), n_z, V, group_k, 1)[0]
+
+
+@pytest.mark.parametrize("reps", [[1], [1, 1], [2, 1], [1, 1, 1], [3, 1, 2], [2, 2, 1, 1],
+                                  [1, 2, 1, 3, 1], [4, 1]])
+def test_zpoly_coefficients_match_hafnians_with_an_extra_vertex(reps):
+    """[z^m] lhaf(A; reps; l0 + z l1) = lhaf(A plus a vertex joined by l1,
+    repeated m times, without loop) / m!, the definition the Python sampler
+    uses; and the polynomial evaluated at a few z equals lhaf(A; l0 + z l1)."""
+    from math import factorial
+
+    rng = np.random.default_rng(sum(reps) * 31 + len(reps))
+    k = len(reps)
+    A = rng.normal(size=(k, k)) + 1j * rng.normal(size=(k, k))
+    A = (A + A.T) / 2
+    l0 = rng.normal(size=k) + 1j * rng.normal(size=k)
+    l1 = rng.normal(size=k) + 1j * rng.normal(size=k)
+    degree = sum(reps)
+    coefficients = _zpoly(A, l0, l1, reps, degree + 1)
+    for m in range(degree + 1):
+        big = np.zeros((k + 1, k + 1), dtype=complex)
+        big[:k, :k], big[:k, k], big[k, :k] = A, l1, l1
+        expected = jz.loop_hafnian(big, np.append(l0, 0), reps=[*reps, m]) / factorial(m)
+        assert coefficients[m] == pytest.approx(expected, rel=1e-11, abs=1e-11)
+    for z in (0.3 - 0.2j, -1.1 + 0.7j):
+        direct = jz.loop_hafnian(A, l0 + z * l1, reps=reps)
+        assert np.polyval(coefficients[::-1], z) == pytest.approx(direct, rel=1e-11)
+    # fewer coefficients: the same lowest ones
+    np.testing.assert_allclose(_zpoly(A, l0, l1, reps, 2), coefficients[:2], rtol=1e-13)
+
+
+def test_zpoly_without_z_part_is_the_loop_hafnian():
+    rng = np.random.default_rng(8)
+    A = rng.normal(size=(5, 5)) + 1j * rng.normal(size=(5, 5))
+    A = (A + A.T) / 2
+    l0 = rng.normal(size=5) + 0j
+    reps = [2, 1, 1, 3, 1]
+    coefficients = _zpoly(A, l0, np.zeros(5, dtype=complex), reps, 4)
+    assert coefficients[0] == pytest.approx(jz.loop_hafnian(A, l0, reps=reps), rel=1e-12)
+    np.testing.assert_array_equal(coefficients[1:], 0)
