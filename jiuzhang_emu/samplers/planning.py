@@ -1,24 +1,23 @@
 """Predicted cost of exact sampling, the choice of route, and the runtime guard.
 
 Two exact routes exist for threshold detectors: photon-number sampling
-coarse-grained (cost set by the photons: at mode k the chain rule evaluates
-a loop hafnian of the D_k photons in modes < k, with D_k + 1 coefficients in
-z) and the click chain rule
-(cost set by the clicks: 2^(c_k) subsets at mode k, c_k the clicks in modes
-< k).  Bright, lossy light has many more photons than clicks; "auto" picks the
-route with the smaller prediction.
+coarse-grained (cost set by the photons: at mode k the chain rule evaluates a
+loop hafnian of the D_k photons in modes < k, with D_k + 1 coefficients in z)
+and the click chain rule (cost set by the clicks: 2^(c_k) subsets at mode k,
+c_k the clicks in modes < k).  Bright, lossy light has many more photons than
+clicks; "auto" picks the route with the smaller prediction.
 
 Both predictions count the work of the chain rule on pilot patterns drawn
 from the squashed model of the experiment, a classical state with the same
 mean photon numbers and nearly the same photon-number variance (n + 2 n^2 per
 squeezed mode against 2 n + 2 n^2), sampled in microseconds and averaged over
-PILOT_SHOTS patterns.  The photon route counts loop-hafnian calls (one per mode, all
-coefficients of L(z) at once) and their work (the hafnian work model of
-:mod:`jiuzhang_emu.kernels._cost`, repeated rows included, times the D + 2
-coefficients carried); the click route counts sum_k 2^(c_k) (c_k + 1) and the Schur
-complements at dark modes (~M^3).  Experiments without a source list fall back
-to independent-mode estimates (E[2^(N/2)] for a normal photon number N;
-E[2^(c_k)] = prod_{j<k} (1 + p_j) from the click probabilities).  Constants
+PILOT_SHOTS patterns.  The photon route counts loop-hafnian calls (one per
+mode, all coefficients of L(z) at once) and their work (the hafnian work model
+of :mod:`jiuzhang_emu.kernels._cost`, repeated rows included, times the D + 2
+coefficients carried); the click route counts sum_k 2^(c_k) (c_k + 1) and the
+Schur complements at dark modes (~M^3).  Experiments without a source list
+fall back to independent-mode estimates (E[2^(N/2)] for a normal photon number
+N; E[2^(c_k)] = prod_{j<k} (1 + p_j) from the click probabilities).  Constants
 fitted on this machine (a 2-core AMD EPYC Zen 5).  Click route: within a
 factor of ~2 over 4-96 modes.  Photon route: within 0.1-2x over 4-48 modes and
 1-16 mean photons; it underestimates most where rare bright samples dominate
