@@ -74,6 +74,7 @@ class Experiment:
         self.name = name
         self.provenance = dict(provenance or {})
         self._output_state = None
+        self._vacuum_form = None
         self._private = [] if self.sources is None else [
             (start, source) for start, source in zip(
                 np.cumsum([0] + [s.n_modes for s in self.sources]), self.sources)
@@ -222,6 +223,25 @@ class Experiment:
                 f"absolute error {result.error_estimate:.3g} even in precision "
                 f"{result.precision!r}", PrecisionWarning, stacklevel=2)
         return result if return_info else result.value
+
+    def vacuum_form(self):
+        """(G, v, block): G = (V + I) / 2 and v = mu / 2 of the output state
+        (covariance V, means mu, hbar = 2) with the rows ordered detector by
+        detector, each detector owning ``block`` = 2 x internal_modes rows (the
+        x and p rows of its internal copies).  The light leaves every detector
+        of a set A dark with probability exp(-v_A^T G_A^-1 v_A) / sqrt(det G_A);
+        v is None for an undisplaced state."""
+        if self._vacuum_form is None:
+            state, M, copies = self.output_state(), self.n_modes, self.internal_modes
+            internal = np.arange(M)[:, None] + M * np.arange(copies)[None, :]
+            order = np.stack([internal, internal + copies * M], axis=-1).ravel()
+            G = np.ascontiguousarray((state.cov[np.ix_(order, order)] + np.eye(len(order))) / 2)
+            v = np.ascontiguousarray(state.means[order] / 2) if state.is_displaced() else None
+            for array in (G, v):
+                if array is not None:
+                    array.setflags(write=False)
+            self._vacuum_form = (G, v, 2 * copies)
+        return self._vacuum_form
 
     def _state_of(self, modes):
         """The output state of ``modes`` (all their internal copies)."""

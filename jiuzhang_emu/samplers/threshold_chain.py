@@ -46,16 +46,7 @@ class ThresholdChainSampler:
         self.dark_counts = experiment.detector.dark_counts(experiment.n_modes)
         self.unresolved_mass = 0.0
         self.redrawn = {"extended": 0, "double-double": 0, "reference": 0}  # by route
-        state = experiment.output_state()
-        M, copies = experiment.n_modes, experiment.internal_modes
-        # detector j owns its copies' (x, p) rows: j + c M and j + c M + copies M
-        internal = np.arange(M)[:, None] + M * np.arange(copies)[None, :]
-        order = np.stack([internal, internal + copies * M], axis=-1).ravel()
-        self._block = 2 * copies
-        self._G = np.ascontiguousarray((state.cov[np.ix_(order, order)]
-                                        + np.eye(len(order))) / 2)
-        self._v = (np.ascontiguousarray(state.means[order] / 2)
-                   if state.is_displaced() else None)
+        self._G, self._v, self._block = experiment.vacuum_form()
 
     def photons(self, size, rng):
         return self.clicks(rng.random((size, self._experiment.n_modes)))
