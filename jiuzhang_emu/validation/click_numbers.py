@@ -1,0 +1,263 @@
+"""Total click-number distributions of a model, and tests of data against them.
+
+Exact ("exact", up to EXACT_MAX_MODES modes): with P(T dark) the probability
+that the modes of T register no count, the generating function of the click
+number C over the modes of a set S is
+
+    E[x^C] = E[prod_{j in S} (1 - c_j + x c_j)] = sum_{T subset S} P(T dark) (1 - x)^|T| x^(|S| - |T|),
+
+so with V_t = sum_{|T| = t} P(T dark), P(C = c) = sum_t V_t (-1)^(c - s + t) C(t, c - s + t)
+(s = |S|): 2^s Gaussian integrals, no sampling error.
+
+Phase space ("phase-space", any size): every positive-P sample (alpha, beta)
+of the output state (:mod:`jiuzhang_emu.validation.phase_space`) gives
+pi_j = g_j exp(-beta_j alpha_j), an unbiased estimate of mode j staying dark,
+and prod_j (pi_j + x (1 - pi_j)) estimates E[x^C]; its coefficients, averaged
+over samples, estimate P(C = c) with standard errors from their spread
+(Drummond, Dellios, Reid et al.; the click-number test of arXiv:2211.03480).
+
+Tests of observed click numbers against a distribution
+(:func:`click_number_test`): chi-square over bins whose expected count is at
+least ``min_expected`` (the rest merged into one bin), with the model's own
+sampling variance added to each bin's (the phase-space error bars), and the
+Wilson-Hilferty Z-score of chi2 / dof used by Drummond et al.
+"""
+from dataclasses import dataclass
+from itertools import combinations
+from math import comb
+
+import mpmath
+import numpy as np
+
+from jiuzhang_emu.errors import InputError
+from jiuzhang_emu.validation.phase_space import PhaseSpaceSampler
+from jiuzhang_emu.validation.statistics import (
+    _dark_factors,
+    check_click_model,
+    check_clicks,
+    dark_probabilities,
+)
+
+EXACT_MAX_MODES = 20  # 2^20 Gaussian integrals: seconds
+AUTO_EXACT_MODES = 14  # "auto" is exact up to here (milliseconds)
+DEFAULT_SAMPLES = 200_000
+_PHASE_CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class ClickNumberDistribution:
+    """P(C = c) for c = 0..len(modes), with standard errors (0 when exact).
+
+    Attributes
+    ----------
+    probabilities, standard_errors : ndarray of shape (n + 1,)
+    modes : ndarray of int
+        The modes whose clicks are counted.
+    method : {"exact", "phase-space"}
+    samples : int or None
+        Phase-space samples used.
+    """
+
+    probabilities: np.ndarray
+    standard_errors: np.ndarray
+    modes: np.ndarray
+    method: str
+    samples: object = None
+
+    def mean(self):
+        c = np.arange(len(self.probabilities))
+        return float(c @ self.probabilities)
+
+
+def click_number_distribution(experiment, *, method="auto", modes=None, samples=None,
+                              rng=None):
+    """The distribution of the number of clicks of a model.
+
+    Parameters
+    ----------
+    experiment : Experiment
+        Threshold or pseudo-PNR detection (a click: at least one count at a
+        mode).
+    method : {"auto", "exact", "phase-space"}
+        "auto": exact up to AUTO_EXACT_MODES counted modes, else phase space.
+    modes : array_like of int, optional
+        Count only these modes (default all).
+    samples : int, optional
+        Phase-space samples (default DEFAULT_SAMPLES).
+    rng : anything numpy.random.default_rng accepts
+
+    Returns
+    -------
+    ClickNumberDistribution
+    """
+    check_click_model(experiment)
+    modes = experiment._modes(modes)
+    if method not in ("auto", "exact", "phase-space"):
+        raise InputError(f"method must be 'auto', 'exact' or 'phase-space', got {method!r}")
+    if method == "auto":
+        method = "exact" if len(modes) <= AUTO_EXACT_MODES else "phase-space"
+    if method == "exact":
+        if len(modes) > EXACT_MAX_MODES:
+            raise InputError(f"method='exact' sums 2^{len(modes)} terms; at most "
+                             f"{EXACT_MAX_MODES} modes (use method='phase-space')")
+        return ClickNumberDistribution(_exact(experiment, modes), np.zeros(len(modes) + 1),
+                                       modes, "exact")
+    samples = DEFAULT_SAMPLES if samples is None else samples
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
+        raise InputError(f"samples must be an integer >= 2, got {samples!r}")
+    mean, error = _phase_space(experiment, modes, int(samples), np.random.default_rng(rng))
+    return ClickNumberDistribution(mean, error, modes, "phase-space", int(samples))
+
+
+def _exact(experiment, modes):
+    s = len(modes)
+    V = np.zeros(s + 1)
+    V[0] = 1.0
+    for t in range(1, s + 1):
+        subsets = np.array(list(combinations(modes, t)), dtype=np.intp)
+        V[t] = dark_probabilities(experiment, subsets).sum()
+    # P(C = c) = sum_t V_t (-1)^(c - s + t) C(t, c - s + t), summed in 50 digits
+    with mpmath.workdps(50):
+        probabilities = []
+        for c in range(s + 1):
+            total = mpmath.mpf(0)
+            for t in range(s - c, s + 1):
+                j = c - s + t
+                total += (-1) ** j * comb(t, j) * mpmath.mpf(float(V[t]))
+            probabilities.append(float(total))
+    return np.array(probabilities)
+
+
+def _phase_space(experiment, modes, samples, rng):
+    state = experiment.output_state()
+    sampler = PhaseSpaceSampler(state)
+    copies, M = experiment.internal_modes, experiment.n_modes
+    g = _dark_factors(experiment)[modes]
+    columns = (modes[None, :] + M * np.arange(copies)[:, None])  # (copies, len(modes))
+    s = len(modes)
+    total = np.zeros(s + 1)
+    total_sq = np.zeros(s + 1)
+    done = 0
+    while done < samples:
+        size = min(_PHASE_CHUNK, samples - done)
+        alpha, beta = sampler.sample(size, rng)
+        n = (alpha * beta)[:, columns].sum(axis=1)  # normally ordered photon number per mode
+        dark = g * np.exp(-n)
+        poly = np.zeros((size, s + 1), dtype=complex)
+        poly[:, 0] = 1
+        for j in range(s):
+            shifted = np.zeros_like(poly)
+            shifted[:, 1:] = poly[:, :-1]
+            poly = poly * dark[:, j:j + 1] + shifted * (1 - dark[:, j:j + 1])
+        values = poly.real
+        total += values.sum(axis=0)
+        total_sq += (values**2).sum(axis=0)
+        done += size
+    mean = total / samples
+    variance = np.maximum(total_sq / samples - mean**2, 0) * samples / (samples - 1)
+    return mean, np.sqrt(variance / samples)
+
+
+@dataclass(frozen=True)
+class CountTest:
+    """Chi-square and Z-score of observed counts against expected ones.
+
+    Attributes
+    ----------
+    chi2 : float
+    dof : int
+        Bins after merging, minus one (the totals agree by construction).
+    pvalue : float
+        Upper tail of the chi-square distribution at chi2.
+    z_score : float
+        Wilson-Hilferty ((chi2 / dof)^(1/3) - (1 - 2 / (9 dof))) / sqrt(2 / (9 dof)):
+        about standard normal for a correct model; |Z| > 6 is a clear failure
+        (Drummond et al.).
+    bins : list of tuple
+        The click numbers merged into each bin.
+    observed, expected, bin_z : ndarray
+        Per bin; bin_z = (observed - expected) / sigma.
+    """
+
+    chi2: float
+    dof: int
+    pvalue: float
+    z_score: float
+    bins: list
+    observed: np.ndarray
+    expected: np.ndarray
+    bin_z: np.ndarray
+
+
+def click_number_test(data, model, *, min_expected=5.0):
+    """Test observed click numbers against a model's distribution.
+
+    Parameters
+    ----------
+    data : array_like
+        Patterns of shape (shots, modes) (threshold patterns or counts; the
+        model's modes are counted), or a histogram of click numbers of length
+        len(model.probabilities).
+    model : ClickNumberDistribution
+    min_expected : float
+        Bins with a smaller expected count are merged (from the tails inward
+        into their neighbour; the issue's "merge sparse bins").
+
+    Returns
+    -------
+    CountTest
+    """
+    if not isinstance(model, ClickNumberDistribution):
+        raise InputError(f"model must be a ClickNumberDistribution, got {type(model).__name__}")
+    n_bins = len(model.probabilities)
+    data = np.asarray(data)
+    if data.ndim == 2:
+        clicks = check_clicks(data, name="data")
+        if clicks.shape[1] <= model.modes.max():
+            raise InputError(f"data has {clicks.shape[1]} modes; the model counts modes up to "
+                             f"{model.modes.max()}")
+        observed = np.bincount(clicks[:, model.modes].sum(axis=1), minlength=n_bins)
+    elif data.ndim == 1 and len(data) == n_bins:
+        if data.dtype.kind not in "biuf" or np.any(data < 0):
+            raise InputError("a click-number histogram must hold non-negative counts")
+        observed = data.astype(float)
+    else:
+        raise InputError(f"data must be patterns (shots, modes) or a histogram of length "
+                         f"{n_bins}, got shape {data.shape}")
+    shots = observed.sum()
+    if shots <= 0:
+        raise InputError("data holds no shots")
+    expected = shots * model.probabilities
+    model_var = (shots * model.standard_errors) ** 2
+    bins = _merge_bins(expected, min_expected)
+    obs = np.array([observed[list(b)].sum() for b in bins], dtype=float)
+    exp = np.array([expected[list(b)].sum() for b in bins])
+    var = np.array([max(expected[list(b)].sum(), 0.0) + model_var[list(b)].sum() for b in bins])
+    if len(bins) < 2:
+        raise InputError(f"only one bin has an expected count >= {min_expected}: too few shots "
+                         f"({shots:g}) for a test")
+    bin_z = (obs - exp) / np.sqrt(var)
+    chi2 = float(np.sum((obs - exp) ** 2 / var))
+    dof = len(bins) - 1
+    pvalue = float(mpmath.gammainc(dof / 2, chi2 / 2, regularized=True))
+    k = 2 / (9 * dof)
+    z = ((chi2 / dof) ** (1 / 3) - (1 - k)) / np.sqrt(k)
+    return CountTest(chi2, dof, pvalue, float(z), bins, obs, exp, bin_z)
+
+
+def _merge_bins(expected, min_expected):
+    """Consecutive bins, each with expected count >= min_expected (the last
+    one may absorb a short tail)."""
+    bins, current, acc = [], [], 0.0
+    for c, e in enumerate(expected):
+        current.append(c)
+        acc += e
+        if acc >= min_expected:
+            bins.append(tuple(current))
+            current, acc = [], 0.0
+    if current:
+        if bins:
+            bins[-1] = bins[-1] + tuple(current)
+        else:
+            bins.append(tuple(current))
+    return bins

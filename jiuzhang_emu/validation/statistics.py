@@ -1,0 +1,278 @@
+"""Low-order click statistics: exact from a model, estimated from samples.
+
+A click at output mode j means at least one count there (threshold: the
+detector fires; pseudo-PNR: at least one of its detectors fires).  Every
+k-th order statistic follows from the probabilities that the detectors of a
+set of at most k modes all stay dark, which are Gaussian integrals:
+P(A dark) = prod_{j in A} g_j exp(-v_A^T G_A^-1 v_A) / sqrt(det G_A)
+(:meth:`~jiuzhang_emu.Experiment.vacuum_form`; g_j = 1 - dark count, to the
+k-th power for k pseudo-PNR detectors).  Then, by inclusion-exclusion,
+
+    <c_i1 ... c_ik> = sum_{T subset S} (-1)^|T| P(T dark),
+
+and the connected correlators (joint cumulants) follow from the moments by
+the partition formula kappa(S) = sum_pi (|pi| - 1)! (-1)^(|pi| - 1)
+prod_{B in pi} <prod_{j in B} c_j>.  For order 2 this is the covariance
+<c_i c_j> - <c_i><c_j> used by USTC and by Villalonga et al.
+
+Sample estimates use the same formulas on empirical moments; their standard
+errors come from batch means (the shots split into ``n_batches`` consecutive
+batches, the statistic computed per batch): valid for any statistic, with no
+distributional assumption beyond independent shots.
+"""
+from itertools import combinations
+from math import factorial
+
+import numpy as np
+
+from jiuzhang_emu.detectors import PseudoPNR, Threshold
+from jiuzhang_emu.errors import InputError
+
+#: Largest dense lookup table of lower-order moments (entries).
+_MAX_TABLE = 2 * 10**7
+#: Subsets per batched Cholesky (bounds the memory of one batch).
+_CHUNK = 20000
+
+
+def check_click_model(experiment):
+    """Click statistics need click detectors: threshold or pseudo-PNR."""
+    if not isinstance(experiment.detector, (Threshold, PseudoPNR)):
+        raise InputError(
+            f"click statistics need threshold or pseudo-PNR detection, got "
+            f"{experiment.detector.kind} detection; build the model with Threshold() detectors "
+            f"(photon-number patterns give clicks by counts > 0)")
+
+
+def _dark_factors(experiment):
+    g = 1 - experiment.detector.dark_counts(experiment.n_modes)
+    if isinstance(experiment.detector, PseudoPNR):
+        g = g ** experiment.detector.n_detectors
+    return g
+
+
+def dark_probabilities(experiment, subsets):
+    """P(every mode of each subset registers no count), dark counts included.
+
+    Parameters
+    ----------
+    experiment : Experiment
+    subsets : array_like of int, shape (S, k)
+        Distinct output modes per row.
+
+    Returns
+    -------
+    ndarray of shape (S,)
+    """
+    subsets = np.asarray(subsets, dtype=np.intp)
+    if subsets.ndim != 2:
+        raise InputError(f"subsets must have shape (S, k), got shape {subsets.shape}")
+    S, k = subsets.shape
+    if k == 0:
+        return np.ones(S)
+    G, v, b = experiment.vacuum_form()
+    g = _dark_factors(experiment)
+    out = np.empty(S)
+    for start in range(0, S, _CHUNK):
+        rows = subsets[start:start + _CHUNK]
+        idx = (rows[:, :, None] * b + np.arange(b)).reshape(len(rows), k * b)
+        blocks = G[idx[:, :, None], idx[:, None, :]]
+        L = np.linalg.cholesky(blocks)
+        log_p = -np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
+        if v is not None:
+            vv = v[idx]
+            log_p -= np.einsum("si,si->s", vv, np.linalg.solve(blocks, vv[..., None])[..., 0])
+        out[start:start + _CHUNK] = np.exp(log_p) * np.prod(g[rows], axis=1)
+    return out
+
+
+def _all_subsets(n_modes, order):
+    size = 1
+    for i in range(order):
+        size = size * (n_modes - i) // (i + 1)
+    if size * order > 10**9:
+        raise InputError(f"order {order} over {n_modes} modes has {size} subsets: too many; "
+                         f"pass subsets= explicitly")
+    return np.array(list(combinations(range(n_modes), order)), dtype=np.intp).reshape(-1, order)
+
+
+def _table(n_modes, order, rows, values):
+    """Dense symmetric lookup of values over sorted index tuples."""
+    if n_modes**order > _MAX_TABLE:
+        raise InputError(f"order {order + 1} statistics over {n_modes} modes need a table of "
+                         f"{n_modes}^{order} entries, above {_MAX_TABLE}")
+    table = np.zeros((n_modes,) * order)
+    table[tuple(rows.T)] = values
+    return table
+
+
+def _subset_moments(order, lookup):
+    """moment(S[:, positions]) for every nonempty positions subset, by the
+    inclusion-exclusion over dark sets; lookup(t, cols) gives P(dark) of the
+    columns ``cols`` (sorted per row) of size t."""
+    moments = {}
+    for size in range(1, order + 1):
+        for positions in combinations(range(order), size):
+            total = 1.0
+            for t in range(1, size + 1):
+                for sub in combinations(positions, t):
+                    total = total + (-1) ** t * lookup(t, sub)
+            moments[positions] = total
+    return moments
+
+
+def _set_partitions(items):
+    if not items:
+        yield []
+        return
+    first, rest = items[0], items[1:]
+    for partition in _set_partitions(rest):
+        yield [(first,)] + partition
+        for i, block in enumerate(partition):
+            yield partition[:i] + [(first,) + block] + partition[i + 1:]
+
+
+def _cumulant(order, moments):
+    """Joint cumulant of all ``order`` positions from the subset moments."""
+    total = 0.0
+    for partition in _set_partitions(tuple(range(order))):
+        blocks = len(partition)
+        term = (-1) ** (blocks - 1) * factorial(blocks - 1)
+        for block in partition:
+            term = term * moments[tuple(sorted(block))]
+        total = total + term
+    return total
+
+
+def click_correlators(experiment, order, *, subsets=None, connected=True):
+    """Exact k-th order click correlators of a model.
+
+    Parameters
+    ----------
+    experiment : Experiment
+        Threshold or pseudo-PNR detection.
+    order : int
+        k >= 1.
+    subsets : array_like of int, shape (S, order), optional
+        Which mode sets (distinct modes per row); default all of them, in
+        lexicographic order.
+    connected : bool
+        True: joint cumulants (order 2: covariances); False: raw moments
+        <c_i1 ... c_ik>.
+
+    Returns
+    -------
+    subsets : ndarray of shape (S, order)
+    values : ndarray of shape (S,)
+    """
+    check_click_model(experiment)
+    order = _check_order(order)
+    M = experiment.n_modes
+    subsets = _check_subsets(subsets, M, order)
+    subsets = np.sort(subsets, axis=1)
+    singles = dark_probabilities(experiment, np.arange(M)[:, None])
+    tables = {1: singles}
+    for t in range(2, order):
+        rows = _all_subsets(M, t)
+        tables[t] = _table(M, t, rows, dark_probabilities(experiment, rows))
+    top = dark_probabilities(experiment, subsets)
+
+    def lookup(t, cols):
+        if t == order:
+            return top
+        if t == 1:
+            return singles[subsets[:, cols[0]]]
+        return tables[t][tuple(subsets[:, c] for c in cols)]
+
+    moments = _subset_moments(order, lookup)
+    values = _cumulant(order, moments) if connected else moments[tuple(range(order))]
+    return subsets, np.asarray(values, dtype=float) * np.ones(len(subsets))
+
+
+def _check_order(order):
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
+        raise InputError(f"order must be an integer >= 1, got {order!r}")
+    return int(order)
+
+
+def _check_subsets(subsets, n_modes, order):
+    if subsets is None:
+        return _all_subsets(n_modes, order)
+    subsets = np.asarray(subsets)
+    if subsets.ndim != 2 or subsets.shape[1] != order or subsets.dtype.kind not in "iu":
+        raise InputError(f"subsets must be integers of shape (S, {order}), got "
+                         f"{subsets.dtype} of shape {subsets.shape}")
+    if subsets.size and (subsets.min() < 0 or subsets.max() >= n_modes):
+        raise InputError(f"subsets must hold modes in [0, {n_modes}), got values in "
+                         f"[{subsets.min()}, {subsets.max()}]")
+    if order > 1 and np.any(np.diff(np.sort(subsets, axis=1), axis=1) == 0):
+        raise InputError("subsets must hold distinct modes in each row")
+    return subsets.astype(np.intp)
+
+
+def check_clicks(patterns, n_modes=None, name="patterns"):
+    """Click indicators (uint8, shape (shots, modes)) from threshold data or
+    counts (a click = at least one count)."""
+    patterns = np.asarray(patterns)
+    if patterns.ndim != 2 or patterns.shape[0] == 0:
+        raise InputError(f"{name} must be a non-empty 2-d array (shots, modes), got shape "
+                         f"{patterns.shape}")
+    if n_modes is not None and patterns.shape[1] != n_modes:
+        raise InputError(f"{name} has {patterns.shape[1]} modes, the model has {n_modes}")
+    if patterns.dtype.kind not in "biu" or (patterns.size and patterns.min() < 0):
+        raise InputError(f"{name} must hold non-negative integer counts, got dtype "
+                         f"{patterns.dtype}")
+    return (patterns > 0).astype(np.uint8)
+
+
+def sample_click_correlators(patterns, order, *, subsets=None, connected=True, n_batches=20):
+    """k-th order click correlators estimated from patterns, with standard
+    errors (batch means).
+
+    Parameters
+    ----------
+    patterns : array_like of int, shape (shots, modes)
+        Threshold patterns or counts (a click = count > 0).
+    order, subsets, connected
+        As for :func:`click_correlators`.
+    n_batches : int
+        Consecutive batches for the standard errors (at least 2 and at most
+        the number of shots).
+
+    Returns
+    -------
+    subsets : ndarray of shape (S, order)
+    estimates, standard_errors : ndarray of shape (S,)
+    """
+    clicks = check_clicks(patterns)
+    order = _check_order(order)
+    shots, M = clicks.shape
+    if isinstance(n_batches, bool) or not isinstance(n_batches, (int, np.integer)) or not (
+            2 <= n_batches <= shots):
+        raise InputError(f"n_batches must be an integer in [2, shots={shots}], got {n_batches!r}")
+    subsets = np.sort(_check_subsets(subsets, M, order), axis=1)
+
+    estimate = np.empty(len(subsets))
+    per_batch = np.empty((n_batches, len(subsets)))
+    edges = np.linspace(0, shots, n_batches + 1).astype(int)
+    step = max(1, 10**7 // shots)  # shots x subsets per chunk
+    for start in range(0, len(subsets), step):
+        part = slice(start, start + step)
+        estimate[part] = _sample_statistic(clicks, subsets[part], order, connected)
+        for i in range(n_batches):
+            per_batch[i, part] = _sample_statistic(clicks[edges[i]:edges[i + 1]],
+                                                   subsets[part], order, connected)
+    errors = per_batch.std(axis=0, ddof=1) / np.sqrt(n_batches)
+    return subsets, estimate, errors
+
+
+def _sample_statistic(clicks, subsets, order, connected):
+    """Empirical moments (or cumulants) of click products over ``subsets``."""
+    c = clicks.astype(float)
+    moments = {}
+    for size in range(1, order + 1):
+        for positions in combinations(range(order), size):
+            product = c[:, subsets[:, positions[0]]]
+            for col in positions[1:]:
+                product = product * c[:, subsets[:, col]]
+            moments[positions] = product.mean(axis=0)
+    return _cumulant(order, moments) if connected else moments[tuple(range(order))]

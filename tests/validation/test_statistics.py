@@ -1,0 +1,153 @@
+"""Exact click correlators against brute force over all patterns, and sample
+estimates against the exact values.
+
+Randomised checks use a fixed seed and a per-statistic bound |z| < 4.5
+(two-sided significance ~7e-6 each; with at most ~60 statistics per test the
+family-wise level stays below 1e-3)."""
+import itertools
+
+import numpy as np
+import pytest
+
+from jiuzhang_emu import (
+    Coherent,
+    Experiment,
+    InputError,
+    PhotonNumberResolving,
+    PseudoPNR,
+    SingleModeSqueezer,
+    Threshold,
+    TwoModeSqueezer,
+    haar_unitary,
+    presets,
+)
+from jiuzhang_emu import validation
+
+Z_MAX = 4.5
+
+MODELS = {
+    "threshold-displaced-dark": lambda: Experiment(
+        [TwoModeSqueezer(0.9, thermal_fraction=0.2), Coherent(0.5j), SingleModeSqueezer(0.7)],
+        haar_unitary(4, rng=2).T * 0.7, Threshold(dark_count=[0.03, 0.0, 0.1, 0.02])),
+    "distinguishable": lambda: Experiment(
+        [SingleModeSqueezer(0.8, indistinguishability=0.4), SingleModeSqueezer(0.6),
+         SingleModeSqueezer(0.9)], haar_unitary(3, rng=3).T * 0.8, Threshold()),
+    "pseudo-pnr": lambda: Experiment(
+        [TwoModeSqueezer(0.8), SingleModeSqueezer(0.6)], haar_unitary(3, rng=4).T * 0.75,
+        PseudoPNR(n_detectors=2, dark_count=0.02)),
+}
+
+
+def _pattern_probabilities(experiment):
+    """{clicks per mode (0/1): probability}, summed over every detector
+    pattern the model allows."""
+    k = getattr(experiment.detector, "n_detectors", 1)
+    out = {}
+    for pattern in itertools.product(range(k + 1), repeat=experiment.n_modes):
+        clicks = tuple(int(c > 0) for c in pattern)
+        out[clicks] = out.get(clicks, 0.0) + experiment.probability(np.array(pattern))
+    return out
+
+
+def _moment(probabilities, modes):
+    return sum(p for clicks, p in probabilities.items() if all(clicks[i] for i in modes))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_correlators_equal_brute_force(name):
+    experiment = MODELS[name]()
+    probabilities = _pattern_probabilities(experiment)
+    assert sum(probabilities.values()) == pytest.approx(1, abs=1e-12)
+    p = np.array([_moment(probabilities, [i]) for i in range(experiment.n_modes)])
+    subsets, first = validation.click_correlators(experiment, 1)
+    np.testing.assert_allclose(first, p, atol=1e-13)
+    np.testing.assert_allclose(first, experiment.click_probabilities(), atol=1e-13)
+    subsets, second = validation.click_correlators(experiment, 2)
+    expected = [_moment(probabilities, s) - p[s[0]] * p[s[1]] for s in subsets]
+    np.testing.assert_allclose(second, expected, atol=1e-13)
+    _, raw = validation.click_correlators(experiment, 2, connected=False)
+    np.testing.assert_allclose(raw, [_moment(probabilities, s) for s in subsets], atol=1e-13)
+    subsets, third = validation.click_correlators(experiment, 3)
+    expected = [_moment(probabilities, (i, j, k)) - _moment(probabilities, (i, j)) * p[k]
+                - _moment(probabilities, (i, k)) * p[j] - _moment(probabilities, (j, k)) * p[i]
+                + 2 * p[i] * p[j] * p[k] for i, j, k in subsets]
+    np.testing.assert_allclose(third, expected, atol=1e-13)
+
+
+def test_fourth_order_cumulant_by_partitions():
+    experiment = MODELS["threshold-displaced-dark"]()
+    probabilities = _pattern_probabilities(experiment)
+    subsets, fourth = validation.click_correlators(experiment, 4)
+    # fourth joint cumulant from raw moments, written out
+    m = lambda *s: _moment(probabilities, s)  # noqa: E731
+    i, j, k, l = subsets[0]
+    expected = (m(i, j, k, l) - m(i, j, k) * m(l) - m(i, j, l) * m(k) - m(i, k, l) * m(j)
+                - m(j, k, l) * m(i) - m(i, j) * m(k, l) - m(i, k) * m(j, l) - m(i, l) * m(j, k)
+                + 2 * (m(i, j) * m(k) * m(l) + m(i, k) * m(j) * m(l) + m(i, l) * m(j) * m(k)
+                       + m(j, k) * m(i) * m(l) + m(j, l) * m(i) * m(k) + m(k, l) * m(i) * m(j))
+                - 6 * m(i) * m(j) * m(k) * m(l))
+    assert fourth[0] == pytest.approx(expected, abs=1e-13)
+
+
+def test_explicit_subsets_in_any_order():
+    experiment = presets.random_experiment(6, r=0.8, transmission=0.6, rng=3)
+    _, all_pairs = validation.click_correlators(experiment, 2)
+    subsets, some = validation.click_correlators(experiment, 2, subsets=[[4, 1], [0, 5]])
+    np.testing.assert_array_equal(subsets, [[1, 4], [0, 5]])
+    lookup = {tuple(s): v for s, v in zip(*validation.click_correlators(experiment, 2))}
+    np.testing.assert_allclose(some, [lookup[(1, 4)], lookup[(0, 5)]], rtol=1e-12)
+
+
+@pytest.mark.statistical
+def test_sample_estimates_agree_with_the_model():
+    experiment = presets.jiuzhang_like(8, r=1.0, transmission=0.4, rng=5)
+    patterns = experiment.sample(20000, rng=8).patterns
+    for order in (1, 2, 3):
+        subsets, exact = validation.click_correlators(experiment, order)
+        _, estimate, error = validation.sample_click_correlators(patterns, order)
+        z = (estimate - exact) / error
+        assert np.all(np.abs(z) < Z_MAX), (order, z)
+    # raw moments too, and counts are clicks when > 0
+    counts = patterns * 3
+    _, raw, error = validation.sample_click_correlators(counts, 2, connected=False)
+    _, exact = validation.click_correlators(experiment, 2, connected=False)
+    assert np.all(np.abs((raw - exact) / error) < Z_MAX)
+
+
+@pytest.mark.statistical
+def test_second_order_correlators_catch_distinguishable_light():
+    """Distinguishable squeezers keep the click rates (nearly) but not the
+    pair correlations: the ideal model's correlators reject their samples."""
+    experiment = presets.jiuzhang_like(8, r=1.0, transmission=0.6, rng=5)
+    patterns = experiment.sample(20000, rng=9, method="distinguishable").patterns
+    _, exact = validation.click_correlators(experiment, 2)
+    _, estimate, error = validation.sample_click_correlators(patterns, 2)
+    assert np.max(np.abs((estimate - exact) / error)) > 10
+
+
+def test_jiuzhang1_third_order_in_seconds():
+    subsets, values = validation.click_correlators(presets.jiuzhang1(), 3)
+    assert subsets.shape == (161700, 3) and np.all(np.isfinite(values))
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda e: validation.click_correlators(e, 0), "order"),
+    (lambda e: validation.click_correlators(e, 2, subsets=[[0, 0]]), "distinct"),
+    (lambda e: validation.click_correlators(e, 2, subsets=[[0, 9]]), r"\[0, 4\)"),
+    (lambda e: validation.click_correlators(e, 2, subsets=[0, 1]), "shape"),
+    (lambda e: validation.sample_click_correlators(np.zeros((0, 4), int), 1), "non-empty"),
+    (lambda e: validation.sample_click_correlators(np.full((5, 4), 0.5), 1), "integer"),
+    (lambda e: validation.sample_click_correlators(np.zeros((5, 4), int), 1, n_batches=9),
+     "n_batches"),
+])
+def test_bad_input(bad, match):
+    experiment = presets.random_experiment(4, rng=1)
+    with pytest.raises(InputError, match=match):
+        bad(experiment)
+
+
+def test_click_statistics_need_click_detectors():
+    experiment = presets.random_experiment(4, detectors="pnr", rng=1)
+    assert isinstance(experiment.detector, PhotonNumberResolving)
+    with pytest.raises(InputError, match="threshold or pseudo-PNR"):
+        validation.click_correlators(experiment, 2)
