@@ -11,6 +11,10 @@
     interrupted run.
 ``jiuzhang-emu info FILE``
     Metadata and click statistics of a sample file.
+``jiuzhang-emu reproduce [--samples N] [--seed S]``
+    Jiuzhang 1.0's measured click rates and click-number histogram against
+    the ideal, squashed and fitted models
+    (:func:`jiuzhang_emu.validation.jiuzhang1_comparison`).
 
 Bad input exits with status 2 and a one-line message; an interrupted
 ``sample`` exits with 130 and keeps every complete batch in the file.
@@ -18,7 +22,6 @@ Bad input exits with status 2 and a one-line message; an interrupted
 import argparse
 import ast
 import inspect
-import itertools
 import signal
 import sys
 import threading
@@ -26,7 +29,7 @@ import time
 
 import numpy as np
 
-from jiuzhang_emu import io, presets, samplers
+from jiuzhang_emu import io, presets, samplers, validation
 from jiuzhang_emu.errors import InputError, JiuzhangEmuError
 
 DEMO_MODES = 8
@@ -94,6 +97,12 @@ def _parser():
 
     show = commands.add_parser("info", help="metadata and click statistics of a sample file")
     show.add_argument("file")
+
+    reproduce = commands.add_parser("reproduce", help="Jiuzhang 1.0's data against the ideal, "
+                                    "squashed and fitted models")
+    reproduce.add_argument("--samples", type=int, default=100_000,
+                           help="positive-P samples per model (default 100000)")
+    reproduce.add_argument("--seed", type=int, default=0, help="phase-space seed (default 0)")
     return parser
 
 
@@ -151,46 +160,6 @@ def _info(args, out):
 
 
 # -- demo ---------------------------------------------------------------------
-def _exact_click_distribution(experiment):
-    """P(total clicks = k), k = 0..M, by summing all 2^M threshold patterns."""
-    m = experiment.n_modes
-    distribution = np.zeros(m + 1)
-    for pattern in itertools.product((0, 1), repeat=m):
-        distribution[sum(pattern)] += experiment.probability(pattern)
-    return distribution
-
-
-def _merged_bins(observed, expected, minimum=5.0):
-    """Adjacent bins merged until each expects at least ``minimum`` counts."""
-    merged_obs, merged_exp, obs, exp = [], [], 0.0, 0.0
-    for o, e in zip(observed, expected):
-        obs, exp = obs + o, exp + e
-        if exp >= minimum:
-            merged_obs.append(obs)
-            merged_exp.append(exp)
-            obs = exp = 0.0
-    if exp and merged_exp:
-        merged_obs[-1] += obs
-        merged_exp[-1] += exp
-    elif exp:
-        merged_obs, merged_exp = [obs], [exp]
-    return np.array(merged_obs), np.array(merged_exp)
-
-
-def chi_square(observed, expected):
-    """Pearson's chi-square of counts against expected counts (bins merged
-    to expect >= 5 each): (statistic, degrees of freedom, p-value)."""
-    import mpmath
-
-    obs, exp = _merged_bins(observed, expected)
-    statistic = float(np.sum((obs - exp) ** 2 / exp))
-    dof = len(obs) - 1
-    if dof < 1:
-        return statistic, dof, float("nan")
-    return statistic, dof, float(mpmath.gammainc(dof / 2, statistic / 2, mpmath.inf,
-                                                 regularized=True))
-
-
 def _draw(experiment, args):
     if args.out:
         io.write_samples(args.out, experiment, args.shots, rng=args.seed,
@@ -240,21 +209,30 @@ def _demo(args, out):
     say(f"                       max |z| = {np.max(np.abs(z)):.2f} over {len(z)} modes")
     say()
 
-    exact = _exact_click_distribution(experiment)
-    observed = np.bincount(clicks, minlength=len(exact))
-    say("click-number distribution (all 2^8 pattern probabilities summed)")
+    exact = validation.click_number_distribution(experiment, method="exact")
+    observed = np.bincount(clicks, minlength=len(exact.probabilities))
+    say(f"click-number distribution (exact: 2^{experiment.n_modes} Gaussian integrals)")
     say("  clicks   sampled     exact")
-    for k, (o, p) in enumerate(zip(observed, exact)):
+    for k, (o, p) in enumerate(zip(observed, exact.probabilities)):
         say(f"  {k:6d}   {o / shots:7.4f}   {p:7.4f}")
-    statistic, dof, p_value = chi_square(observed, shots * exact)
-    verdict = "consistent with" if p_value >= 0.01 else "INCONSISTENT with"
+    test = validation.click_number_test(observed, exact)
+    verdict = "consistent with" if test.pvalue >= 0.01 else "INCONSISTENT with"
     say()
     say(f"verdict: samples {verdict} the exact model "
-        f"(chi-square {statistic:.2f} on {dof} dof, p = {p_value:.3f})")
+        f"(chi-square {test.chi2:.2f} on {test.dof} dof, p = {test.pvalue:.3f})")
     return 0
 
 
-_COMMANDS = {"demo": _demo, "sample": _sample, "info": _info}
+# -- reproduce ------------------------------------------------------------------
+def _reproduce(args, out):
+    print(f"Jiuzhang 1.0: measured data against the ideal, squashed and fitted models "
+          f"({args.samples} positive-P samples per model, seed {args.seed}) ...", file=out)
+    comparison = validation.jiuzhang1_comparison(samples=args.samples, rng=args.seed)
+    print(comparison.table(), file=out)
+    return 0
+
+
+_COMMANDS = {"demo": _demo, "sample": _sample, "info": _info, "reproduce": _reproduce}
 
 
 def main(argv=None, out=None):

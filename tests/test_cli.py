@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from jiuzhang_emu import io, presets
-from jiuzhang_emu.cli import chi_square, main
+from jiuzhang_emu.cli import main
 
 SAMPLE = ["sample", "--preset", "random_experiment", "--option", "n_modes=3",
           "--option", "rng=1", "--shots", "100", "--seed", "5"]
@@ -86,13 +86,6 @@ def test_info_of_a_missing_or_foreign_file(tmp_path, capsys):
 def test_usage_errors_and_help():
     assert _run(["sample", "--preset", "jiuzhang_like"])[0] == 2  # no --shots, --out
     assert _run(["--help"])[0] == 0
-
-
-def test_chi_square_merges_sparse_bins():
-    statistic, dof, p = chi_square([50, 30, 15, 4, 1], [50, 30, 15, 4, 1])
-    assert statistic == 0 and dof == 3 and p == pytest.approx(1.0)
-    statistic, dof, p = chi_square([30, 70], [50, 50])
-    assert statistic == pytest.approx(16.0) and dof == 1 and p == pytest.approx(6.334e-5, rel=1e-3)
 
 
 def test_python_dash_m_runs_the_command(tmp_path):

@@ -8,6 +8,10 @@
   chi-square / Z-score tests of data against them.
 - :mod:`~jiuzhang_emu.validation.phase_space`: positive-P samples of a
   Gaussian state.
+- :mod:`~jiuzhang_emu.validation.fitting`: model parameters fitted to the
+  measured click-number mean and variance.
+- :mod:`~jiuzhang_emu.validation.reproduction`: Jiuzhang 1.0's data against
+  the ideal, squashed and fitted models (``jiuzhang-emu reproduce``).
 """
 from jiuzhang_emu.validation.click_numbers import (
     ClickNumberDistribution,
@@ -15,6 +19,13 @@ from jiuzhang_emu.validation.click_numbers import (
     click_number_distribution,
     click_number_test,
 )
+from jiuzhang_emu.validation.fitting import (
+    FitResult,
+    click_moments,
+    fit_click_moments,
+    histogram_moments,
+)
+from jiuzhang_emu.validation.reproduction import Comparison, jiuzhang1_comparison
 from jiuzhang_emu.validation.statistics import (
     click_correlators,
     dark_probabilities,
@@ -23,7 +34,13 @@ from jiuzhang_emu.validation.statistics import (
 
 __all__ = [
     "ClickNumberDistribution",
+    "Comparison",
     "CountTest",
+    "FitResult",
+    "click_moments",
+    "fit_click_moments",
+    "histogram_moments",
+    "jiuzhang1_comparison",
     "click_correlators",
     "click_number_distribution",
     "click_number_test",

@@ -170,3 +170,16 @@ def test_exact_refuses_too_many_modes_and_pnr_models():
     with pytest.raises(InputError, match="threshold or pseudo-PNR"):
         validation.click_number_distribution(presets.random_experiment(4, detectors="pnr",
                                                                        rng=1))
+
+
+def test_count_test_merges_sparse_bins_and_matches_pearson():
+    exact = validation.ClickNumberDistribution(np.array([0.5, 0.3, 0.15, 0.04, 0.01]),
+                                               np.zeros(5), np.arange(4), "exact")
+    result = validation.click_number_test([50, 30, 15, 4, 1], exact)
+    assert result.chi2 == 0 and result.dof == 3 and result.pvalue == pytest.approx(1.0)
+    assert result.bins == [(0,), (1,), (2,), (3, 4)]
+    half = validation.ClickNumberDistribution(np.array([0.5, 0.5]), np.zeros(2), np.arange(1),
+                                              "exact")
+    result = validation.click_number_test([30, 70], half)
+    assert result.chi2 == pytest.approx(16.0) and result.dof == 1
+    assert result.pvalue == pytest.approx(6.334e-5, rel=1e-3)
