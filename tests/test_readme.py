@@ -22,3 +22,12 @@ def test_model_example_prints_the_documented_click_numbers():
     documented = re.search(r"# (expected clicks .*)", code).group(1)
     assert out.getvalue().strip() == documented
     assert abs(namespace["small"].probability([1, 0, 2, 0]) - 0.00769) < 5e-6
+
+
+def test_validate_example_prints_the_documented_verdict():
+    code = _block_after("## Validate")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, str(README), "exec"), {})
+    documented = re.search(r"# (Z = .*)", code).group(1)
+    assert out.getvalue().strip() == documented
