@@ -10,6 +10,8 @@
   Gaussian state.
 - :mod:`~jiuzhang_emu.validation.fitting`: model parameters fitted to the
   measured click-number mean and variance.
+- :mod:`~jiuzhang_emu.validation.raw_formats`: readers and writers of the
+  Jiuzhang 1.0 and 2.0 raw sample files.
 - :mod:`~jiuzhang_emu.validation.reproduction`: Jiuzhang 1.0's data against
   the ideal, squashed and fitted models (``jiuzhang-emu reproduce``).
 """
@@ -25,6 +27,15 @@ from jiuzhang_emu.validation.fitting import (
     fit_click_moments,
     histogram_moments,
 )
+from jiuzhang_emu.validation.raw_formats import (
+    RawSamples,
+    iter_jiuzhang1,
+    iter_jiuzhang2,
+    read_jiuzhang1,
+    read_jiuzhang2,
+    write_jiuzhang1,
+    write_jiuzhang2,
+)
 from jiuzhang_emu.validation.reproduction import Comparison, jiuzhang1_comparison
 from jiuzhang_emu.validation.statistics import (
     click_correlators,
@@ -37,13 +48,20 @@ __all__ = [
     "Comparison",
     "CountTest",
     "FitResult",
+    "RawSamples",
     "click_moments",
     "fit_click_moments",
     "histogram_moments",
+    "iter_jiuzhang1",
+    "iter_jiuzhang2",
     "jiuzhang1_comparison",
+    "read_jiuzhang1",
+    "read_jiuzhang2",
     "click_correlators",
     "click_number_distribution",
     "click_number_test",
     "dark_probabilities",
     "sample_click_correlators",
+    "write_jiuzhang1",
+    "write_jiuzhang2",
 ]
