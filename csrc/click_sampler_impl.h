@@ -40,6 +40,7 @@ typedef struct {
     const T *H, *h; /* compact G' and v' over (C..., k), dim n b */
     T *P;           /* dim x dim: forward-substitution rows along the path */
     T *y;           /* L^-1 v' along the path */
+    const T *gw;    /* dark-count factors of the compact blocks, or NULL */
     T A, B;
     double abs_sum;
 } FN(dfs_ctx);
@@ -87,15 +88,18 @@ static T FN(block_solve)(const FN(dfs_ctx) *c, int j, int m, const T *L, T *out)
     return sq;
 }
 
-/* Add f'(S) (sign (-1)^|S|) and f'(S u k) for the path S of t blocks. */
-static int FN(add_terms)(FN(dfs_ctx) *c, int t, T sqrt_det, T ysq, T *L, T *tmp)
+/* Add f'(S) (sign (-1)^|S|) and f'(S u k) for the path S of t blocks;
+ * weight: the product of the dark-count factors over S. */
+static int FN(add_terms)(FN(dfs_ctx) *c, int t, T sqrt_det, T ysq, T weight, T *L, T *tmp)
 {
     const int k = c->n - 1, m = t * c->b;
     T d;
     if (!FN(block_factor)(c, k, m, L, &d))
         return JZ_ERR_NOT_PD;
-    const T f = DIV(EXP(SUB(FROM(0), ysq)), sqrt_det);
-    const T fk = DIV(MUL(f, EXP(SUB(FROM(0), FN(block_solve)(c, k, m, L, tmp)))), d);
+    const T f = DIV(MUL(weight, EXP(SUB(FROM(0), ysq))), sqrt_det);
+    T fk = DIV(MUL(f, EXP(SUB(FROM(0), FN(block_solve)(c, k, m, L, tmp)))), d);
+    if (c->gw)
+        fk = MUL(fk, c->gw[k]);
     if (t % 2) {
         c->A = SUB(c->A, f);
         c->B = SUB(c->B, fk);
@@ -108,7 +112,7 @@ static int FN(add_terms)(FN(dfs_ctx) *c, int t, T sqrt_det, T ysq, T *L, T *tmp)
 }
 
 /* Every subset extending the path (t blocks) with blocks first..n-2. */
-static int FN(visit)(FN(dfs_ctx) *c, int first, int t, T sqrt_det, T ysq, T *work)
+static int FN(visit)(FN(dfs_ctx) *c, int first, int t, T sqrt_det, T ysq, T weight, T *work)
 {
     const int b = c->b, dim = c->n * b, m = t * b;
     T *L = work, *next = work + b * b;
@@ -129,9 +133,10 @@ static int FN(visit)(FN(dfs_ctx) *c, int first, int t, T sqrt_det, T ysq, T *wor
             }
         }
         const T sqrt_det_j = MUL(sqrt_det, d);
-        int status = FN(add_terms)(c, t + 1, sqrt_det_j, ysq_j, next, next + b * b);
+        const T weight_j = c->gw ? MUL(weight, c->gw[j]) : weight;
+        int status = FN(add_terms)(c, t + 1, sqrt_det_j, ysq_j, weight_j, next, next + b * b);
         if (status == JZ_OK)
-            status = FN(visit)(c, j + 1, t + 1, sqrt_det_j, ysq_j, next);
+            status = FN(visit)(c, j + 1, t + 1, sqrt_det_j, ysq_j, weight_j, next);
         if (status != JZ_OK)
             return status;
     }
@@ -139,14 +144,14 @@ static int FN(visit)(FN(dfs_ctx) *c, int first, int t, T sqrt_det, T ysq, T *wor
 }
 
 typedef struct {
-    T *G, *v, *H, *h, *P, *y, *work, *W;
+    T *G, *v, *H, *h, *P, *y, *work, *W, *gw;
     int *live, *C, *rows;
 } FN(shot_ws);
 
 static void FN(free_ws)(FN(shot_ws) *w)
 {
     free(w->G); free(w->v); free(w->H); free(w->h); free(w->P); free(w->y);
-    free(w->work); free(w->W); free(w->live); free(w->C); free(w->rows);
+    free(w->work); free(w->W); free(w->gw); free(w->live); free(w->C); free(w->rows);
 }
 
 static int FN(alloc_ws)(FN(shot_ws) *w, int n_blocks, int b)
@@ -165,8 +170,9 @@ static int FN(alloc_ws)(FN(shot_ws) *w, int n_blocks, int b)
     w->live = malloc(sizeof(int) * n_blocks);
     w->C = malloc(sizeof(int) * n_blocks);
     w->rows = malloc(sizeof(int) * dim);
+    w->gw = malloc(sizeof(T) * n_blocks);
     if (!w->G || !w->v || !w->H || !w->h || !w->P || !w->y || !w->work || !w->W || !w->live ||
-        !w->C || !w->rows)
+        !w->C || !w->rows || !w->gw)
         return JZ_ERR_MEMORY;
     return JZ_OK;
 }
@@ -227,8 +233,15 @@ static int FN(eliminate)(FN(shot_ws) *w, int n_blocks, int b, int k)
     return JZ_OK;
 }
 
-static int FN(sample_one)(FN(shot_ws) *w, const double *G, const double *v, int n_blocks,
-                          int b, const double *u, int64_t *clicks, double *condition)
+/* The chain rule along one shot.  Sampling (given == NULL): detector k clicks
+ * when u_k A < A - B.  Probability (given != NULL): the clicks are given and
+ * *log_prob collects the log of each chosen factor, (A - B) / A or B / A.
+ * g: per-detector dark-count factors (1 - dark count), or NULL.  *condition:
+ * the largest sum(|terms|) over A (sampling) or over the chosen numerator
+ * (probability); infinite when a sum lost its value, and the shot stops. */
+static int FN(chain_one)(FN(shot_ws) *w, const double *G, const double *v, const double *g,
+                         int n_blocks, int b, const double *u, const int64_t *given,
+                         int64_t *clicks, double *log_prob, double *condition)
 {
     const int dim = n_blocks * b;
     for (size_t i = 0; i < (size_t)dim * dim; i++)
@@ -239,11 +252,15 @@ static int FN(sample_one)(FN(shot_ws) *w, const double *G, const double *v, int 
         w->live[i] = 1;
     int nC = 0;
     *condition = 1;
+    if (log_prob)
+        *log_prob = 0;
     for (int k = 0; k < n_blocks; k++) {
         /* compact system over (C..., k) */
         const int n = nC + 1, cdim = n * b;
         w->C[nC] = k;
-        for (int bi = 0; bi < n; bi++)
+        for (int bi = 0; bi < n; bi++) {
+            if (g)
+                w->gw[bi] = FROM(g[w->C[bi]]);
             for (int a = 0; a < b; a++) {
                 const int src = w->C[bi] * b + a, dst = bi * b + a;
                 w->h[dst] = w->v[src];
@@ -251,28 +268,43 @@ static int FN(sample_one)(FN(shot_ws) *w, const double *G, const double *v, int 
                     memcpy(w->H + (size_t)dst * cdim + bj * b,
                            w->G + (size_t)src * dim + w->C[bj] * b, sizeof(T) * b);
             }
-        FN(dfs_ctx) c = {b, n, w->H, w->h, w->P, w->y, FROM(0), FROM(0), 0};
+        }
+        FN(dfs_ctx) c = {b, n, w->H, w->h, w->P, w->y, g ? w->gw : NULL, FROM(0), FROM(0), 0};
         /* the root (S empty), then every nonempty subset */
-        int status = FN(add_terms)(&c, 0, FROM(1), FROM(0), w->work, w->work + b * b);
+        int status = FN(add_terms)(&c, 0, FROM(1), FROM(0), FROM(1), w->work, w->work + b * b);
         if (status == JZ_OK)
-            status = FN(visit)(&c, 0, 0, FROM(1), FROM(0), w->work);
+            status = FN(visit)(&c, 0, 0, FROM(1), FROM(0), FROM(1), w->work);
         if (status != JZ_OK)
             return status;
         const double A = TOD(c.A);
         if (!(A > 0) || !isfinite(A) || !isfinite(TOD(c.B))) {
-            *condition = INFINITY;  /* lost to cancellation: the caller redraws the shot */
+            *condition = INFINITY;  /* lost to cancellation: the caller redoes the shot */
             return JZ_OK;
         }
-        if (c.abs_sum / A > *condition)
-            *condition = c.abs_sum / A;
-        /* click iff u A < A - B, i.e. u < p(click | history) */
-        if (TOD(MUL(FROM(u[k]), c.A)) < TOD(SUB(c.A, c.B))) {
-            clicks[k] = 1;
-            w->C[nC++] = k;
+        const T click_part = SUB(c.A, c.B);
+        int click;
+        if (given) {
+            click = given[k] != 0;
+            const double chosen = TOD(click ? click_part : c.B);
+            if (!(chosen > 0)) {
+                *condition = INFINITY;
+                *log_prob = -INFINITY;
+                return JZ_OK;
+            }
+            *log_prob += log(TOD(DIV(click ? click_part : c.B, c.A)));
+            if (c.abs_sum / chosen > *condition)
+                *condition = c.abs_sum / chosen;
         } else {
-            clicks[k] = 0;
-            if ((status = FN(eliminate)(w, n_blocks, b, k)) != JZ_OK)
-                return status;
+            click = TOD(MUL(FROM(u[k]), c.A)) < TOD(click_part);
+            if (c.abs_sum / A > *condition)
+                *condition = c.abs_sum / A;
+        }
+        if (clicks)
+            clicks[k] = click;
+        if (click) {
+            w->C[nC++] = k;
+        } else if ((status = FN(eliminate)(w, n_blocks, b, k)) != JZ_OK) {
+            return status;
         }
     }
     return JZ_OK;
@@ -302,13 +334,46 @@ int FN(jz_sample_clicks)(const double *G, const double *v, int n_blocks, int blo
 #endif
         for (int s = 0; s < shots; s++)
             status[s] = ok != JZ_OK ? ok
-                                    : FN(sample_one)(&w, G, v, n_blocks, block,
-                                                     u + (size_t)s * n_blocks,
-                                                     clicks + (size_t)s * n_blocks,
-                                                     condition + s);
+                                    : FN(chain_one)(&w, G, v, NULL, n_blocks, block,
+                                                    u + (size_t)s * n_blocks, NULL,
+                                                    clicks + (size_t)s * n_blocks, NULL,
+                                                    condition + s);
         FN(free_ws)(&w);
     }
     for (int s = 0; s < shots && failed == JZ_OK; s++)
+        failed = status[s];
+    return failed;
+}
+
+/* Log-probabilities of `n` click patterns (n x n_blocks, 0/1), dark-count
+ * factors g (n_blocks, or NULL for none); condition, status per pattern. */
+int FN(jz_click_probabilities)(const double *G, const double *v, const double *g,
+                               int n_blocks, int block, int n, const int64_t *patterns,
+                               double *log_prob, double *condition, int *status,
+                               int n_threads)
+{
+    if (n_blocks < 1 || block < 1 || n < 0)
+        return JZ_ERR_ARGUMENT;
+    int failed = JZ_OK;
+    if (n_threads < 1)
+        n_threads = 1;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(n_threads)
+#endif
+    {
+        FN(shot_ws) w;
+        const int ok = FN(alloc_ws)(&w, n_blocks, block);
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 1)
+#endif
+        for (int s = 0; s < n; s++)
+            status[s] = ok != JZ_OK ? ok
+                                    : FN(chain_one)(&w, G, v, g, n_blocks, block, NULL,
+                                                    patterns + (size_t)s * n_blocks, NULL,
+                                                    log_prob + s, condition + s);
+        FN(free_ws)(&w);
+    }
+    for (int s = 0; s < n && failed == JZ_OK; s++)
         failed = status[s];
     return failed;
 }

@@ -58,7 +58,11 @@ int jz_sample_photons(const void *B, int M, int shots, const void *loops, const 
 #define JZ_DECLARE_CLICKS(SUF)                                                          \
     int jz_sample_clicks_##SUF(const double *G, const double *v, int n_blocks, int block, \
                                int shots, const double *u, int64_t *clicks,               \
-                               double *condition, int *status, int n_threads);
+                               double *condition, int *status, int n_threads);        \
+    int jz_click_probabilities_##SUF(const double *G, const double *v, const double *g,   \
+                                     int n_blocks, int block, int n,                       \
+                                     const int64_t *patterns, double *log_prob,            \
+                                     double *condition, int *status, int n_threads);
 JZ_DECLARE_CLICKS(d)
 JZ_DECLARE_CLICKS(ld)
 JZ_DECLARE_CLICKS(dd)

@@ -11,6 +11,9 @@
     interrupted run.
 ``jiuzhang-emu info FILE``
     Metadata and click statistics of a sample file.
+``jiuzhang-emu adversaries [--modes M] [--shots N] [--seed S]``
+    Which validation test catches which classical imitation of a small
+    Jiuzhang-like experiment (:func:`jiuzhang_emu.validation.adversary_table`).
 ``jiuzhang-emu reproduce [--samples N] [--seed S]``
     Jiuzhang 1.0's measured click rates and click-number histogram against
     the ideal, squashed and fitted models
@@ -97,6 +100,13 @@ def _parser():
 
     show = commands.add_parser("info", help="metadata and click statistics of a sample file")
     show.add_argument("file")
+
+    adversaries = commands.add_parser("adversaries", help="which validation test catches which "
+                                      "classical imitation of a small Jiuzhang-like experiment")
+    adversaries.add_argument("--modes", type=int, default=12, help="modes (even; default 12)")
+    adversaries.add_argument("--shots", type=int, default=10_000,
+                             help="samples per sampler (default 10000)")
+    adversaries.add_argument("--seed", type=int, default=0, help="seed (default 0)")
 
     reproduce = commands.add_parser("reproduce", help="Jiuzhang 1.0's data against the ideal, "
                                     "squashed and fitted models")
@@ -223,6 +233,17 @@ def _demo(args, out):
     return 0
 
 
+# -- adversaries ----------------------------------------------------------------
+def _adversaries(args, out):
+    experiment = presets.jiuzhang_like(args.modes, r=1.2, transmission=0.4, rng=args.seed)
+    print(f"{experiment.name}: {args.modes} modes, two-mode squeezers r = 1.2, transmission "
+          f"0.4, threshold detectors; exact samples and every classical imitation ...", file=out)
+    table = validation.adversary_table(experiment, shots=samplers.check_shots(args.shots),
+                                       rng=args.seed)
+    print(table.markdown(), file=out)
+    return 0
+
+
 # -- reproduce ------------------------------------------------------------------
 def _reproduce(args, out):
     print(f"Jiuzhang 1.0: measured data against the ideal, squashed and fitted models "
@@ -232,7 +253,8 @@ def _reproduce(args, out):
     return 0
 
 
-_COMMANDS = {"demo": _demo, "sample": _sample, "info": _info, "reproduce": _reproduce}
+_COMMANDS = {"demo": _demo, "sample": _sample, "info": _info, "adversaries": _adversaries,
+             "reproduce": _reproduce}
 
 
 def main(argv=None, out=None):

@@ -56,6 +56,18 @@ cdef extern from "jz_kernels.h" nogil:
     int jz_sample_clicks_dd(const double *G, const double *v, int n_blocks, int block,
                             int shots, const double *u, int64_t *clicks, double *condition,
                             int *status, int n_threads)
+    int jz_click_probabilities_d(const double *G, const double *v, const double *g,
+                                 int n_blocks, int block, int n, const int64_t *patterns,
+                                 double *log_prob, double *condition, int *status,
+                                 int n_threads)
+    int jz_click_probabilities_ld(const double *G, const double *v, const double *g,
+                                  int n_blocks, int block, int n, const int64_t *patterns,
+                                  double *log_prob, double *condition, int *status,
+                                  int n_threads)
+    int jz_click_probabilities_dd(const double *G, const double *v, const double *g,
+                                  int n_blocks, int block, int n, const int64_t *patterns,
+                                  double *log_prob, double *condition, int *status,
+                                  int n_threads)
 
     int jz_torontonian_dd(const void *O, const void *gamma, int n, int n_threads,
                           double *out, double *out_abs)

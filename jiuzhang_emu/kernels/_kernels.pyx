@@ -255,3 +255,34 @@ def sample_clicks(G, v, int block, u, str tier, int n_threads):
         status = fn(g, vv, n_blocks, block, shots, uu, cl, cond, st, n_threads)
     _check(status, "sample_clicks")
     return clicks, condition
+
+
+ctypedef int (*click_prob_fn)(const double *, const double *, const double *, int, int, int,
+                              const int64_t *, double *, double *, int *, int) noexcept nogil
+
+
+def click_probabilities(G, v, g, int block, patterns, str tier, int n_threads):
+    """Log-probabilities of click patterns by the chain rule
+    (csrc/click_sampler.c) in ``tier``.  G, v as for sample_clicks; g
+    (detectors,) float64 dark-count factors 1 - d, or None; patterns (n,
+    detectors) int64 0/1.  Returns (log_prob (n,), condition (n,))."""
+    cdef click_prob_fn fn = jz_click_probabilities_d
+    if tier == "extended":
+        fn = jz_click_probabilities_ld
+    elif tier == "double-double":
+        fn = jz_click_probabilities_dd
+    cdef int n_blocks = patterns.shape[1], n = patterns.shape[0], status
+    log_prob = np.zeros(n)
+    condition = np.zeros(n)
+    statuses = np.zeros(n, dtype=np.intc)
+    cdef double *gg = <double *>_ptr(G)
+    cdef double *vv = <double *>_ptr(v)
+    cdef double *dark = <double *>_ptr(g)
+    cdef int64_t *pat = <int64_t *>_ptr(patterns)
+    cdef double *lp = <double *>_ptr(log_prob)
+    cdef double *cond = <double *>_ptr(condition)
+    cdef int *st = <int *>_ptr(statuses)
+    with nogil:
+        status = fn(gg, vv, dark, n_blocks, block, n, pat, lp, cond, st, n_threads)
+    _check(status, "click_probabilities")
+    return log_prob, condition

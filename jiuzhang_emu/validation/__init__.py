@@ -6,6 +6,11 @@
 - :mod:`~jiuzhang_emu.validation.click_numbers`: total click-number
   distributions (exact, or positive-P phase space at any size) and
   chi-square / Z-score tests of data against them.
+- :mod:`~jiuzhang_emu.validation.hypotheses`: likelihood ratios against the
+  classical hypotheses, cross-entropy and HOG scores, subset TVD (exact
+  pattern probabilities).
+- :mod:`~jiuzhang_emu.validation.adversary_table`: which test catches which
+  classical imitation (``jiuzhang-emu adversaries``).
 - :mod:`~jiuzhang_emu.validation.phase_space`: positive-P samples of a
   Gaussian state.
 - :mod:`~jiuzhang_emu.validation.fitting`: model parameters fitted to the
@@ -15,6 +20,7 @@
 - :mod:`~jiuzhang_emu.validation.reproduction`: Jiuzhang 1.0's data against
   the ideal, squashed and fitted models (``jiuzhang-emu reproduce``).
 """
+from jiuzhang_emu.validation.adversary_table import AdversaryTable, adversary_table
 from jiuzhang_emu.validation.click_numbers import (
     ClickNumberDistribution,
     CountTest,
@@ -26,6 +32,15 @@ from jiuzhang_emu.validation.fitting import (
     click_moments,
     fit_click_moments,
     histogram_moments,
+)
+from jiuzhang_emu.validation.hypotheses import (
+    LikelihoodRatio,
+    PatternProbabilities,
+    Score,
+    cross_entropy_score,
+    heavy_output_score,
+    likelihood_ratio_test,
+    subset_distances,
 )
 from jiuzhang_emu.validation.raw_formats import (
     RawSamples,
@@ -44,24 +59,33 @@ from jiuzhang_emu.validation.statistics import (
 )
 
 __all__ = [
+    "AdversaryTable",
     "ClickNumberDistribution",
     "Comparison",
     "CountTest",
     "FitResult",
+    "LikelihoodRatio",
+    "PatternProbabilities",
     "RawSamples",
+    "Score",
+    "adversary_table",
     "click_moments",
     "fit_click_moments",
+    "heavy_output_score",
     "histogram_moments",
     "iter_jiuzhang1",
     "iter_jiuzhang2",
     "jiuzhang1_comparison",
+    "likelihood_ratio_test",
     "read_jiuzhang1",
     "read_jiuzhang2",
     "click_correlators",
     "click_number_distribution",
     "click_number_test",
+    "cross_entropy_score",
     "dark_probabilities",
     "sample_click_correlators",
+    "subset_distances",
     "write_jiuzhang1",
     "write_jiuzhang2",
 ]
