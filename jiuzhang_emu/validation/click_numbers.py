@@ -36,6 +36,7 @@ from jiuzhang_emu.validation.statistics import (
     check_click_model,
     check_clicks,
     dark_probabilities,
+    max_count,
 )
 
 EXACT_MAX_MODES = 20  # 2^20 Gaussian integrals: seconds
@@ -56,6 +57,9 @@ class ClickNumberDistribution:
     method : {"exact", "phase-space"}
     samples : int or None
         Phase-space samples used.
+    n_modes, max_count : int or None
+        The model's mode count and largest pattern entry (1: threshold, k:
+        pseudo-PNR), checked against data in :func:`click_number_test`.
     """
 
     probabilities: np.ndarray
@@ -63,6 +67,8 @@ class ClickNumberDistribution:
     modes: np.ndarray
     method: str
     samples: object = None
+    n_modes: object = None
+    max_count: object = None
 
     def mean(self):
         c = np.arange(len(self.probabilities))
@@ -101,12 +107,14 @@ def click_number_distribution(experiment, *, method="auto", modes=None, samples=
             raise InputError(f"method='exact' sums 2^{len(modes)} terms; at most "
                              f"{EXACT_MAX_MODES} modes (use method='phase-space')")
         return ClickNumberDistribution(_exact(experiment, modes), np.zeros(len(modes) + 1),
-                                       modes, "exact")
+                                       modes, "exact", None, experiment.n_modes,
+                                       max_count(experiment))
     samples = DEFAULT_SAMPLES if samples is None else samples
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
         raise InputError(f"samples must be an integer >= 2, got {samples!r}")
     mean, error = _phase_space(experiment, modes, int(samples), np.random.default_rng(rng))
-    return ClickNumberDistribution(mean, error, modes, "phase-space", int(samples))
+    return ClickNumberDistribution(mean, error, modes, "phase-space", int(samples),
+                                   experiment.n_modes, max_count(experiment))
 
 
 def _exact(experiment, modes):
@@ -212,7 +220,7 @@ def click_number_test(data, model, *, min_expected=5.0):
     n_bins = len(model.probabilities)
     data = np.asarray(data)
     if data.ndim == 2:
-        clicks = check_clicks(data, name="data")
+        clicks = check_clicks(data, model.n_modes, name="data", max_count=model.max_count)
         if clicks.shape[1] <= model.modes.max():
             raise InputError(f"data has {clicks.shape[1]} modes; the model counts modes up to "
                              f"{model.modes.max()}")

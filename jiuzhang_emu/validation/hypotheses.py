@@ -50,7 +50,7 @@ from jiuzhang_emu.experiment import PROBABILITY_RTOL
 from jiuzhang_emu.kernels import _kernels
 from jiuzhang_emu.kernels._precision import TIERS, UNIT_ROUNDOFF
 from jiuzhang_emu.validation.click_numbers import click_number_distribution
-from jiuzhang_emu.validation.statistics import check_click_model, check_clicks
+from jiuzhang_emu.validation.statistics import check_click_model, check_clicks, max_count
 
 HYPOTHESES = ("ideal", "thermal", "squashed", "distinguishable", "uniform")
 MAX_CLICKS = 16
@@ -129,8 +129,9 @@ class PatternProbabilities:
         return total
 
 
-def _usable(patterns, n_modes, max_clicks):
-    clicks = check_clicks(patterns, n_modes)
+def _usable(patterns, experiment, max_clicks):
+    check_click_model(experiment)
+    clicks = check_clicks(patterns, experiment.n_modes, max_count=max_count(experiment))
     keep = clicks.sum(axis=1) <= max_clicks
     if not keep.any():
         raise InputError(f"no sample has at most max_clicks={max_clicks} clicks")
@@ -178,7 +179,7 @@ def likelihood_ratio_test(patterns, experiment, alternative, *, max_clicks=MAX_C
     ``ideal``: a PatternProbabilities of the model to reuse."""
     if alternative not in HYPOTHESES[1:]:
         raise InputError(f"alternative must be one of {HYPOTHESES[1:]}, got {alternative!r}")
-    clicks, used = _usable(patterns, experiment.n_modes, max_clicks)
+    clicks, used = _usable(patterns, experiment, max_clicks)
     ideal = _ideal(experiment, ideal)(clicks)
     alt = PatternProbabilities(experiment, alternative)(clicks)
     with np.errstate(divide="ignore"):
@@ -203,7 +204,7 @@ def cross_entropy_score(patterns, experiment, *, max_clicks=MAX_CLICKS, click_di
                         rng=0, ideal=None):
     """Mean ln P_ideal(x | C = c) over the samples (higher: closer to the
     ideal model's typical patterns)."""
-    clicks, used = _usable(patterns, experiment.n_modes, max_clicks)
+    clicks, used = _usable(patterns, experiment, max_clicks)
     dist = click_distribution or click_number_distribution(experiment, rng=rng)
     p = _ideal(experiment, ideal)(clicks)
     sector = dist.probabilities[clicks.sum(axis=1)]
@@ -215,7 +216,7 @@ def cross_entropy_score(patterns, experiment, *, max_clicks=MAX_CLICKS, click_di
 def heavy_output_score(patterns, experiment, *, max_clicks=MAX_CLICKS, ideal=None):
     """Fraction of samples at least as likely (ideal model) as the median
     pattern of their click-number sector."""
-    clicks, used = _usable(patterns, experiment.n_modes, max_clicks)
+    clicks, used = _usable(patterns, experiment, max_clicks)
     M = experiment.n_modes
     probabilities = _ideal(experiment, ideal)
     medians = probabilities.sector_medians
@@ -255,7 +256,7 @@ def subset_distances(patterns, experiment, *, subset_size=4, n_subsets=10, rng=0
     an exact sampler with as many shots shows (resampled from the exact
     marginal)."""
     check_click_model(experiment)
-    clicks = check_clicks(patterns, experiment.n_modes)
+    clicks = check_clicks(patterns, experiment.n_modes, max_count=max_count(experiment))
     M = experiment.n_modes
     if not (isinstance(subset_size, (int, np.integer)) and 1 <= subset_size <= min(M, 12)):
         raise InputError(f"subset_size must be an integer in [1, {min(M, 12)}], got "

@@ -209,9 +209,16 @@ def _check_subsets(subsets, n_modes, order):
     return subsets.astype(np.intp)
 
 
-def check_clicks(patterns, n_modes=None, name="patterns"):
+def max_count(experiment):
+    """The largest entry a click-model pattern can hold: 1 (threshold) or k
+    (pseudo-PNR)."""
+    return getattr(experiment.detector, "n_detectors", 1)
+
+
+def check_clicks(patterns, n_modes=None, name="patterns", max_count=None):
     """Click indicators (uint8, shape (shots, modes)) from threshold data or
-    counts (a click = at least one count)."""
+    counts (a click = at least one count); with ``max_count``, entries above
+    it are refused (threshold data must be 0/1)."""
     patterns = np.asarray(patterns)
     if patterns.ndim != 2 or patterns.shape[0] == 0:
         raise InputError(f"{name} must be a non-empty 2-d array (shots, modes), got shape "
@@ -221,6 +228,11 @@ def check_clicks(patterns, n_modes=None, name="patterns"):
     if patterns.dtype.kind not in "biu" or (patterns.size and patterns.min() < 0):
         raise InputError(f"{name} must hold non-negative integer counts, got dtype "
                          f"{patterns.dtype}")
+    if max_count is not None and patterns.size and patterns.max() > max_count:
+        shot, mode = np.argwhere(patterns > max_count)[0]
+        kind = "0/1 (threshold data)" if max_count == 1 else f"at most {max_count}"
+        raise InputError(f"{name} must hold {kind}, got {patterns[shot, mode]} at shot {shot}, "
+                         f"mode {mode}")
     return (patterns > 0).astype(np.uint8)
 
 

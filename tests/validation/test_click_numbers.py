@@ -183,3 +183,22 @@ def test_count_test_merges_sparse_bins_and_matches_pearson():
     result = validation.click_number_test([30, 70], half)
     assert result.chi2 == pytest.approx(16.0) and result.dof == 1
     assert result.pvalue == pytest.approx(6.334e-5, rel=1e-3)
+
+
+def test_data_must_fit_the_model():
+    experiment = presets.random_experiment(4, rng=1)
+    model = validation.click_number_distribution(experiment)
+    patterns = np.zeros((5, 4), int)
+    patterns[3, 2] = 2
+    with pytest.raises(InputError, match="0/1 .*got 2 at shot 3, mode 2"):
+        validation.click_number_test(patterns, model)
+    with pytest.raises(InputError, match="data has 5 modes, the model has 4"):
+        validation.click_number_test(np.zeros((5, 5), int), model)
+    pseudo = presets.random_experiment(4, detectors="pseudo-pnr", n_detectors=2, rng=1)
+    pseudo_model = validation.click_number_distribution(pseudo)
+    ok = pseudo.sample(200, rng=2).patterns
+    assert ok.max() == 2
+    assert validation.click_number_test(ok, pseudo_model).dof >= 1
+    ok[0, 0] = 3
+    with pytest.raises(InputError, match="at most 2"):
+        validation.click_number_test(ok, pseudo_model)
