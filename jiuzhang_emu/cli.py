@@ -11,6 +11,11 @@
     interrupted run.
 ``jiuzhang-emu info FILE``
     Metadata and click statistics of a sample file.
+``jiuzhang-emu validate FILE --model PRESET --out DIR``
+    A validation report (Markdown with PNG plots) of samples against a model
+    (:func:`jiuzhang_emu.validation.report.write_report`); FILE is an HDF5
+    sample file, a .npy array of patterns, or a raw Jiuzhang 1.0 / 2.0 file
+    (``--format jiuzhang1`` / ``jiuzhang2``).
 ``jiuzhang-emu adversaries [--modes M] [--shots N] [--seed S]``
     Which validation test catches which classical imitation of a small
     Jiuzhang-like experiment (:func:`jiuzhang_emu.validation.adversary_table`).
@@ -100,6 +105,21 @@ def _parser():
 
     show = commands.add_parser("info", help="metadata and click statistics of a sample file")
     show.add_argument("file")
+
+    check = commands.add_parser("validate", help="a validation report (Markdown and PNG plots) "
+                                "of a sample file against a model")
+    check.add_argument("file", help="HDF5 sample file, .npy patterns, or a raw Jiuzhang file")
+    check.add_argument("--model", required=True, help=f"one of {sorted(presets.PRESETS)}")
+    check.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                       help="model preset option (repeatable)")
+    check.add_argument("--out", required=True, help="report directory")
+    check.add_argument("--format", default="auto",
+                       choices=["auto", "h5", "npy", "jiuzhang1", "jiuzhang2"],
+                       help="file format (auto: by extension, .h5/.hdf5 or .npy)")
+    check.add_argument("--count", type=int, help="raw files: records to read (default all)")
+    check.add_argument("--samples", type=int, default=100_000,
+                       help="positive-P samples per model (default 100000)")
+    check.add_argument("--seed", type=int, default=0, help="phase-space seed (default 0)")
 
     adversaries = commands.add_parser("adversaries", help="which validation test catches which "
                                       "classical imitation of a small Jiuzhang-like experiment")
@@ -233,6 +253,34 @@ def _demo(args, out):
     return 0
 
 
+# -- validate -------------------------------------------------------------------
+def _load_patterns(args):
+    fmt = args.format
+    if fmt == "auto":
+        suffix = args.file.lower().rsplit(".", 1)[-1]
+        fmt = {"h5": "h5", "hdf5": "h5", "npy": "npy"}.get(suffix)
+        if fmt is None:
+            raise InputError(f"cannot tell the format of {args.file!r} from its extension; "
+                             f"pass --format h5, npy, jiuzhang1 or jiuzhang2")
+    if fmt == "h5":
+        return io.read_samples(args.file).patterns
+    if fmt == "npy":
+        return np.load(args.file, allow_pickle=False)
+    read = {"jiuzhang1": validation.read_jiuzhang1, "jiuzhang2": validation.read_jiuzhang2}[fmt]
+    return read(args.file, count=args.count).clicks
+
+
+def _validate(args, out):
+    from jiuzhang_emu.validation.report import write_report
+
+    experiment = _preset(args.model, args.option)
+    patterns = _load_patterns(args)
+    path = write_report(patterns, experiment, args.out, samples=args.samples, rng=args.seed,
+                        title=f"{args.file} against {args.model}")
+    print(f"report written to {path}", file=out)
+    return 0
+
+
 # -- adversaries ----------------------------------------------------------------
 def _adversaries(args, out):
     experiment = presets.jiuzhang_like(args.modes, r=1.2, transmission=0.4, rng=args.seed)
@@ -253,8 +301,8 @@ def _reproduce(args, out):
     return 0
 
 
-_COMMANDS = {"demo": _demo, "sample": _sample, "info": _info, "adversaries": _adversaries,
-             "reproduce": _reproduce}
+_COMMANDS = {"demo": _demo, "sample": _sample, "info": _info, "validate": _validate,
+             "adversaries": _adversaries, "reproduce": _reproduce}
 
 
 def main(argv=None, out=None):

@@ -11,6 +11,9 @@
   pattern probabilities).
 - :mod:`~jiuzhang_emu.validation.adversary_table`: which test catches which
   classical imitation (``jiuzhang-emu adversaries``).
+- :mod:`~jiuzhang_emu.validation.report`: a Markdown report with plots
+  (``jiuzhang-emu validate FILE --model PRESET --out DIR``; needs
+  matplotlib).
 - :mod:`~jiuzhang_emu.validation.phase_space`: positive-P samples of a
   Gaussian state.
 - :mod:`~jiuzhang_emu.validation.fitting`: model parameters fitted to the
