@@ -14,6 +14,8 @@
 - :mod:`~jiuzhang_emu.validation.report`: a Markdown report with plots
   (``jiuzhang-emu validate FILE --model PRESET --out DIR``; needs
   matplotlib).
+- :mod:`~jiuzhang_emu.validation.grouped_counts`: joint click counts of
+  disjoint mode groups (exact or phase space) and their chi-square test.
 - :mod:`~jiuzhang_emu.validation.phase_space`: positive-P samples of a
   Gaussian state.
 - :mod:`~jiuzhang_emu.validation.fitting`: model parameters fitted to the
@@ -35,6 +37,11 @@ from jiuzhang_emu.validation.fitting import (
     click_moments,
     fit_click_moments,
     histogram_moments,
+)
+from jiuzhang_emu.validation.grouped_counts import (
+    GroupedDistribution,
+    grouped_click_distribution,
+    grouped_count_test,
 )
 from jiuzhang_emu.validation.hypotheses import (
     LikelihoodRatio,
@@ -67,6 +74,7 @@ __all__ = [
     "Comparison",
     "CountTest",
     "FitResult",
+    "GroupedDistribution",
     "LikelihoodRatio",
     "PatternProbabilities",
     "RawSamples",
@@ -74,6 +82,8 @@ __all__ = [
     "adversary_table",
     "click_moments",
     "fit_click_moments",
+    "grouped_click_distribution",
+    "grouped_count_test",
     "heavy_output_score",
     "histogram_moments",
     "iter_jiuzhang1",

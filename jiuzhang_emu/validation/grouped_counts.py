@@ -1,0 +1,218 @@
+"""Grouped click counts: the joint distribution of the numbers of clicks in
+several disjoint groups of modes (the "grouped count probabilities" of
+Drummond, Dellios, Reid et al., arXiv:2211.03480), and a chi-square test of
+data against it.
+
+With groups g_1..g_G (sizes n_g) and t_g = |T n g_g| for a dark set T, the
+joint generating function is
+
+    E[prod_g x_g^(C_g)] = sum_T P(T dark) prod_g (1 - x_g)^(t_g) x_g^(n_g - t_g),
+
+so P(c_1..c_G) = sum_t V[t] prod_g K_g[c_g, t_g] with V[t] the sum of P(T dark)
+over the dark sets with those group counts and K_g[c, t] = (-1)^(c - n_g + t)
+C(t, c - n_g + t): exact up to EXACT_MAX_MODES modes in all.  In phase space
+each positive-P sample gives prod_g prod_{j in g} (pi_j + x_g (1 - pi_j)), the
+groups' polynomials multiplied as an outer product; averaged over samples,
+with standard errors.  One group is the total click-number distribution of
+:mod:`jiuzhang_emu.validation.click_numbers`.
+"""
+from dataclasses import dataclass
+from itertools import combinations
+from math import comb
+
+import mpmath
+import numpy as np
+
+from jiuzhang_emu.errors import InputError
+from jiuzhang_emu.validation.click_numbers import (
+    AUTO_EXACT_MODES,
+    DEFAULT_SAMPLES,
+    EXACT_MAX_MODES,
+    CountTest,
+)
+from jiuzhang_emu.validation.phase_space import PhaseSpaceSampler
+from jiuzhang_emu.validation.statistics import (
+    _dark_factors,
+    check_click_model,
+    check_clicks,
+    dark_probabilities,
+    max_count,
+)
+
+_CHUNK = 2_000
+_MAX_BINS = 10**6
+
+
+@dataclass(frozen=True)
+class GroupedDistribution:
+    """P(C_1 = c_1, ..., C_G = c_G), one axis per group (length n_g + 1).
+
+    Attributes
+    ----------
+    probabilities, standard_errors : ndarray
+    groups : tuple of ndarray
+    method : {"exact", "phase-space"}
+    samples : int or None
+    n_modes, max_count : int
+        The model's mode count and largest pattern entry.
+    """
+
+    probabilities: np.ndarray
+    standard_errors: np.ndarray
+    groups: tuple
+    method: str
+    samples: object
+    n_modes: int
+    max_count: int
+
+
+def _check_groups(experiment, groups):
+    try:
+        groups = tuple(np.asarray(g, dtype=np.intp).ravel() for g in groups)
+    except (TypeError, ValueError) as exc:
+        raise InputError("groups must be a sequence of sequences of mode indices") from exc
+    if not groups or any(len(g) == 0 for g in groups):
+        raise InputError("groups must be a non-empty sequence of non-empty mode lists")
+    every = np.concatenate(groups)
+    if every.min() < 0 or every.max() >= experiment.n_modes:
+        raise InputError(f"group modes must lie in [0, {experiment.n_modes}), got values in "
+                         f"[{every.min()}, {every.max()}]")
+    if len(np.unique(every)) != len(every):
+        raise InputError("groups must be disjoint (a mode appears twice)")
+    bins = int(np.prod([len(g) + 1 for g in groups]))
+    if bins > _MAX_BINS:
+        raise InputError(f"the groups make {bins} joint bins, above {_MAX_BINS}")
+    return groups
+
+
+def grouped_click_distribution(experiment, groups, *, method="auto", samples=None, rng=None):
+    """The joint distribution of the click counts of disjoint mode groups.
+
+    Parameters
+    ----------
+    experiment : Experiment
+        Threshold or pseudo-PNR detection.
+    groups : sequence of sequences of int
+        Disjoint groups of output modes.
+    method : {"auto", "exact", "phase-space"}
+        "auto": exact when the groups hold at most AUTO_EXACT_MODES modes.
+    samples : int, optional
+        Phase-space samples (default DEFAULT_SAMPLES).
+    rng : seed
+
+    Returns
+    -------
+    GroupedDistribution
+    """
+    check_click_model(experiment)
+    groups = _check_groups(experiment, groups)
+    n = sum(len(g) for g in groups)
+    if method not in ("auto", "exact", "phase-space"):
+        raise InputError(f"method must be 'auto', 'exact' or 'phase-space', got {method!r}")
+    if method == "auto":
+        method = "exact" if n <= AUTO_EXACT_MODES else "phase-space"
+    if method == "exact":
+        if n > EXACT_MAX_MODES:
+            raise InputError(f"method='exact' sums 2^{n} terms; at most {EXACT_MAX_MODES} "
+                             f"modes in all (use method='phase-space')")
+        p = _exact(experiment, groups)
+        return GroupedDistribution(p, np.zeros_like(p), groups, "exact", None,
+                                   experiment.n_modes, max_count(experiment))
+    samples = DEFAULT_SAMPLES if samples is None else samples
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
+        raise InputError(f"samples must be an integer >= 2, got {samples!r}")
+    mean, error = _phase_space(experiment, groups, int(samples), np.random.default_rng(rng))
+    return GroupedDistribution(mean, error, groups, "phase-space", int(samples),
+                               experiment.n_modes, max_count(experiment))
+
+
+def _exact(experiment, groups):
+    modes = np.concatenate(groups)
+    owner = np.concatenate([np.full(len(g), i) for i, g in enumerate(groups)])
+    sizes = [len(g) for g in groups]
+    V = np.zeros([s + 1 for s in sizes])
+    V[(0,) * len(groups)] = 1.0
+    for t in range(1, len(modes) + 1):
+        picks = np.array(list(combinations(range(len(modes)), t)), dtype=np.intp)
+        values = dark_probabilities(experiment, modes[picks])
+        counts = np.stack([(owner[picks] == g).sum(axis=1) for g in range(len(groups))], axis=1)
+        np.add.at(V, tuple(counts.T), values)
+    p = V
+    for axis, size in enumerate(sizes):
+        K = np.zeros((size + 1, size + 1))
+        for c in range(size + 1):
+            for t in range(size - c, size + 1):
+                j = c - size + t
+                K[c, t] = (-1) ** j * comb(t, j)
+        p = np.moveaxis(np.tensordot(K, p, axes=([1], [axis])), 0, axis)
+    return p
+
+
+def _phase_space(experiment, groups, samples, rng):
+    sampler = PhaseSpaceSampler(experiment.output_state())
+    copies, M = experiment.internal_modes, experiment.n_modes
+    g_all = _dark_factors(experiment)
+    shape = tuple(len(g) + 1 for g in groups)
+    total = np.zeros(shape)
+    total_sq = np.zeros(shape)
+    done = 0
+    while done < samples:
+        size = min(_CHUNK, samples - done)
+        alpha, beta = sampler.sample(size, rng)
+        n_out = (alpha * beta).reshape(size, copies, M).sum(axis=1)
+        joint = np.ones((size,), dtype=complex)
+        for modes in groups:
+            dark = g_all[modes] * np.exp(-n_out[:, modes])
+            poly = np.zeros((size, len(modes) + 1), dtype=complex)
+            poly[:, 0] = 1
+            for j in range(len(modes)):
+                shifted = np.zeros_like(poly)
+                shifted[:, 1:] = poly[:, :-1]
+                poly = poly * dark[:, j:j + 1] + shifted * (1 - dark[:, j:j + 1])
+            joint = joint[..., None] * poly.reshape((size,) + (1,) * (joint.ndim - 1) + (-1,))
+        values = joint.real
+        total += values.sum(axis=0)
+        total_sq += (values**2).sum(axis=0)
+        done += size
+    mean = total / samples
+    variance = np.maximum(total_sq / samples - mean**2, 0) * samples / (samples - 1)
+    return mean, np.sqrt(variance / samples)
+
+
+def grouped_count_test(patterns, model, *, min_expected=5.0):
+    """Chi-square of the joint group click counts of ``patterns`` against a
+    GroupedDistribution: bins expecting at least ``min_expected`` counts are
+    kept, all others merged into one bin; the model's phase-space variance is
+    added to each bin's.  ``bins`` in the result lists the flat bin indices
+    (numpy ravel order over the group axes) of each tested bin."""
+    if not isinstance(model, GroupedDistribution):
+        raise InputError(f"model must be a GroupedDistribution, got {type(model).__name__}")
+    clicks = check_clicks(patterns, model.n_modes, name="patterns", max_count=model.max_count)
+    counts = tuple(clicks[:, g].sum(axis=1) for g in model.groups)
+    observed = np.zeros(model.probabilities.shape)
+    np.add.at(observed, counts, 1)
+    shots = len(clicks)
+    expected = (shots * model.probabilities).ravel()
+    model_var = ((shots * model.standard_errors) ** 2).ravel()
+    observed = observed.ravel()
+    keep = np.flatnonzero(expected >= min_expected)
+    rest = np.flatnonzero(expected < min_expected)
+    bins = [(int(i),) for i in keep]
+    obs, exp, var = list(observed[keep]), list(expected[keep]), list(expected[keep] +
+                                                                       model_var[keep])
+    if rest.size and expected[rest].sum() > 0:
+        bins.append(tuple(int(i) for i in rest))
+        obs.append(observed[rest].sum())
+        exp.append(expected[rest].sum())
+        var.append(max(expected[rest].sum(), 0.0) + model_var[rest].sum())
+    obs, exp, var = np.array(obs), np.array(exp), np.array(var)
+    if len(bins) < 2:
+        raise InputError(f"only one bin expects >= {min_expected} counts: too few shots "
+                         f"({shots}) for a test")
+    bin_z = (obs - exp) / np.sqrt(var)
+    chi2 = float(np.sum((obs - exp) ** 2 / var))
+    dof = len(bins) - 1
+    pvalue = float(mpmath.gammainc(dof / 2, chi2 / 2, regularized=True))
+    k = 2 / (9 * dof)
+    z = ((chi2 / dof) ** (1 / 3) - (1 - k)) / np.sqrt(k)
+    return CountTest(chi2, dof, pvalue, float(z), bins, obs, exp, bin_z)
