@@ -2,7 +2,7 @@
 
 - :mod:`~jiuzhang_emu.validation.statistics`: exact k-th order click
   correlators of a model and their estimates from samples, with standard
-  errors.
+  errors; photon-number means and covariances of PNR models likewise.
 - :mod:`~jiuzhang_emu.validation.click_numbers`: total click-number
   distributions (exact, or positive-P phase space at any size) and
   chi-square / Z-score tests of data against them.
@@ -65,7 +65,9 @@ from jiuzhang_emu.validation.reproduction import Comparison, jiuzhang1_compariso
 from jiuzhang_emu.validation.statistics import (
     click_correlators,
     dark_probabilities,
+    photon_number_moments,
     sample_click_correlators,
+    sample_photon_number_moments,
 )
 
 __all__ = [
@@ -97,7 +99,9 @@ __all__ = [
     "click_number_test",
     "cross_entropy_score",
     "dark_probabilities",
+    "photon_number_moments",
     "sample_click_correlators",
+    "sample_photon_number_moments",
     "subset_distances",
     "write_jiuzhang1",
     "write_jiuzhang2",

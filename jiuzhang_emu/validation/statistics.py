@@ -15,6 +15,11 @@ the partition formula kappa(S) = sum_pi (|pi| - 1)! (-1)^(|pi| - 1)
 prod_{B in pi} <prod_{j in B} c_j>.  For order 2 this is the covariance
 <c_i c_j> - <c_i><c_j> used by USTC and by Villalonga et al.
 
+For photon-number-resolving models, :func:`photon_number_moments` gives the
+exact means and covariances of the counts (Wick's theorem on the output
+state, internal copies summed per detector, a dark count adding one count
+with probability d), and :func:`sample_photon_number_moments` their estimates.
+
 Sample estimates use the same formulas on empirical moments; their standard
 errors come from batch means (the shots split into ``n_batches`` consecutive
 batches, the statistic computed per batch): valid for any statistic, with no
@@ -25,7 +30,7 @@ from math import factorial
 
 import numpy as np
 
-from jiuzhang_emu.detectors import PseudoPNR, Threshold
+from jiuzhang_emu.detectors import PhotonNumberResolving, PseudoPNR, Threshold
 from jiuzhang_emu.errors import InputError
 
 #: Largest dense lookup table of lower-order moments (entries).
@@ -288,3 +293,46 @@ def _sample_statistic(clicks, subsets, order, connected):
                 product = product * c[:, subsets[:, col]]
             moments[positions] = product.mean(axis=0)
     return _cumulant(order, moments) if connected else moments[tuple(range(order))]
+
+
+def photon_number_moments(experiment):
+    """Exact means (M,) and covariance (M, M) of the counts of a
+    photon-number-resolving model, dark counts included."""
+    if not isinstance(experiment.detector, PhotonNumberResolving):
+        raise InputError(f"photon-number moments need photon-number-resolving detection, got "
+                         f"{experiment.detector.kind} detection")
+    state, M, copies = experiment.output_state(), experiment.n_modes, experiment.internal_modes
+    means = state.mean_photon_numbers().reshape(copies, M).sum(axis=0)
+    cov = state.photon_number_covariance().reshape(copies, M, copies, M).sum(axis=(0, 2))
+    d = experiment.detector.dark_counts(M)
+    return means + d, cov + np.diag(d * (1 - d))
+
+
+def sample_photon_number_moments(patterns, *, n_batches=20):
+    """Means and covariance of photon-number patterns with standard errors
+    (batch means, as :func:`sample_click_correlators`).
+
+    Returns
+    -------
+    means, mean_errors : ndarray of shape (M,)
+    covariance, covariance_errors : ndarray of shape (M, M)
+    """
+    patterns = np.asarray(patterns)
+    if patterns.ndim != 2 or patterns.shape[0] == 0:
+        raise InputError(f"patterns must be a non-empty 2-d array (shots, modes), got shape "
+                         f"{patterns.shape}")
+    if patterns.dtype.kind not in "biu" or (patterns.size and patterns.min() < 0):
+        raise InputError(f"patterns must hold non-negative integer counts, got dtype "
+                         f"{patterns.dtype}")
+    shots = len(patterns)
+    if isinstance(n_batches, bool) or not isinstance(n_batches, (int, np.integer)) or not (
+            2 <= n_batches <= shots):
+        raise InputError(f"n_batches must be an integer in [2, shots={shots}], got {n_batches!r}")
+    x = patterns.astype(float)
+    edges = np.linspace(0, shots, n_batches + 1).astype(int)
+    batches = [x[edges[i]:edges[i + 1]] for i in range(n_batches)]
+    batch_means = np.array([b.mean(axis=0) for b in batches])
+    batch_covs = np.array([np.cov(b, rowvar=False, bias=True) for b in batches])
+    scale = np.sqrt(n_batches)
+    return (x.mean(axis=0), batch_means.std(axis=0, ddof=1) / scale,
+            np.cov(x, rowvar=False, bias=True), batch_covs.std(axis=0, ddof=1) / scale)

@@ -151,3 +151,42 @@ def test_click_statistics_need_click_detectors():
     assert isinstance(experiment.detector, PhotonNumberResolving)
     with pytest.raises(InputError, match="threshold or pseudo-PNR"):
         validation.click_correlators(experiment, 2)
+
+
+def test_photon_number_moments_equal_thewalrus():
+    """Means and covariances against thewalrus's photon_number_mean_vector
+    and photon_number_covmat of the output state (xxpp, hbar = 2), plus the
+    dark counts' Bernoulli(d) by hand (displacement, loss)."""
+    from thewalrus.quantum import photon_number_covmat, photon_number_mean_vector
+
+    experiment = Experiment(
+        [TwoModeSqueezer(0.7), Coherent(0.3 + 0.2j), SingleModeSqueezer(0.5)],
+        haar_unitary(4, rng=5).T * 0.8, PhotonNumberResolving(dark_count=[0.05, 0.1, 0, 0.2]))
+    state = experiment.output_state()
+    d = np.array([0.05, 0.1, 0, 0.2])
+    means, cov = validation.photon_number_moments(experiment)
+    np.testing.assert_allclose(means, photon_number_mean_vector(state.means, state.cov, hbar=2)
+                               + d, atol=1e-12)
+    np.testing.assert_allclose(cov, photon_number_covmat(state.means, state.cov, hbar=2)
+                               + np.diag(d * (1 - d)), atol=1e-12)
+
+
+@pytest.mark.statistical
+def test_sample_photon_number_moments_agree_with_the_model():
+    """Partly distinguishable light: the internal copies add up per detector."""
+    experiment = Experiment(
+        [TwoModeSqueezer(0.7, indistinguishability=0.5), SingleModeSqueezer(0.6),
+         Coherent(0.4)], haar_unitary(4, rng=4).T * 0.8,
+        PhotonNumberResolving(dark_count=0.05))
+    patterns = experiment.sample(20000, rng=6).patterns
+    means, cov = validation.photon_number_moments(experiment)
+    m, m_err, c, c_err = validation.sample_photon_number_moments(patterns)
+    assert np.all(np.abs((m - means) / m_err) < Z_MAX)
+    assert np.all(np.abs((c - cov) / c_err) < Z_MAX)
+
+
+def test_photon_number_moments_need_pnr():
+    with pytest.raises(InputError, match="photon-number-resolving"):
+        validation.photon_number_moments(presets.random_experiment(4, rng=1))
+    with pytest.raises(InputError, match="n_batches"):
+        validation.sample_photon_number_moments(np.zeros((3, 2), int))
