@@ -11,8 +11,11 @@ samplers of :mod:`jiuzhang_emu.samplers.adversaries` are):
   pattern probabilities are exact: for threshold detection the click chain
   rule of csrc/click_sampler.c run along the given pattern (the product of
   its conditional probabilities, dark counts included), in microseconds;
-- "uniform": every detector independent with the mean click probability p,
-  P(x) = p^c (1 - p)^(M - c) for c clicks.
+- "uniform": every mode clicks independently with the model's mean per-mode
+  click probability p, P(x) = p^c (1 - p)^(M - c) for c clicks (for
+  threshold detection exactly the "uniform" adversary sampler's law; for
+  pseudo-PNR the sampler matches the mean count instead, so this hypothesis
+  is its per-mode-click approximation).
 
 The phase-randomised "coherent" hypothesis has no closed-form pattern
 probability (an integral over the input phases), and the "greedy" spoofer
