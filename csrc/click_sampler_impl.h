@@ -310,47 +310,14 @@ static int FN(chain_one)(FN(shot_ws) *w, const double *G, const double *v, const
     return JZ_OK;
 }
 
-/* Clicks for `shots` shots.  G: dim x dim (dim = n_blocks * block), v: dim or
- * NULL (undisplaced), u: shots x n_blocks.  clicks: shots x n_blocks output;
- * condition, status: per shot.  Shots run in parallel, each from its own
- * inputs only, so the result does not depend on the threads. */
-int FN(jz_sample_clicks)(const double *G, const double *v, int n_blocks, int block,
-                         int shots, const double *u, int64_t *clicks, double *condition,
-                         int *status, int n_threads)
-{
-    if (n_blocks < 1 || block < 1 || shots < 0)
-        return JZ_ERR_ARGUMENT;
-    int failed = JZ_OK;
-    if (n_threads < 1)
-        n_threads = 1;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(n_threads)
-#endif
-    {
-        FN(shot_ws) w;
-        const int ok = FN(alloc_ws)(&w, n_blocks, block);
-#ifdef _OPENMP
-#pragma omp for schedule(dynamic, 1)
-#endif
-        for (int s = 0; s < shots; s++)
-            status[s] = ok != JZ_OK ? ok
-                                    : FN(chain_one)(&w, G, v, NULL, n_blocks, block,
-                                                    u + (size_t)s * n_blocks, NULL,
-                                                    clicks + (size_t)s * n_blocks, NULL,
-                                                    condition + s);
-        FN(free_ws)(&w);
-    }
-    for (int s = 0; s < shots && failed == JZ_OK; s++)
-        failed = status[s];
-    return failed;
-}
-
-/* Log-probabilities of `n` click patterns (n x n_blocks, 0/1), dark-count
- * factors g (n_blocks, or NULL for none); condition, status per pattern. */
-int FN(jz_click_probabilities)(const double *G, const double *v, const double *g,
-                               int n_blocks, int block, int n, const int64_t *patterns,
-                               double *log_prob, double *condition, int *status,
-                               int n_threads)
+/* The chain rule for n shots in parallel (see chain_one; per-shot rows of u,
+ * given, clicks and single entries of log_prob, condition, status; NULL
+ * arrays stay NULL).  Each shot uses only its own inputs, so the results do
+ * not depend on the threads. */
+static int FN(chain_many)(const double *G, const double *v, const double *g, int n_blocks,
+                          int block, int n, const double *u, const int64_t *given,
+                          int64_t *clicks, double *log_prob, double *condition, int *status,
+                          int n_threads)
 {
     if (n_blocks < 1 || block < 1 || n < 0)
         return JZ_ERR_ARGUMENT;
@@ -366,16 +333,43 @@ int FN(jz_click_probabilities)(const double *G, const double *v, const double *g
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, 1)
 #endif
-        for (int s = 0; s < n; s++)
+        for (int s = 0; s < n; s++) {
+            const size_t row = (size_t)s * n_blocks;
             status[s] = ok != JZ_OK ? ok
-                                    : FN(chain_one)(&w, G, v, g, n_blocks, block, NULL,
-                                                    patterns + (size_t)s * n_blocks, NULL,
-                                                    log_prob + s, condition + s);
+                                    : FN(chain_one)(&w, G, v, g, n_blocks, block,
+                                                    u ? u + row : NULL,
+                                                    given ? given + row : NULL,
+                                                    clicks ? clicks + row : NULL,
+                                                    log_prob ? log_prob + s : NULL,
+                                                    condition + s);
+        }
         FN(free_ws)(&w);
     }
     for (int s = 0; s < n && failed == JZ_OK; s++)
         failed = status[s];
     return failed;
+}
+
+/* Clicks for `shots` shots.  G: dim x dim (dim = n_blocks * block), v: dim or
+ * NULL (undisplaced), u: shots x n_blocks.  clicks: shots x n_blocks output;
+ * condition, status: per shot. */
+int FN(jz_sample_clicks)(const double *G, const double *v, int n_blocks, int block,
+                         int shots, const double *u, int64_t *clicks, double *condition,
+                         int *status, int n_threads)
+{
+    return FN(chain_many)(G, v, NULL, n_blocks, block, shots, u, NULL, clicks, NULL,
+                          condition, status, n_threads);
+}
+
+/* Log-probabilities of `n` click patterns (n x n_blocks, 0/1), dark-count
+ * factors g (n_blocks, or NULL for none); condition, status per pattern. */
+int FN(jz_click_probabilities)(const double *G, const double *v, const double *g,
+                               int n_blocks, int block, int n, const int64_t *patterns,
+                               double *log_prob, double *condition, int *status,
+                               int n_threads)
+{
+    return FN(chain_many)(G, v, g, n_blocks, block, n, NULL, patterns, NULL, log_prob,
+                          condition, status, n_threads);
 }
 
 #undef FN
