@@ -30,9 +30,8 @@ import mpmath
 import numpy as np
 
 from jiuzhang_emu.errors import InputError
-from jiuzhang_emu.validation.phase_space import PhaseSpaceSampler
+from jiuzhang_emu.validation.phase_space import click_count_estimates
 from jiuzhang_emu.validation.statistics import (
-    _dark_factors,
     check_click_model,
     check_clicks,
     dark_probabilities,
@@ -42,7 +41,6 @@ from jiuzhang_emu.validation.statistics import (
 EXACT_MAX_MODES = 20  # 2^20 Gaussian integrals: seconds
 AUTO_EXACT_MODES = 14  # "auto" is exact up to here (milliseconds)
 DEFAULT_SAMPLES = 200_000
-_PHASE_CHUNK = 5_000
 
 
 @dataclass(frozen=True)
@@ -112,7 +110,8 @@ def click_number_distribution(experiment, *, method="auto", modes=None, samples=
     samples = DEFAULT_SAMPLES if samples is None else samples
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
         raise InputError(f"samples must be an integer >= 2, got {samples!r}")
-    mean, error = _phase_space(experiment, modes, int(samples), np.random.default_rng(rng))
+    mean, error = click_count_estimates(experiment, (modes,), int(samples),
+                                        np.random.default_rng(rng))
     return ClickNumberDistribution(mean, error, modes, "phase-space", int(samples),
                                    experiment.n_modes, max_count(experiment))
 
@@ -134,36 +133,6 @@ def _exact(experiment, modes):
                 total += (-1) ** j * comb(t, j) * mpmath.mpf(float(V[t]))
             probabilities.append(float(total))
     return np.array(probabilities)
-
-
-def _phase_space(experiment, modes, samples, rng):
-    state = experiment.output_state()
-    sampler = PhaseSpaceSampler(state)
-    copies, M = experiment.internal_modes, experiment.n_modes
-    g = _dark_factors(experiment)[modes]
-    columns = (modes[None, :] + M * np.arange(copies)[:, None])  # (copies, len(modes))
-    s = len(modes)
-    total = np.zeros(s + 1)
-    total_sq = np.zeros(s + 1)
-    done = 0
-    while done < samples:
-        size = min(_PHASE_CHUNK, samples - done)
-        alpha, beta = sampler.sample(size, rng)
-        n = (alpha * beta)[:, columns].sum(axis=1)  # normally ordered photon number per mode
-        dark = g * np.exp(-n)
-        poly = np.zeros((size, s + 1), dtype=complex)
-        poly[:, 0] = 1
-        for j in range(s):
-            shifted = np.zeros_like(poly)
-            shifted[:, 1:] = poly[:, :-1]
-            poly = poly * dark[:, j:j + 1] + shifted * (1 - dark[:, j:j + 1])
-        values = poly.real
-        total += values.sum(axis=0)
-        total_sq += (values**2).sum(axis=0)
-        done += size
-    mean = total / samples
-    variance = np.maximum(total_sq / samples - mean**2, 0) * samples / (samples - 1)
-    return mean, np.sqrt(variance / samples)
 
 
 @dataclass(frozen=True)
@@ -237,13 +206,20 @@ def click_number_test(data, model, *, min_expected=5.0):
         raise InputError("data holds no shots")
     expected = shots * model.probabilities
     model_var = (shots * model.standard_errors) ** 2
-    bins = _merge_bins(expected, min_expected)
+    return count_test(observed, expected, model_var, _merge_bins(expected, min_expected),
+                      min_expected)
+
+
+def count_test(observed, expected, model_var, bins, min_expected):
+    """Chi-square over ``bins`` (tuples of indices into the counts, each bin
+    summed), each bin's variance its expected count plus the model's
+    variance, with p-value and Wilson-Hilferty Z."""
     obs = np.array([observed[list(b)].sum() for b in bins], dtype=float)
     exp = np.array([expected[list(b)].sum() for b in bins])
     var = np.array([max(expected[list(b)].sum(), 0.0) + model_var[list(b)].sum() for b in bins])
     if len(bins) < 2:
         raise InputError(f"only one bin has an expected count >= {min_expected}: too few shots "
-                         f"({shots:g}) for a test")
+                         f"({observed.sum():g}) for a test")
     bin_z = (obs - exp) / np.sqrt(var)
     chi2 = float(np.sum((obs - exp) ** 2 / var))
     dof = len(bins) - 1

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from itertools import combinations
 from math import comb
 
-import mpmath
 import numpy as np
 
 from jiuzhang_emu.errors import InputError
@@ -28,18 +27,16 @@ from jiuzhang_emu.validation.click_numbers import (
     AUTO_EXACT_MODES,
     DEFAULT_SAMPLES,
     EXACT_MAX_MODES,
-    CountTest,
+    count_test,
 )
-from jiuzhang_emu.validation.phase_space import PhaseSpaceSampler
+from jiuzhang_emu.validation.phase_space import click_count_estimates
 from jiuzhang_emu.validation.statistics import (
-    _dark_factors,
     check_click_model,
     check_clicks,
     dark_probabilities,
     max_count,
 )
 
-_CHUNK = 2_000
 _MAX_BINS = 10**6
 
 
@@ -121,7 +118,8 @@ def grouped_click_distribution(experiment, groups, *, method="auto", samples=Non
     samples = DEFAULT_SAMPLES if samples is None else samples
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
         raise InputError(f"samples must be an integer >= 2, got {samples!r}")
-    mean, error = _phase_space(experiment, groups, int(samples), np.random.default_rng(rng))
+    mean, error = click_count_estimates(experiment, groups, int(samples),
+                                        np.random.default_rng(rng))
     return GroupedDistribution(mean, error, groups, "phase-space", int(samples),
                                experiment.n_modes, max_count(experiment))
 
@@ -148,37 +146,6 @@ def _exact(experiment, groups):
     return p
 
 
-def _phase_space(experiment, groups, samples, rng):
-    sampler = PhaseSpaceSampler(experiment.output_state())
-    copies, M = experiment.internal_modes, experiment.n_modes
-    g_all = _dark_factors(experiment)
-    shape = tuple(len(g) + 1 for g in groups)
-    total = np.zeros(shape)
-    total_sq = np.zeros(shape)
-    done = 0
-    while done < samples:
-        size = min(_CHUNK, samples - done)
-        alpha, beta = sampler.sample(size, rng)
-        n_out = (alpha * beta).reshape(size, copies, M).sum(axis=1)
-        joint = np.ones((size,), dtype=complex)
-        for modes in groups:
-            dark = g_all[modes] * np.exp(-n_out[:, modes])
-            poly = np.zeros((size, len(modes) + 1), dtype=complex)
-            poly[:, 0] = 1
-            for j in range(len(modes)):
-                shifted = np.zeros_like(poly)
-                shifted[:, 1:] = poly[:, :-1]
-                poly = poly * dark[:, j:j + 1] + shifted * (1 - dark[:, j:j + 1])
-            joint = joint[..., None] * poly.reshape((size,) + (1,) * (joint.ndim - 1) + (-1,))
-        values = joint.real
-        total += values.sum(axis=0)
-        total_sq += (values**2).sum(axis=0)
-        done += size
-    mean = total / samples
-    variance = np.maximum(total_sq / samples - mean**2, 0) * samples / (samples - 1)
-    return mean, np.sqrt(variance / samples)
-
-
 def grouped_count_test(patterns, model, *, min_expected=5.0):
     """Chi-square of the joint group click counts of ``patterns`` against a
     GroupedDistribution: bins expecting at least ``min_expected`` counts are
@@ -198,21 +165,6 @@ def grouped_count_test(patterns, model, *, min_expected=5.0):
     keep = np.flatnonzero(expected >= min_expected)
     rest = np.flatnonzero(expected < min_expected)
     bins = [(int(i),) for i in keep]
-    obs, exp, var = list(observed[keep]), list(expected[keep]), list(expected[keep] +
-                                                                       model_var[keep])
     if rest.size and expected[rest].sum() > 0:
         bins.append(tuple(int(i) for i in rest))
-        obs.append(observed[rest].sum())
-        exp.append(expected[rest].sum())
-        var.append(max(expected[rest].sum(), 0.0) + model_var[rest].sum())
-    obs, exp, var = np.array(obs), np.array(exp), np.array(var)
-    if len(bins) < 2:
-        raise InputError(f"only one bin expects >= {min_expected} counts: too few shots "
-                         f"({shots}) for a test")
-    bin_z = (obs - exp) / np.sqrt(var)
-    chi2 = float(np.sum((obs - exp) ** 2 / var))
-    dof = len(bins) - 1
-    pvalue = float(mpmath.gammainc(dof / 2, chi2 / 2, regularized=True))
-    k = 2 / (9 * dof)
-    z = ((chi2 / dof) ** (1 / 3) - (1 - k)) / np.sqrt(k)
-    return CountTest(chi2, dof, pvalue, float(z), bins, obs, exp, bin_z)
+    return count_test(observed, expected, model_var, bins, min_expected)

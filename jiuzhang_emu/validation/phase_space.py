@@ -19,6 +19,11 @@ set of modes stays dark is E[prod_j exp(-beta_j alpha_j)]: each phase-space
 sample gives an unbiased (complex) estimate of every click-pattern statistic,
 and the spread over samples gives the error bars.
 
+:func:`click_count_estimates` turns the samples into the joint distribution of
+the click counts of groups of modes: per sample, prod over groups of
+prod_{j in group} (pi_j + x_g (1 - pi_j)), pi_j the estimate that mode j
+stays dark, expanded in the x_g and averaged.
+
 Takagi by the real embedding: for Sigma = R + i J, the eigenvectors (x, y)
 of [[R, J], [J, -R]] with eigenvalues d >= 0 give Takagi vectors x + i y.
 """
@@ -57,3 +62,43 @@ class PhaseSpaceSampler:
         w = rng.standard_normal((size, self._factor.shape[1]))
         z = self._mean + w @ self._factor.T
         return z[:, : self.n_modes], z[:, self.n_modes:]
+
+
+_CHUNK = 2_000
+
+
+def click_count_estimates(experiment, groups, samples, rng):
+    """Positive-P estimates of P(C_1 = c_1, ..., C_G = c_G) for disjoint mode
+    groups, and their standard errors (arrays with one axis of length
+    len(group) + 1 per group)."""
+    from jiuzhang_emu.validation.statistics import _dark_factors
+
+    sampler = PhaseSpaceSampler(experiment.output_state())
+    copies, M = experiment.internal_modes, experiment.n_modes
+    g_all = _dark_factors(experiment)
+    shape = tuple(len(g) + 1 for g in groups)
+    total = np.zeros(shape)
+    total_sq = np.zeros(shape)
+    done = 0
+    while done < samples:
+        size = min(_CHUNK, samples - done)
+        alpha, beta = sampler.sample(size, rng)
+        # normally ordered photon number per detector, internal copies summed
+        n_out = (alpha * beta).reshape(size, copies, M).sum(axis=1)
+        joint = np.ones((size,), dtype=complex)
+        for modes in groups:
+            dark = g_all[modes] * np.exp(-n_out[:, modes])
+            poly = np.zeros((size, len(modes) + 1), dtype=complex)
+            poly[:, 0] = 1
+            for j in range(len(modes)):
+                shifted = np.zeros_like(poly)
+                shifted[:, 1:] = poly[:, :-1]
+                poly = poly * dark[:, j:j + 1] + shifted * (1 - dark[:, j:j + 1])
+            joint = joint[..., None] * poly.reshape((size,) + (1,) * (joint.ndim - 1) + (-1,))
+        values = joint.real
+        total += values.sum(axis=0)
+        total_sq += (values**2).sum(axis=0)
+        done += size
+    mean = total / samples
+    variance = np.maximum(total_sq / samples - mean**2, 0) * samples / (samples - 1)
+    return mean, np.sqrt(variance / samples)
