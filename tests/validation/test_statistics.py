@@ -14,9 +14,7 @@ from jiuzhang_emu import (
     Experiment,
     InputError,
     PhotonNumberResolving,
-    PseudoPNR,
     SingleModeSqueezer,
-    Threshold,
     TwoModeSqueezer,
     haar_unitary,
     presets,
@@ -25,17 +23,7 @@ from jiuzhang_emu import validation
 
 Z_MAX = 4.5
 
-MODELS = {
-    "threshold-displaced-dark": lambda: Experiment(
-        [TwoModeSqueezer(0.9, thermal_fraction=0.2), Coherent(0.5j), SingleModeSqueezer(0.7)],
-        haar_unitary(4, rng=2).T * 0.7, Threshold(dark_count=[0.03, 0.0, 0.1, 0.02])),
-    "distinguishable": lambda: Experiment(
-        [SingleModeSqueezer(0.8, indistinguishability=0.4), SingleModeSqueezer(0.6),
-         SingleModeSqueezer(0.9)], haar_unitary(3, rng=3).T * 0.8, Threshold()),
-    "pseudo-pnr": lambda: Experiment(
-        [TwoModeSqueezer(0.8), SingleModeSqueezer(0.6)], haar_unitary(3, rng=4).T * 0.75,
-        PseudoPNR(n_detectors=2, dark_count=0.02)),
-}
+NAMES = ["distinguishable", "pseudo-pnr", "threshold-displaced-dark"]
 
 
 def _pattern_probabilities(experiment):
@@ -53,9 +41,9 @@ def _moment(probabilities, modes):
     return sum(p for clicks, p in probabilities.items() if all(clicks[i] for i in modes))
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
-def test_correlators_equal_brute_force(name):
-    experiment = MODELS[name]()
+@pytest.mark.parametrize("name", NAMES)
+def test_correlators_equal_brute_force(name, click_models):
+    experiment = click_models[name]()
     probabilities = _pattern_probabilities(experiment)
     assert sum(probabilities.values()) == pytest.approx(1, abs=1e-12)
     p = np.array([_moment(probabilities, [i]) for i in range(experiment.n_modes)])
@@ -74,8 +62,8 @@ def test_correlators_equal_brute_force(name):
     np.testing.assert_allclose(third, expected, atol=1e-13)
 
 
-def test_fourth_order_cumulant_by_partitions():
-    experiment = MODELS["threshold-displaced-dark"]()
+def test_fourth_order_cumulant_by_partitions(click_models):
+    experiment = click_models["threshold-displaced-dark"]()
     probabilities = _pattern_probabilities(experiment)
     subsets, fourth = validation.click_correlators(experiment, 4)
     # fourth joint cumulant from raw moments, written out
