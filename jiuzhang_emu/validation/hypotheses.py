@@ -79,7 +79,7 @@ class PatternProbabilities:
             from jiuzhang_emu.samplers.adversaries import adversary_experiment
 
             self._model = adversary_experiment(experiment, hypothesis)
-        self._k = getattr(experiment.detector, "n_detectors", 1)
+        self._k = max_count(experiment)
         self._cache = {}
         self.sector_medians = {}  # click number -> median probability (HOG)
 
@@ -117,19 +117,27 @@ class PatternProbabilities:
         return out
 
     def _probability(self, row):
-        c = int(row.sum())
         if self._model is None:
+            c = int(row.sum())
             return self._p**c * (1 - self._p) ** (self.n_modes - c)
-        if self._k == 1:
-            return self._model.probability(row)
-        # pseudo-PNR: a mode "clicks" when any of its k detectors fires
-        clicked = np.flatnonzero(row)
-        total = 0.0
-        for counts in np.ndindex(*([self._k] * c)):
-            pattern = np.zeros(self.n_modes, dtype=np.int64)
-            pattern[clicked] = np.array(counts, dtype=np.int64) + 1
-            total += self._model.probability(pattern)
-        return total
+        return click_pattern_probability(self._model, row)
+
+
+def click_pattern_probability(experiment, clicks, modes=None):
+    """P(the modes show ``clicks`` (0/1 per mode)), from
+    Experiment.probability; for pseudo-PNR a mode clicks when any of its k
+    detectors fires, so the detector counts 1..k of the clicked modes are
+    summed over."""
+    k = getattr(experiment.detector, "n_detectors", 1)
+    if k == 1:
+        return experiment.probability(clicks, modes=modes)
+    clicked = np.flatnonzero(clicks)
+    total = 0.0
+    for counts in np.ndindex(*([k] * len(clicked))):
+        pattern = np.zeros(len(clicks), dtype=np.int64)
+        pattern[clicked] = np.array(counts, dtype=np.int64) + 1
+        total += experiment.probability(pattern, modes=modes)
+    return total
 
 
 def _usable(patterns, experiment, max_clicks):
@@ -270,8 +278,9 @@ def subset_distances(patterns, experiment, *, subset_size=4, n_subsets=10, rng=0
     out = []
     for _ in range(n_subsets):
         modes = np.sort(rng.choice(M, subset_size, replace=False))
-        exact = np.array([_marginal(experiment, modes, index, subset_size)
-                          for index in range(1 << subset_size)])
+        exact = np.array([click_pattern_probability(
+            experiment, (index >> np.arange(subset_size)) & 1, modes)
+            for index in range(1 << subset_size)])
         exact = np.clip(exact, 0, None) / exact.clip(0, None).sum()
         observed = np.bincount(clicks[:, modes] @ powers, minlength=1 << subset_size) / shots
         distance = 0.5 * np.abs(observed - exact).sum()
@@ -280,19 +289,3 @@ def subset_distances(patterns, experiment, *, subset_size=4, n_subsets=10, rng=0
         out.append(SubsetDistance(tuple(int(m) for m in modes), float(distance),
                                   float(noise.mean()), float(noise.std(ddof=1))))
     return out
-
-
-def _marginal(experiment, modes, index, size):
-    """Exact probability that ``modes`` show the clicks of bit pattern
-    ``index`` (threshold: the pattern; pseudo-PNR: any detector of a mode)."""
-    clicks = np.array([(index >> b) & 1 for b in range(size)])
-    k = getattr(experiment.detector, "n_detectors", 1)
-    if k == 1:
-        return experiment.probability(clicks, modes=modes)
-    clicked = np.flatnonzero(clicks)
-    total = 0.0
-    for counts in np.ndindex(*([k] * len(clicked))):
-        pattern = np.zeros(size, dtype=np.int64)
-        pattern[clicked] = np.array(counts, dtype=np.int64) + 1
-        total += experiment.probability(pattern, modes=modes)
-    return total
