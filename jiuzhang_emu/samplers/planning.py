@@ -68,11 +68,17 @@ def _chain_rule_work(pattern):
     return calls, work
 
 
+_PILOTS = {}  # by fingerprint: both routes' predictions use the same pilot
+
+
 def _pilot_patterns(experiment):
     from jiuzhang_emu.samplers.adversaries import adversary_sampler
 
-    sampler = adversary_sampler(experiment, "squashed")
-    return sampler.photons(PILOT_SHOTS, np.random.default_rng(20261122))
+    key = experiment.fingerprint()
+    if key not in _PILOTS:
+        sampler = adversary_sampler(experiment, "squashed")
+        _PILOTS[key] = sampler.photons(PILOT_SHOTS, np.random.default_rng(20261122))
+    return _PILOTS[key]
 
 
 def _click_chain_work(clicks):
