@@ -87,3 +87,21 @@ def background_load(interval=0.5):
         return None
     total = total1 - total0
     return None if total <= 0 else 1.0 - (idle1 - idle0) / total
+
+
+def base_versions():
+    """Versions of python, numpy, scipy, jiuzhang_emu and numba (if
+    installed); import only after set_thread_environment."""
+    import numpy as np
+    import scipy
+
+    import jiuzhang_emu
+
+    out = {"python": platform.python_version(), "numpy": np.__version__,
+           "scipy": scipy.__version__, "jiuzhang_emu": jiuzhang_emu.__version__}
+    try:
+        import numba
+        out["numba"] = numba.__version__
+    except ImportError:
+        pass
+    return out

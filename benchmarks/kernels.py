@@ -48,7 +48,8 @@ import sys
 import time
 from typing import Callable, NamedTuple
 
-from _common import background_load, cpu_info, set_thread_environment, usable_cores
+from _common import (background_load, base_versions, cpu_info, set_thread_environment,
+                     usable_cores)
 
 if __name__ == "__main__":
     set_thread_environment(sys.argv[1:])
@@ -552,15 +553,7 @@ def piquasso_omp_threads():
 
 def versions():
     """Versions of the libraries involved."""
-    import scipy
-
-    out = {"python": platform.python_version(), "numpy": np.__version__,
-           "scipy": scipy.__version__, "jiuzhang_emu": je.__version__}
-    try:
-        import numba
-        out["numba"] = numba.__version__
-    except ImportError:
-        pass
+    out = base_versions()
     out["thewalrus"] = thewalrus.__version__ if thewalrus is not None else "not installed"
     out["piquasso"] = piquasso.__version__ if piquasso is not None else "not installed"
     return out

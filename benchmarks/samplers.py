@@ -94,7 +94,8 @@ import tempfile
 import time
 from typing import Callable, NamedTuple
 
-from _common import background_load, cpu_info, set_thread_environment, usable_cores
+from _common import (background_load, base_versions, cpu_info, set_thread_environment,
+                     usable_cores)
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -978,15 +979,7 @@ def sanity_table(rows, kind, threads):
 
 def versions():
     """Versions of the libraries involved."""
-    import scipy
-
-    out = {"python": platform.python_version(), "numpy": np.__version__,
-           "scipy": scipy.__version__, "jiuzhang_emu": je.__version__}
-    try:
-        import numba
-        out["numba"] = numba.__version__
-    except ImportError:
-        pass
+    out = base_versions()
     dists = {"thewalrus": "thewalrus", "piquasso": "piquasso",
              "piquassoboost": "piquassoboost", "strawberryfields": "strawberryfields"}
     from importlib import metadata
