@@ -15,18 +15,23 @@
 #define FROM(x) (x)
 #define TOD(x) ((double)(x))
 
+/* sum_i x[i] y[i] in the element type */
+#define JZ_PLAIN_DOT(NAME, TYPE)                                    \
+    static inline TYPE NAME(const TYPE *x, const TYPE *y, int len)  \
+    {                                                               \
+        TYPE s = 0;                                                 \
+        for (int i = 0; i < len; i++)                               \
+            s += x[i] * y[i];                                       \
+        return s;                                                   \
+    }
+JZ_PLAIN_DOT(dot_d, double)
+JZ_PLAIN_DOT(dot_ld, long double)
+
 #define T double
 #define SUF d
 #define SQRT(x) sqrt(x)
 #define EXP(x) exp(x)
 #define DOT(x, y, len) dot_d(x, y, len)
-static inline double dot_d(const double *x, const double *y, int len)
-{
-    double s = 0;
-    for (int i = 0; i < len; i++)
-        s += x[i] * y[i];
-    return s;
-}
 #include "click_sampler_impl.h"
 #undef T
 #undef SUF
@@ -39,13 +44,6 @@ static inline double dot_d(const double *x, const double *y, int len)
 #define SQRT(x) sqrtl(x)
 #define EXP(x) expl(x)
 #define DOT(x, y, len) dot_ld(x, y, len)
-static inline long double dot_ld(const long double *x, const long double *y, int len)
-{
-    long double s = 0;
-    for (int i = 0; i < len; i++)
-        s += x[i] * y[i];
-    return s;
-}
 #include "click_sampler_impl.h"
 #undef T
 #undef SUF
