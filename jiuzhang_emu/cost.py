@@ -4,8 +4,9 @@ set, on this machine and extrapolated to named supercomputers.
 Model.  The exact samplers are chain rules whose work per shot is a known
 function of the pattern drawn (:mod:`jiuzhang_emu.samplers.planning`):
 
-* click route (threshold): sum_k (c_k + 1) 2^(c_k) subsets, c_k the clicks
-  before mode k, plus M^3 of Schur complements;
+* click route (threshold): sum_k 2^(c_k) subsets, c_k the clicks before
+  mode k (the measured cost per subset does not grow with c), plus M^3 of
+  Schur complements;
 * photon route (any detector; clicks by coarse-graining): at every mode after
   the first photon one loop hafnian of the D_k photons so far, with
   prod_i (n_i // 2 + 1) 2^(singles / 2) leaves of ~(D_k + 2.5)^2 (D_k + 2) / 4
@@ -34,7 +35,7 @@ hafnian leaves split evenly).  Both are generous to the classical side.
 """
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -79,6 +80,12 @@ class Calibration:
     work_seconds: float = planning._WORK_SECONDS  # photon route
     call_seconds: float = planning._CALL_SECONDS
     mode_seconds: float = planning._MODE_SECONDS
+    extended_factor: float = 5.6       # click route: long double / double
+    double_double_factor: float = 10.6  # click route: double-double / double
+    #: click route, shots beyond double-double's budget: the reference route's
+    #: torontonians, ~0.7x the native double chain on 2 threads at double,
+    #: x10 at double-double; estimated, not measured by :func:`calibrate`
+    reference_factor: float = 15.0
     flops_per_core: float = 24e9
     machine: str = "stored: 2-core AMD EPYC (Zen 5), the development machine"
 
@@ -114,24 +121,30 @@ def _per_batch_rates(seconds, columns):
     return rates
 
 
-def calibrate(*, batches=30, shots=10, rng=0):
+def calibrate(*, batches=8, rng=0):
     """Measure the :class:`Calibration` of this machine (~10-20 s).
 
-    Times the native samplers on one thread in batches of ``shots`` shots,
-    on Jiuzhang-like experiments of three sizes whose work per batch spreads
+    Times the native samplers on one thread in batches of the sampling
+    batch size (so per-call overheads weigh as in ``Experiment.sample``), on
+    Jiuzhang-like experiments of three sizes whose work per batch spreads
     over decades, and fits the seconds per unit of each work term by
-    non-negative least squares in relative error.  The sustained float rate
+    non-negative least squares in relative error.  The precision tiers'
+    factors are timed on the same shots of a larger experiment.  The sustained float rate
     comes from :func:`measure_flops`.
     """
     import platform
 
+    from jiuzhang_emu.kernels import _kernels
+    from jiuzhang_emu.kernels._precision import TIERS
     from jiuzhang_emu.presets import jiuzhang_like
     from jiuzhang_emu.samplers.exact import PhotonNumberSampler
     from jiuzhang_emu.samplers.threshold_chain import ThresholdChainSampler
 
+    from jiuzhang_emu.samplers import BATCH_SIZE as shots
+
     rng = np.random.default_rng(rng)
     seconds, columns = [], []
-    for n_modes in (8, 16, 24):
+    for n_modes in (8, 14, 20):
         experiment = jiuzhang_like(n_modes, r=1.5, transmission=0.4, rng=n_modes)
         sampler = ThresholdChainSampler(experiment)
         sampler.clicks(rng.random((shots, n_modes)))  # warm-up
@@ -141,6 +154,10 @@ def calibrate(*, batches=30, shots=10, rng=0):
             work = planning._click_chain_work(sampler.clicks(u)).sum()
             columns.append([shots * n_modes, shots * n_modes**3, work])
     click_mode, schur, subset = _per_batch_rates(seconds, columns)
+    G, v, block = jiuzhang_like(24, r=1.5, transmission=0.4, rng=24).vacuum_form()
+    u = rng.random((16, 24))
+    tier_seconds = {tier: _best_seconds(lambda: _kernels.sample_clicks(G, v, block, u, tier, 1), 1)
+                    for tier in TIERS}
 
     seconds, columns = [], []
     for n_modes in (6, 10, 14):
@@ -159,6 +176,9 @@ def calibrate(*, batches=30, shots=10, rng=0):
     return Calibration(subset_seconds=float(subset), click_mode_seconds=float(click_mode),
                        schur_seconds=float(schur), work_seconds=float(work),
                        call_seconds=float(call), mode_seconds=float(mode),
+                       extended_factor=tier_seconds["extended"] / tier_seconds["double"],
+                       double_double_factor=(tier_seconds["double-double"]
+                                             / tier_seconds["double"]),
                        flops_per_core=float(measure_flops()),
                        machine=f"measured: {platform.node()} ({platform.machine()})")
 
@@ -174,13 +194,10 @@ def _prefix(x):
 
 
 def _click_work(d):
-    """Per phase-space sample, the estimate of sum_k (c_k + 1) 2^(c_k), from
-    the dark estimates d (samples, modes): E[(c + 1) x^c] = (x G)'(x) at
-    x = 2 with G(x) = prod (d_j + x (1 - d_j))."""
-    f = 2 - d
-    log_g = _prefix(np.log(f))
-    slope = _prefix((1 - d) / f)
-    return (np.exp(log_g) * (1 + 2 * slope)).sum(axis=1)
+    """Per phase-space sample, the estimate of sum_k 2^(c_k), from the dark
+    estimates d (samples, modes): E[x^(c_k)] = prod_{j<k} (d_j + x (1 - d_j))
+    at x = 2."""
+    return np.exp(_prefix(np.log(2 - d))).sum(axis=1)
 
 
 def _photon_work(lam):
@@ -214,6 +231,60 @@ def _photon_work(lam):
     return (1 - no_photons).sum(axis=1), work * 2**0.25
 
 
+def _tilted_click_numbers(dark):
+    """Sum over phase-space samples of the coefficients of
+    prod_j (d_j + 2 y (1 - d_j)): the click-number distribution weighted by
+    2^C, the shape of the click route's work."""
+    poly = np.zeros((dark.shape[0], dark.shape[1] + 1), dtype=complex)
+    poly[:, 0] = 1
+    for j in range(dark.shape[1]):
+        d = dark[:, j:j + 1]
+        poly[:, 1:j + 2] = poly[:, 1:j + 2] * d + poly[:, :j + 1] * 2 * (1 - d)
+        poly[:, 0] *= dark[:, j]
+    return poly.real.sum(axis=0)
+
+
+#: Expected clicks of the prefix runs that measure the condition growth.
+_PREFIX_CLICKS = 10
+
+
+def _escalating_clicks(experiment, tier, rng, shots=200):
+    """The click count from which the click sampler's error estimate
+    (condition x unit roundoff) exceeds the budget in ``tier``'s predecessor,
+    i.e. shots are redrawn in ``tier`` ("reference": the Python route).  The condition grows geometrically
+    with the clicks (roughly a factor (2 - p) / p per click of probability
+    p); the rate is measured on cheap runs of the first modes (the chain rule
+    at mode k sees only modes <= k), with about _PREFIX_CLICKS clicks, and
+    extrapolated."""
+    from jiuzhang_emu.kernels import _kernels
+    from jiuzhang_emu.kernels._precision import TIERS, UNIT_ROUNDOFF
+    from jiuzhang_emu.samplers.threshold_chain import MAX_PROBABILITY_ERROR
+
+    key = (experiment.fingerprint(), tier)
+    if key not in _ESCALATION:
+        G, v, block = experiment.vacuum_form()
+        expected = np.cumsum(experiment.click_probabilities())
+        m = max(2, int(np.searchsorted(expected, _PREFIX_CLICKS)))
+        m = min(m, experiment.n_modes)
+        dim = m * block
+        u = rng.random((shots, m))
+        clicks, condition = _kernels.sample_clicks(
+            np.ascontiguousarray(G[:dim, :dim]), None if v is None else v[:dim].copy(),
+            block, u, "double", 1)
+        c = clicks.sum(axis=1)
+        keep = np.isfinite(condition) & (condition > 0)
+        slope, intercept = np.polyfit(c[keep], np.log(condition[keep]), 1)
+        previous = TIERS[(*TIERS, "reference").index(tier) - 1]
+        limit = math.log(MAX_PROBABILITY_ERROR / UNIT_ROUNDOFF[previous])
+        _ESCALATION[key] = (experiment.n_modes + 1 if slope <= 0
+                            else int(np.clip(math.ceil((limit - intercept) / slope),
+                                             0, experiment.n_modes + 1)))
+    return _ESCALATION[key]
+
+
+_ESCALATION = {}
+
+
 def _mean(values):
     values = np.concatenate(values).real
     return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values)))
@@ -231,6 +302,12 @@ class CostEstimate:
     """route -> (seconds per sample, standard error)."""
     calibration: Calibration
     samples: int
+    work_by_clicks: object = None
+    """Threshold: the share of the click route's work done by samples of
+    each click number (from 2^C P(C)), an array of length modes + 1."""
+    tier_factors: object = None
+    """Threshold: the click route's cost multiplier for a sample with C
+    clicks (precision tiers), an array of length modes + 1."""
 
     @property
     def route(self):
@@ -293,7 +370,8 @@ def predict(experiment, *, samples=20_000, rng=0, calibration=None):
     threshold = isinstance(experiment.detector, Threshold)
     sampler = PhaseSpaceSampler(experiment.output_state())
     g = _dark_factors(experiment)
-    photon_seconds, click_seconds = [], []
+    photon_seconds, click_work = [], []
+    tilted = np.zeros(M + 1)
     for start in range(0, samples, _CHUNK):
         size = min(_CHUNK, samples - start)
         alpha, beta = sampler.sample(size, rng)
@@ -303,12 +381,73 @@ def predict(experiment, *, samples=20_000, rng=0, calibration=None):
                               + work * cal.work_seconds)
         if threshold:
             dark = g * np.exp(-lam.reshape(size, copies, M).sum(axis=1))
-            click_seconds.append(M * cal.click_mode_seconds + copies**2 * (
-                M**3 * cal.schur_seconds + _click_work(dark) * cal.subset_seconds))
+            click_work.append(_click_work(dark))
+            tilted += _tilted_click_numbers(dark)
     routes = {"photon": _mean(photon_seconds)}
     if threshold:
-        routes["click"] = _mean(click_seconds)
-    return CostEstimate(experiment.name, M, routes, cal, int(samples))
+        # shots whose double-precision condition breaks the error budget are
+        # redrawn in a higher tier: the work of a shot with C clicks costs
+        # (1 + the tier's factor) from the tier's click count on; the work
+        # is spread over C like 2^C P(C)
+        share = np.maximum(tilted, 0) / max(np.maximum(tilted, 0).sum(), 1e-300)
+        factor = np.ones(M + 1)
+        for tier, tier_factor in (
+                ("extended", cal.extended_factor),
+                ("double-double", cal.double_double_factor),
+                ("reference", cal.double_double_factor + cal.reference_factor)):
+            factor[_escalating_clicks(experiment, tier, rng):] = 1 + tier_factor
+        work, error = _mean(click_work)
+        scale = copies**2 * cal.subset_seconds * float(share @ factor)
+        base = M * cal.click_mode_seconds + copies**2 * M**3 * cal.schur_seconds
+        routes["click"] = (base + scale * work, scale * error)
+    return CostEstimate(experiment.name, M, routes, cal, int(samples),
+                        *((share, factor) if threshold else (None, None)))
+
+
+@dataclass(frozen=True)
+class SamplerCheck:
+    """A run of the real exact sampler against the model's prediction."""
+
+    name: str
+    n_modes: int
+    route: str
+    shots: int
+    predicted: float
+    """Seconds per sample, this machine, one thread."""
+    predicted_error: float
+    measured: float
+
+    @property
+    def ratio(self):
+        """measured / predicted."""
+        return self.measured / self.predicted
+
+
+_METHODS = {"click": "threshold-chain", "photon": "exact"}
+
+
+def check_against_sampler(experiment, route=None, *, seconds=5.0, max_shots=100_000,
+                          samples=20_000, rng=0, calibration=None):
+    """Time ``experiment.sample`` (one worker, one thread) for about
+    ``seconds`` and compare its time per sample with :func:`predict`.
+
+    The shot count is the predicted number that fits in ``seconds`` (at least
+    20, at most ``max_shots``).  Expensive samples are rare, so a short run
+    tends to measure less than the mean the model predicts.
+    """
+    estimate = predict(experiment, samples=samples, rng=rng, calibration=calibration)
+    route = estimate.route if route is None else route
+    if route not in estimate.routes:
+        raise InputError(f"route must be one of {sorted(estimate.routes)}, got {route!r}")
+    predicted, error = estimate.routes[route]
+    shots = int(np.clip(seconds / predicted, 20, max_shots))
+    method = _METHODS[route]
+    experiment.sample(2, rng=rng, method=method, max_seconds=None)  # warm-up
+    start = time.perf_counter()
+    experiment.sample(shots, rng=rng, method=method, max_seconds=None)
+    measured = (time.perf_counter() - start) / shots
+    return SamplerCheck(experiment.name, experiment.n_modes, route, shots, predicted, error,
+                        measured)
 
 
 def spread(n_modes, count):
@@ -336,7 +475,7 @@ def pattern_log10_seconds(pattern, route, *, calibration=None):
     M = len(pattern)
     if route == "click":
         before = np.cumsum(pattern > 0) - (pattern > 0)
-        log2_work = _log2_sum(np.log2(before + 1.0) + before)
+        log2_work = _log2_sum(before)
         terms = (math.log2(M * cal.click_mode_seconds + M**3 * cal.schur_seconds),
                  math.log2(cal.subset_seconds) + log2_work)
     elif route == "photon":

@@ -17,7 +17,8 @@ from jiuzhang_emu.sources import TwoModeSqueezer
 
 #: one unit per term, so that predicted seconds are work counts
 UNIT = cost.Calibration(subset_seconds=1.0, click_mode_seconds=0.0, schur_seconds=0.0,
-                        work_seconds=1.0, call_seconds=0.0, mode_seconds=0.0)
+                        work_seconds=1.0, call_seconds=0.0, mode_seconds=0.0,
+                        extended_factor=0.0, double_double_factor=0.0, reference_factor=0.0)
 CALLS = cost.Calibration(subset_seconds=0.0, click_mode_seconds=0.0, schur_seconds=0.0,
                          work_seconds=0.0, call_seconds=1.0, mode_seconds=0.0)
 

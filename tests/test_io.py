@@ -65,7 +65,7 @@ def test_round_trip_equals_in_memory_sampling(tmp_path, detectors, dtype):
     np.testing.assert_array_equal(samples.patterns, in_memory.patterns)
     assert samples.patterns.dtype == np.int64
     assert samples.experiment == json.loads(json.dumps(experiment.describe()))
-    expected_method = "threshold-chain" if detectors == "threshold" else "exact"  # "auto"
+    expected_method = samplers.check_method("auto", experiment)
     assert (samples.method, in_memory.method) == (expected_method, expected_method)
     assert (samples.seed_entropy, samples.version) == (11, __version__)
     assert samples.extra["complete"]
@@ -86,7 +86,7 @@ def test_metadata_attributes(tmp_path):
     assert attrs["package_version"] == __version__
     assert json.loads(attrs["experiment"])["fingerprint"] == experiment.fingerprint()
     assert attrs["fingerprint"] == experiment.fingerprint()
-    assert attrs["method"] == "threshold-chain"  # what "auto" resolved to
+    assert attrs["method"] == samplers.check_method("auto", experiment)  # what "auto" became
     assert json.loads(attrs["seed_entropy"]) == big_seed
     assert attrs["shots"] == SHOTS and attrs["batch_size"] == samplers.BATCH_SIZE
     assert attrs["completed_batches"] == len(samplers.batch_sizes(SHOTS))
@@ -180,7 +180,8 @@ def test_resume_with_a_different_method_is_refused(tmp_path, monkeypatch, refere
     with h5py.File(path, "r+") as handle:  # a file written by another sampler
         handle.attrs["method"] = "thermal"
     before = _digest(path)
-    with pytest.raises(InputError, match="method 'thermal' in the file, 'threshold-chain' requested"):
+    resolved = samplers.check_method("auto", _experiment())
+    with pytest.raises(InputError, match=f"method 'thermal' in the file, '{resolved}' requested"):
         io.write_samples(path, _experiment(), SHOTS, rng=11)
     assert _digest(path) == before
 
