@@ -1,5 +1,5 @@
-"""Smoke tests of benchmarks/kernels.py and benchmarks/samplers.py: the quick
-runs complete and print their tables."""
+"""Smoke tests of the benchmark scripts: the quick runs complete and print
+their tables, and run_all.py's fits and plots."""
 import json
 import subprocess
 import sys
@@ -66,3 +66,36 @@ def test_quick_sampler_benchmark_runs(tmp_path):
                 mean, err = ours["stats"][key]
                 exact = row["mean_clicks" if kind == "thr" else "mean_photons"]
                 assert abs(mean - exact) <= 6 * err + 0.02 * exact
+
+
+@pytest.mark.slow
+def test_cost_model_benchmark_and_summary(tmp_path):
+    """cost_model.py --quick runs; run_all.py --summarise-only fits a * b^n
+    to every library's times and draws the plots."""
+    pytest.importorskip("matplotlib")
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT.with_name("cost_model.py")), "--quick", "--json",
+         str(tmp_path / "cost_model.json")], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "| route | M | shots | predicted (s/sample) | measured |" in proc.stdout
+    assert "Jiuzhang 4.0" in proc.stdout
+    checks = json.loads((tmp_path / "cost_model.json").read_text())["checks"]
+    assert {c["route"] for c in checks} == {"click", "photon"}
+    assert all(c["measured"] > 0 and c["predicted"] > 0 for c in checks)
+
+    sizes = [20, 24, 28, 32]
+    kernels = {"kernels": {"hafnian": [
+        {"size": n, "results": {"ours": {"median": 1e-6 * 1.4**n},
+                                "peer": {"median": 3e-6 * 1.5**n}}} for n in sizes]}}
+    (tmp_path / "kernels.json").write_text(json.dumps(kernels))
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT.with_name("run_all.py")), "--summarise-only", "--out",
+         str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| hafnian | ours | 1e-06 | 1.400 | 32 |" in summary
+    assert f"| hafnian | peer | 3e-06 | 1.500 | 32 | {3e-6 * 1.5**32:.3g} | " \
+           f"{3 * (1.5 / 1.4)**32:.3g} |" in summary
+    assert "The cost model against the real samplers" in summary
+    for plot in ("kernels.png", "cost_model.png"):
+        assert (tmp_path / plot).stat().st_size > 1000

@@ -1,0 +1,77 @@
+"""The cost model (``jiuzhang_emu.cost``) against the real exact samplers.
+
+Calibrates the model on this machine, then times ``Experiment.sample`` (one
+worker, one thread) on Jiuzhang-like experiments of growing size, by each
+exact route, and prints the measured seconds per sample next to the
+prediction.  Ends with the table of published advantage claims.
+
+Usage::
+
+    python benchmarks/cost_model.py [--quick] [--json PATH]
+"""
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+
+from _common import set_thread_environment
+
+#: (route, detectors, r, transmission, mode counts)
+SERIES = {
+    "click": ("threshold", 1.5, 0.3, (8, 12, 16, 20, 24, 28)),
+    "photon": ("pnr", 1.0, 0.5, (4, 8, 12, 16, 20)),
+}
+QUICK_MODES = {"click": (8, 12), "photon": (4, 8)}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="two small sizes per route")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="sampling time per size (default 8, quick 1)")
+    parser.add_argument("--samples", type=int, default=None,
+                        help="phase-space samples per prediction (default 40000, quick 4000)")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    args = parser.parse_args(argv)
+    set_thread_environment(["--threads", "1"])
+    sys.stdout.reconfigure(line_buffering=True)
+
+    from jiuzhang_emu import cost
+    from jiuzhang_emu.presets import jiuzhang_like
+
+    seconds = args.seconds or (1.0 if args.quick else 8.0)
+    samples = args.samples or (4000 if args.quick else 40_000)
+    start = time.perf_counter()
+    calibration = cost.calibrate(batches=5 if args.quick else 30)
+    print(f"calibration ({time.perf_counter() - start:.0f} s): {calibration}")
+    report = {"calibration": asdict(calibration), "checks": [], "claims": []}
+    print("\n| route | M | shots | predicted (s/sample) | measured | measured / predicted |")
+    print("|---|---|---|---|---|---|")
+    for route, (detectors, r, transmission, modes) in SERIES.items():
+        for M in QUICK_MODES[route] if args.quick else modes:
+            experiment = jiuzhang_like(M, r=r, transmission=transmission, detectors=detectors,
+                                       rng=M)
+            check = cost.check_against_sampler(experiment, route, seconds=seconds,
+                                               samples=samples, calibration=calibration)
+            report["checks"].append({**asdict(check), "r": r, "transmission": transmission})
+            print(f"| {route} | {M} | {check.shots} | {check.predicted:.3g} "
+                  f"+- {check.predicted_error / check.predicted:.0%} | {check.measured:.3g} | "
+                  f"{check.ratio:.2f} |")
+    table = cost.advantage_table(samples=samples, calibration=calibration)
+    print("\n" + table.markdown())
+    report["claims"] = [{**asdict(row.claim), "model": row.model, "route": row.route,
+                         "log10_seconds_here": row.log10_seconds_here,
+                         "relative_error": row.relative_error, "log10_years": row.log10_years}
+                        for row in table.rows]
+    print(f"\ntotal time {time.perf_counter() - start:.0f} s")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+        print(f"results written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
