@@ -97,7 +97,7 @@ def adversary_table(experiment, *, shots=10_000, rng=0, samplers=SAMPLERS, subse
         cells["click numbers"] = (f"Z = {test.z_score:.1f}", test.z_score > Z_CAUGHT)
         _, estimate, error = sample_click_correlators(patterns, 2)
         worst = float(np.max(np.abs(estimate - covariances) / error))
-        cells["pair correlators"] = (f"max |z| = {worst:.1f}", worst > Z_CAUGHT)
+        cells["pair correlators"] = (f"max abs z = {worst:.1f}", worst > Z_CAUGHT)
         if name in HYPOTHESES[1:]:
             ratio = likelihood_ratio_test(patterns, experiment, name, ideal=ideal)
             cells["likelihood ratio"] = (f"P(ideal) = {ratio.posterior_ideal:.3g}",

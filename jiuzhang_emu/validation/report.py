@@ -127,7 +127,7 @@ def write_report(patterns, experiment, out_dir, *, title=None, samples=100_000, 
     right.set_xlabel("mode")
     right.set_ylabel("z-score")
     _save(fig, out / "click_rates.png", plt)
-    rows.append(f"| click rates | max |z| = {np.abs(z_rates).max():.1f} over {M} modes, "
+    rows.append(f"| click rates | max abs z = {np.abs(z_rates).max():.1f} over {M} modes, "
                 f"RMS relative deviation {np.sqrt(np.mean(((observed - rates) / rates) ** 2)):.2%}"
                 f" | {'rejected' if np.abs(z_rates).max() > Z_FLAG else 'consistent'} |")
     lines += ["## Click rates per mode", "", "![click rates](click_rates.png)", ""]
@@ -147,7 +147,7 @@ def write_report(patterns, experiment, out_dir, *, title=None, samples=100_000, 
         right.set_xlabel("z-score")
         _save(fig, out / "pair_correlators.png", plt)
         worst = np.abs(z_pairs).max()
-        rows.append(f"| pair covariances | max |z| = {worst:.1f} over {len(z_pairs)} pairs, "
+        rows.append(f"| pair covariances | max abs z = {worst:.1f} over {len(z_pairs)} pairs, "
                     f"RMS z = {np.sqrt(np.mean(z_pairs**2)):.2f} | "
                     f"{'rejected' if worst > Z_FLAG else 'consistent'} |")
         lines += ["## Pair click covariances", "", "![pair correlators](pair_correlators.png)",
