@@ -25,6 +25,15 @@ beta_j) averages to E[prod w(n_j)].  Both estimates are unbiased, with
 standard errors from the spread over phase-space samples.  The photon route's
 polynomial factor follows from the tilted cumulants of D_k.
 
+Precision.  The click sampler redraws a shot in long double or double-double
+(or, past those, by the Python reference route) when its float64 error
+estimate breaks the budget, and the estimate grows geometrically with the
+clicks.  The click count where each tier takes over is measured on cheap runs
+of the first modes and extrapolated; the work is spread over click numbers
+like 2^C P(C) (the same phase-space samples), and each tier's share costs the
+tier's factor more.  Many-click shots, which dominate the mean, mostly run in
+double-double.
+
 Extrapolation.  A supercomputer's time is this machine's one-core time scaled
 by (this machine's sustained float64 rate per core, measured as a matrix
 product) / (the supercomputer's HPL Rmax).  The assumptions: the sampler
@@ -80,13 +89,13 @@ class Calibration:
     work_seconds: float = planning._WORK_SECONDS  # photon route
     call_seconds: float = planning._CALL_SECONDS
     mode_seconds: float = planning._MODE_SECONDS
-    extended_factor: float = 5.6       # click route: long double / double
-    double_double_factor: float = 10.6  # click route: double-double / double
+    extended_factor: float = 5.3       # click route: long double / double
+    double_double_factor: float = 11.0  # click route: double-double / double
     #: click route, shots beyond double-double's budget: the reference route's
     #: torontonians, ~0.7x the native double chain on 2 threads at double,
     #: x10 at double-double; estimated, not measured by :func:`calibrate`
     reference_factor: float = 15.0
-    flops_per_core: float = 24e9
+    flops_per_core: float = 54e9
     machine: str = "stored: 2-core AMD EPYC (Zen 5), the development machine"
 
 
@@ -100,15 +109,20 @@ def _best_seconds(fn, repeats):
 
 
 def measure_flops(n=2048, repeats=5):
-    """Sustained float64 FLOP/s per core: a matrix product on all cores
-    (numpy's BLAS) divided by the usable cores."""
+    """Sustained float64 FLOP/s per core: a matrix product (numpy's BLAS)
+    divided by the threads BLAS runs on (the usable cores, or fewer when
+    OPENBLAS_NUM_THREADS, MKL_NUM_THREADS or OMP_NUM_THREADS says so)."""
     import os
 
     rng = np.random.default_rng(0)
     a, b = rng.random((n, n)), rng.random((n, n))
     seconds = _best_seconds(lambda: a @ b, repeats)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return 2.0 * n**3 / seconds / max(1, cores or 1)
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        if os.environ.get(var, "").isdigit() and int(os.environ[var]) > 0:
+            threads = min(threads or 1, int(os.environ[var]))
+            break
+    return 2.0 * n**3 / seconds / max(1, threads or 1)
 
 
 def _per_batch_rates(seconds, columns):
@@ -406,21 +420,29 @@ def predict(experiment, *, samples=20_000, rng=0, calibration=None):
 
 @dataclass(frozen=True)
 class SamplerCheck:
-    """A run of the real exact sampler against the model's prediction."""
+    """A run of the real exact sampler against the model's prediction
+    (seconds per sample, this machine, one thread)."""
 
     name: str
     n_modes: int
     route: str
     shots: int
     predicted: float
-    """Seconds per sample, this machine, one thread."""
+    """The model's mean over all samples (:func:`predict`)."""
     predicted_error: float
+    predicted_drawn: float
+    """The model's mean over the samples this run drew (their patterns' work)."""
     measured: float
 
     @property
     def ratio(self):
         """measured / predicted."""
         return self.measured / self.predicted
+
+    @property
+    def ratio_drawn(self):
+        """measured / predicted_drawn."""
+        return self.measured / self.predicted_drawn
 
 
 _METHODS = {"click": "threshold-chain", "photon": "exact"}
@@ -429,11 +451,14 @@ _METHODS = {"click": "threshold-chain", "photon": "exact"}
 def check_against_sampler(experiment, route=None, *, seconds=5.0, max_shots=100_000,
                           samples=20_000, rng=0, calibration=None):
     """Time ``experiment.sample`` (one worker, one thread) for about
-    ``seconds`` and compare its time per sample with :func:`predict`.
+    ``seconds`` and compare its time per sample with the model's.
 
-    The shot count is the predicted number that fits in ``seconds`` (at least
-    20, at most ``max_shots``).  Expensive samples are rare, so a short run
-    tends to measure less than the mean the model predicts.
+    Two predictions: the mean over all samples (:func:`predict`), and the
+    mean over the samples actually drawn, from their patterns.  Expensive
+    samples are rare, so the first can be far from a short run's mean either
+    way; the second checks the per-pattern costs alone.  The shot count is
+    the predicted number that fits in ``seconds`` (at least 20, at most
+    ``max_shots``).
     """
     estimate = predict(experiment, samples=samples, rng=rng, calibration=calibration)
     route = estimate.route if route is None else route
@@ -444,10 +469,15 @@ def check_against_sampler(experiment, route=None, *, seconds=5.0, max_shots=100_
     method = _METHODS[route]
     experiment.sample(2, rng=rng, method=method, max_seconds=None)  # warm-up
     start = time.perf_counter()
-    experiment.sample(shots, rng=rng, method=method, max_seconds=None)
+    patterns = experiment.sample(shots, rng=rng, method=method, max_seconds=None).patterns
     measured = (time.perf_counter() - start) / shots
+    drawn = np.array([pattern_log10_seconds(p, route, calibration=estimate.calibration)
+                      for p in patterns])
+    drawn = 10.0**drawn
+    if route == "click":
+        drawn *= estimate.tier_factors[(patterns > 0).sum(axis=1)]
     return SamplerCheck(experiment.name, experiment.n_modes, route, shots, predicted, error,
-                        measured)
+                        float(drawn.mean()), measured)
 
 
 def spread(n_modes, count):

@@ -87,6 +87,16 @@ def test_pattern_cost_equals_planning_work():
     assert 600 < cost.pattern_log10_seconds(cost.spread(8176, 2200), "click") < 700
 
 
+def test_precision_tiers_take_over_in_order():
+    experiment = jiuzhang_like(28, r=1.5, transmission=0.3, rng=28)
+    counts = [cost._escalating_clicks(experiment, tier, np.random.default_rng(0))
+              for tier in ("extended", "double-double", "reference")]
+    assert 0 < counts[0] <= counts[1] <= counts[2] <= 29
+    estimate = cost.predict(experiment, samples=2000)
+    assert estimate.tier_factors[0] == 1 and estimate.tier_factors[-1] > 1
+    assert estimate.work_by_clicks.sum() == pytest.approx(1)
+
+
 def test_spread():
     assert cost.spread(5, 3).tolist() == [0, 1, 0, 1, 1]
     assert cost.spread(4, 10).tolist() == [2, 3, 2, 3]
@@ -136,6 +146,6 @@ def test_advantage_table():
 
 @pytest.mark.slow
 def test_calibrate_measures_positive_rates():
-    cal = cost.calibrate(batches=4, shots=5)
+    cal = cost.calibrate(batches=2)
     assert cal.subset_seconds > 0 and cal.work_seconds > 0 and cal.flops_per_core > 0
     assert cal.machine.startswith("measured")
