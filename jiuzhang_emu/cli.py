@@ -19,6 +19,10 @@
 ``jiuzhang-emu adversaries [--modes M] [--shots N] [--seed S]``
     Which validation test catches which classical imitation of a small
     Jiuzhang-like experiment (:func:`jiuzhang_emu.validation.adversary_table`).
+``jiuzhang-emu cost --preset NAME [--shots N] [--calibrate]`` / ``cost --claims``
+    The predicted time of exact samples of a preset, here and on the named
+    supercomputers (:mod:`jiuzhang_emu.cost`), or our cost of each published
+    advantage claim's task next to the claim.
 ``jiuzhang-emu reproduce [--samples N] [--seed S]``
     Jiuzhang 1.0's measured click rates and click-number histogram against
     the ideal, squashed and fitted models
@@ -30,6 +34,7 @@ Bad input exits with status 2 and a one-line message; an interrupted
 import argparse
 import ast
 import inspect
+import math
 import signal
 import sys
 import threading
@@ -127,6 +132,20 @@ def _parser():
     adversaries.add_argument("--shots", type=int, default=10_000,
                              help="samples per sampler (default 10000)")
     adversaries.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+
+    estimate = commands.add_parser("cost", help="predicted classical cost of exact samples of a "
+                                   "preset, or (--claims) the table of published advantage claims")
+    estimate.add_argument("--preset", help=f"one of {sorted(presets.PRESETS)}")
+    estimate.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                          help="preset option (repeatable)")
+    estimate.add_argument("--shots", type=float, default=1.0, help="samples (default 1)")
+    estimate.add_argument("--claims", action="store_true",
+                          help="our cost of each published claim's task, next to the claim")
+    estimate.add_argument("--calibrate", action="store_true",
+                          help="measure this machine first (~20 s; default: stored rates)")
+    estimate.add_argument("--samples", type=int, default=20_000,
+                          help="positive-P samples (default 20000)")
+    estimate.add_argument("--seed", type=int, default=0, help="phase-space seed (default 0)")
 
     reproduce = commands.add_parser("reproduce", help="Jiuzhang 1.0's data against the ideal, "
                                     "squashed and fitted models")
@@ -292,6 +311,35 @@ def _adversaries(args, out):
     return 0
 
 
+# -- cost -----------------------------------------------------------------------
+def _cost(args, out):
+    from jiuzhang_emu import cost
+
+    if (args.preset is None) == (not args.claims):
+        raise InputError("give --preset NAME or --claims")
+    calibration = cost.calibrate() if args.calibrate else cost.Calibration()
+    print(f"calibration: {calibration.machine}", file=out)
+    if args.claims:
+        table = cost.advantage_table(samples=args.samples, rng=args.seed,
+                                     calibration=calibration)
+        print(table.markdown(), file=out)
+        return 0
+    if not args.shots >= 1:
+        raise InputError(f"shots must be >= 1, got {args.shots:g}")
+    estimate = cost.predict(_preset(args.preset, args.option), samples=args.samples,
+                            rng=args.seed, calibration=calibration)
+    for route, (seconds, error) in estimate.routes.items():
+        print(f"{route} route: {seconds:.3g} s +- {error / seconds:.0%} per sample, one core "
+              f"here", file=out)
+    print(f"{args.shots:g} samples by the {estimate.route} route:", file=out)
+    log10_years = math.log10(estimate.seconds(args.shots) / cost.SECONDS_PER_YEAR)
+    print(f"  {'this machine, one core':>24}: {cost.format_years(log10_years)}", file=out)
+    for name in cost.SUPERCOMPUTERS:
+        log10_years = math.log10(estimate.seconds(args.shots, name) / cost.SECONDS_PER_YEAR)
+        print(f"  {name:>24}: {cost.format_years(log10_years)}", file=out)
+    return 0
+
+
 # -- reproduce ------------------------------------------------------------------
 def _reproduce(args, out):
     print(f"Jiuzhang 1.0: measured data against the ideal, squashed and fitted models "
@@ -302,7 +350,7 @@ def _reproduce(args, out):
 
 
 _COMMANDS = {"demo": _demo, "sample": _sample, "info": _info, "validate": _validate,
-             "adversaries": _adversaries, "reproduce": _reproduce}
+             "adversaries": _adversaries, "cost": _cost, "reproduce": _reproduce}
 
 
 def main(argv=None, out=None):

@@ -65,6 +65,27 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, change, message):
     assert "Traceback" not in error and not path.exists()
 
 
+def test_cost_of_a_preset_here_and_on_supercomputers():
+    status, text = _run(["cost", "--preset", "jiuzhang_like", "--option", "n_modes=8",
+                         "--shots", "1e6", "--samples", "2000"])
+    assert status == 0
+    assert "click route:" in text and "photon route:" in text
+    assert "1e+06 samples by the" in text
+    for machine in ("TaihuLight", "Fugaku", "Frontier", "El Capitan"):
+        assert f"{machine}: " in text
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["cost"], "give --preset NAME or --claims"),
+    (["cost", "--preset", "jiuzhang_like", "--claims"], "give --preset NAME or --claims"),
+    (["cost", "--preset", "jiuzhang_like", "--shots", "0"], "shots must be >= 1, got 0"),
+])
+def test_cost_bad_input(capsys, argv, message):
+    status, _ = _run(argv)
+    error = capsys.readouterr().err
+    assert status == 2 and message in error
+
+
 def test_resume_of_another_run_is_refused(tmp_path, capsys):
     path = tmp_path / "run.h5"
     assert _run(SAMPLE + ["--out", str(path)])[0] == 0
