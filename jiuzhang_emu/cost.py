@@ -259,17 +259,19 @@ def _tilted_click_numbers(dark):
 
 
 #: Expected clicks of the prefix runs that measure the condition growth.
-_PREFIX_CLICKS = 10
+_PREFIX_CLICKS = (4, 7, 10)
 
 
 def _escalating_clicks(experiment, tier, rng, shots=200):
     """The click count from which the click sampler's error estimate
     (condition x unit roundoff) exceeds the budget in ``tier``'s predecessor,
-    i.e. shots are redrawn in ``tier`` ("reference": the Python route).  The condition grows geometrically
-    with the clicks (roughly a factor (2 - p) / p per click of probability
-    p); the rate is measured on cheap runs of the first modes (the chain rule
-    at mode k sees only modes <= k), with about _PREFIX_CLICKS clicks, and
-    extrapolated."""
+    i.e. shots are redrawn in ``tier`` ("reference": the Python route).
+
+    The condition grows geometrically with the clicks (roughly a factor
+    (2 - p) / p per click of probability p) and, more slowly, with the modes.
+    The chain rule at mode k sees only modes <= k, so cheap runs of the first
+    m modes, with a few clicks expected, measure log(condition) ~ a + b c +
+    d m; it is extrapolated to all modes."""
     from jiuzhang_emu.kernels import _kernels
     from jiuzhang_emu.kernels._precision import TIERS, UNIT_ROUNDOFF
     from jiuzhang_emu.samplers.threshold_chain import MAX_PROBABILITY_ERROR
@@ -277,22 +279,23 @@ def _escalating_clicks(experiment, tier, rng, shots=200):
     key = (experiment.fingerprint(), tier)
     if key not in _ESCALATION:
         G, v, block = experiment.vacuum_form()
+        M = experiment.n_modes
         expected = np.cumsum(experiment.click_probabilities())
-        m = max(2, int(np.searchsorted(expected, _PREFIX_CLICKS)))
-        m = min(m, experiment.n_modes)
-        dim = m * block
-        u = rng.random((shots, m))
-        clicks, condition = _kernels.sample_clicks(
-            np.ascontiguousarray(G[:dim, :dim]), None if v is None else v[:dim].copy(),
-            block, u, "double", 1)
-        c = clicks.sum(axis=1)
-        keep = np.isfinite(condition) & (condition > 0)
-        slope, intercept = np.polyfit(c[keep], np.log(condition[keep]), 1)
+        rows, log_condition = [], []
+        for clicks in _PREFIX_CLICKS:
+            m = int(np.clip(np.searchsorted(expected, clicks), 2, M))
+            dim = m * block
+            c, condition = _kernels.sample_clicks(
+                np.ascontiguousarray(G[:dim, :dim]), None if v is None else v[:dim].copy(),
+                block, rng.random((shots, m)), "double", 1)
+            keep = np.isfinite(condition) & (condition > 0)
+            rows += [[1.0, count, m] for count in c.sum(axis=1)[keep]]
+            log_condition += list(np.log(condition[keep]))
+        (a, b, d), *_ = np.linalg.lstsq(np.array(rows), np.array(log_condition), rcond=None)
         previous = TIERS[(*TIERS, "reference").index(tier) - 1]
         limit = math.log(MAX_PROBABILITY_ERROR / UNIT_ROUNDOFF[previous])
-        _ESCALATION[key] = (experiment.n_modes + 1 if slope <= 0
-                            else int(np.clip(math.ceil((limit - intercept) / slope),
-                                             0, experiment.n_modes + 1)))
+        _ESCALATION[key] = (M + 1 if b <= 0
+                            else int(np.clip(math.ceil((limit - a - d * M) / b), 0, M + 1)))
     return _ESCALATION[key]
 
 
@@ -492,7 +495,13 @@ def spread(n_modes, count):
 def _log2_sum(log2_terms):
     log2_terms = np.asarray(log2_terms, dtype=float)
     top = log2_terms.max()
+    if top == -math.inf:
+        return top
     return top + math.log2(np.exp2(log2_terms - top).sum())
+
+
+def _log2(x):
+    return math.log2(x) if x > 0 else -math.inf
 
 
 def pattern_log10_seconds(pattern, route, *, calibration=None):
@@ -506,8 +515,8 @@ def pattern_log10_seconds(pattern, route, *, calibration=None):
     if route == "click":
         before = np.cumsum(pattern > 0) - (pattern > 0)
         log2_work = _log2_sum(before)
-        terms = (math.log2(M * cal.click_mode_seconds + M**3 * cal.schur_seconds),
-                 math.log2(cal.subset_seconds) + log2_work)
+        terms = (_log2(M * cal.click_mode_seconds + M**3 * cal.schur_seconds),
+                 _log2(cal.subset_seconds) + log2_work)
     elif route == "photon":
         photons = np.cumsum(pattern) - pattern
         singles = np.cumsum(pattern % 2) - pattern % 2
@@ -519,8 +528,8 @@ def pattern_log10_seconds(pattern, route, *, calibration=None):
             log2_work = -math.inf
         else:
             log2_work = _log2_sum((log2_leaves + log2_poly)[used])
-        terms = (math.log2(M * cal.mode_seconds + used.sum() * cal.call_seconds),
-                 math.log2(cal.work_seconds) + log2_work)
+        terms = (_log2(M * cal.mode_seconds + used.sum() * cal.call_seconds),
+                 _log2(cal.work_seconds) + log2_work)
     else:
         raise InputError(f"route must be 'click' or 'photon', got {route!r}")
     return _log2_sum(terms) * math.log10(2)

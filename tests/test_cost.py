@@ -83,6 +83,8 @@ def test_pattern_cost_equals_planning_work():
             math.log10(photon), abs=1e-12)
         assert cost.pattern_log10_seconds(pattern, "click") == pytest.approx(
             math.log10(click), abs=1e-12)
+    # no photons, and rates measured as zero
+    assert cost.pattern_log10_seconds([0, 0, 0], "photon", calibration=UNIT) == -math.inf
     # thousands of events do not overflow
     assert 600 < cost.pattern_log10_seconds(cost.spread(8176, 2200), "click") < 700
 
