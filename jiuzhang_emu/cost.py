@@ -42,6 +42,7 @@ systems would need an equally efficient GPU port), and it parallelises
 perfectly over all cores (shots are independent, and one shot's subsets or
 hafnian leaves split evenly).  Both are generous to the classical side.
 """
+import itertools
 import math
 import time
 from dataclasses import dataclass
@@ -135,7 +136,7 @@ def _per_batch_rates(seconds, columns):
     return rates
 
 
-def calibrate(*, batches=8, rng=0):
+def calibrate(*, batches=6, rng=0):
     """Measure the :class:`Calibration` of this machine (~10-20 s).
 
     Times the native samplers on one thread in batches of the sampling
@@ -152,21 +153,26 @@ def calibrate(*, batches=8, rng=0):
     from jiuzhang_emu.kernels._precision import TIERS
     from jiuzhang_emu.presets import jiuzhang_like
     from jiuzhang_emu.samplers.exact import PhotonNumberSampler
-    from jiuzhang_emu.samplers.threshold_chain import ThresholdChainSampler
 
     from jiuzhang_emu.samplers import BATCH_SIZE as shots
 
     rng = np.random.default_rng(rng)
     seconds, columns = [], []
-    for n_modes in (8, 14, 20):
-        experiment = jiuzhang_like(n_modes, r=1.5, transmission=0.4, rng=n_modes)
-        sampler = ThresholdChainSampler(experiment)
-        sampler.clicks(rng.random((shots, n_modes)))  # warm-up
+    # two brightnesses per size, so that the work does not follow the size
+    for n_modes, r in itertools.product((8, 14, 20), (0.7, 1.5)):
+        experiment = jiuzhang_like(n_modes, r=r, transmission=0.4, rng=n_modes)
+        G, v, block = experiment.vacuum_form()  # float64 only: tiers are timed below
+
+        def draw():
+            return _kernels.sample_clicks(G, v, block, u, "double", 1)[0]
+
+        u = rng.random((shots, n_modes))
+        draw()  # warm-up
         for _ in range(batches):
             u = rng.random((shots, n_modes))
-            seconds.append(_best_seconds(lambda: sampler.clicks(u), 1))
-            work = planning._click_chain_work(sampler.clicks(u)).sum()
-            columns.append([shots * n_modes, shots * n_modes**3, work])
+            seconds.append(_best_seconds(draw, 1))
+            columns.append([shots * n_modes, shots * n_modes**3,
+                            planning._click_chain_work(draw()).sum()])
     click_mode, schur, subset = _per_batch_rates(seconds, columns)
     G, v, block = jiuzhang_like(24, r=1.5, transmission=0.4, rng=24).vacuum_form()
     u = rng.random((16, 24))
@@ -174,8 +180,8 @@ def calibrate(*, batches=8, rng=0):
                     for tier in TIERS}
 
     seconds, columns = [], []
-    for n_modes in (6, 10, 14):
-        experiment = jiuzhang_like(n_modes, r=1.0, transmission=0.5, detectors="pnr",
+    for n_modes, r in itertools.product((6, 10, 14), (0.5, 1.0)):
+        experiment = jiuzhang_like(n_modes, r=r, transmission=0.5, detectors="pnr",
                                    rng=n_modes)
         sampler = PhotonNumberSampler(experiment.output_state())
         sampler.sample(rng, shots)  # warm-up
