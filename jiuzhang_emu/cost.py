@@ -76,7 +76,8 @@ def supercomputer(name):
     try:
         return SUPERCOMPUTERS[name]
     except KeyError:
-        raise InputError(f"machine must be one of {sorted(SUPERCOMPUTERS)}, got {name!r}") from None
+        raise InputError(f"machine must be one of {sorted(SUPERCOMPUTERS)}, "
+                         f"got {name!r}") from None
 
 
 @dataclass(frozen=True)
@@ -144,17 +145,16 @@ def calibrate(*, batches=6, rng=0):
     Jiuzhang-like experiments of three sizes whose work per batch spreads
     over decades, and fits the seconds per unit of each work term by
     non-negative least squares in relative error.  The precision tiers'
-    factors are timed on the same shots of a larger experiment.  The sustained float rate
-    comes from :func:`measure_flops`.
+    factors are timed on the same shots of a larger experiment, and the
+    sustained float rate comes from :func:`measure_flops`.
     """
     import platform
 
     from jiuzhang_emu.kernels import _kernels
     from jiuzhang_emu.kernels._precision import TIERS
     from jiuzhang_emu.presets import jiuzhang_like
-    from jiuzhang_emu.samplers.exact import PhotonNumberSampler
-
     from jiuzhang_emu.samplers import BATCH_SIZE as shots
+    from jiuzhang_emu.samplers.exact import PhotonNumberSampler
 
     rng = np.random.default_rng(rng)
     seconds, columns = [], []

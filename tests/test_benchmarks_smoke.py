@@ -77,7 +77,8 @@ def test_cost_model_benchmark_and_summary(tmp_path):
         [sys.executable, str(SCRIPT.with_name("cost_model.py")), "--quick", "--json",
          str(tmp_path / "cost_model.json")], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "| route | M | shots | predicted mean (s/sample) | predicted, drawn samples |" in proc.stdout
+    assert ("| route | M | shots | predicted mean (s/sample) | predicted, drawn samples |"
+            in proc.stdout)
     assert "Jiuzhang 4.0" in proc.stdout
     checks = json.loads((tmp_path / "cost_model.json").read_text())["checks"]
     assert {c["route"] for c in checks} == {"click", "photon"}
