@@ -182,18 +182,16 @@ def summarise(out):
         if os.path.exists(path):
             with open(path) as f:
                 loaded[name] = json.load(f)
-    if "kernels" in loaded:
-        series = kernel_series(loaded["kernels"])
-        lines += fit_table("Kernels: median seconds against matrix size n", series, "n") + [""]
-        if plt:
-            plot_series(series, os.path.join(out, "kernels.png"), "matrix size n",
-                        "Kernels", plt)
-    if "samplers" in loaded:
-        series = sampler_series(loaded["samplers"])
-        lines += fit_table("Samplers: seconds per sample against modes M", series, "M") + [""]
-        if plt:
-            plot_series(series, os.path.join(out, "samplers.png"), "modes M",
-                        "Exact samplers", plt)
+    for name, series_of, title, unit, axis, plot_title in (
+            ("kernels", kernel_series, "Kernels: median seconds against matrix size n", "n",
+             "matrix size n", "Kernels"),
+            ("samplers", sampler_series, "Samplers: seconds per sample against modes M", "M",
+             "modes M", "Exact samplers")):
+        if name in loaded:
+            series = series_of(loaded[name])
+            lines += fit_table(title, series, unit) + [""]
+            if plt:
+                plot_series(series, os.path.join(out, f"{name}.png"), axis, plot_title, plt)
     if "cost_model" in loaded:
         lines += cost_lines(loaded["cost_model"]) + [""]
         if plt:
