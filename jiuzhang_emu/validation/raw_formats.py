@@ -82,7 +82,13 @@ def _check_count(value, name, minimum):
     return int(value)
 
 
-def _chunks(path, record_bytes, n_records, start, count, chunk_records):
+def _chunks(path, record_bytes, name, start, count, chunk_records):
+    """(first record index, raw bytes (records, record_bytes)) chunk by chunk,
+    after checking the file and the arguments."""
+    path, n_records = _check_path(path, record_bytes, name)
+    start = _check_count(start, "start", 0)
+    count = None if count is None else _check_count(count, "count", 0)
+    chunk_records = _check_count(chunk_records, "chunk_records", 1)
     with open(path, "rb") as handle:
         handle.seek(start * record_bytes)
         first = start
@@ -107,12 +113,8 @@ def iter_jiuzhang1(path, *, start=0, count=None, chunk_records=1_000_000,
     include_abnormal : bool
         Keep records flagged abnormal (default: left out and counted).
     """
-    path, n_records = _check_path(path, JIUZHANG1_RECORD_BYTES, "Jiuzhang 1.0")
-    start = _check_count(start, "start", 0)
-    count = None if count is None else _check_count(count, "count", 0)
-    chunk_records = _check_count(chunk_records, "chunk_records", 1)
-    for first, raw in _chunks(path, JIUZHANG1_RECORD_BYTES, n_records, start, count,
-                              chunk_records):
+    path = os.fspath(path)
+    for first, raw in _chunks(path, JIUZHANG1_RECORD_BYTES, "Jiuzhang 1.0", start, count, chunk_records):
         bits = np.unpackbits(raw, axis=1)
         bad = np.flatnonzero(bits[:, _J1_UNUSED].any(axis=1))
         if bad.size:
@@ -137,12 +139,8 @@ def iter_jiuzhang2(path, *, start=0, count=None, chunk_records=1_000_000, strict
         Report a record with an unused port set as corrupt (pass False if
         your copy of the release uses those bits).
     """
-    path, n_records = _check_path(path, JIUZHANG2_RECORD_BYTES, "Jiuzhang 2.0")
-    start = _check_count(start, "start", 0)
-    count = None if count is None else _check_count(count, "count", 0)
-    chunk_records = _check_count(chunk_records, "chunk_records", 1)
-    for first, raw in _chunks(path, JIUZHANG2_RECORD_BYTES, n_records, start, count,
-                              chunk_records):
+    path = os.fspath(path)
+    for first, raw in _chunks(path, JIUZHANG2_RECORD_BYTES, "Jiuzhang 2.0", start, count, chunk_records):
         words = raw.view("<u4").astype(">u4")  # each word most significant byte first
         bits = np.unpackbits(words.view(np.uint8), axis=1)
         if strict:
