@@ -268,22 +268,34 @@ def _tilted_click_numbers(dark):
 _PREFIX_CLICKS = (4, 7, 10)
 
 
-def _escalating_clicks(experiment, tier, rng, shots=200):
+def _escalating_clicks(experiment, tier, rng):
     """The click count from which the click sampler's error estimate
     (condition x unit roundoff) exceeds the budget in ``tier``'s predecessor,
-    i.e. shots are redrawn in ``tier`` ("reference": the Python route).
+    i.e. shots are redrawn in ``tier`` ("reference": the Python route)."""
+    from jiuzhang_emu.kernels._precision import TIERS, UNIT_ROUNDOFF
+    from jiuzhang_emu.samplers.threshold_chain import MAX_PROBABILITY_ERROR
+
+    a, b, d = _condition_growth(experiment, rng)
+    M = experiment.n_modes
+    previous = TIERS[(*TIERS, "reference").index(tier) - 1]
+    limit = math.log(MAX_PROBABILITY_ERROR / UNIT_ROUNDOFF[previous])
+    if b <= 0:
+        return M + 1
+    return int(np.clip(math.ceil((limit - a - d * M) / b), 0, M + 1))
+
+
+def _condition_growth(experiment, rng, shots=200):
+    """(a, b, d) of log(condition) ~ a + b c + d m for c clicks in m modes.
 
     The condition grows geometrically with the clicks (roughly a factor
     (2 - p) / p per click of probability p) and, more slowly, with the modes.
     The chain rule at mode k sees only modes <= k, so cheap runs of the first
-    m modes, with a few clicks expected, measure log(condition) ~ a + b c +
-    d m; it is extrapolated to all modes."""
+    m modes, with a few clicks expected, measure it; callers extrapolate to
+    all modes.  Fitted once per experiment."""
     from jiuzhang_emu.kernels import _kernels
-    from jiuzhang_emu.kernels._precision import TIERS, UNIT_ROUNDOFF
-    from jiuzhang_emu.samplers.threshold_chain import MAX_PROBABILITY_ERROR
 
-    key = (experiment.fingerprint(), tier)
-    if key not in _ESCALATION:
+    key = experiment.fingerprint()
+    if key not in _CONDITION_GROWTH:
         G, v, block = experiment.vacuum_form()
         M = experiment.n_modes
         expected = np.cumsum(experiment.click_probabilities())
@@ -297,15 +309,12 @@ def _escalating_clicks(experiment, tier, rng, shots=200):
             keep = np.isfinite(condition) & (condition > 0)
             rows += [[1.0, count, m] for count in c.sum(axis=1)[keep]]
             log_condition += list(np.log(condition[keep]))
-        (a, b, d), *_ = np.linalg.lstsq(np.array(rows), np.array(log_condition), rcond=None)
-        previous = TIERS[(*TIERS, "reference").index(tier) - 1]
-        limit = math.log(MAX_PROBABILITY_ERROR / UNIT_ROUNDOFF[previous])
-        _ESCALATION[key] = (M + 1 if b <= 0
-                            else int(np.clip(math.ceil((limit - a - d * M) / b), 0, M + 1)))
-    return _ESCALATION[key]
+        fit, *_ = np.linalg.lstsq(np.array(rows), np.array(log_condition), rcond=None)
+        _CONDITION_GROWTH[key] = tuple(fit)
+    return _CONDITION_GROWTH[key]
 
 
-_ESCALATION = {}
+_CONDITION_GROWTH = {}
 
 
 def _mean(values):
