@@ -25,10 +25,12 @@ errors come from batch means (the shots split into ``n_batches`` consecutive
 batches, the statistic computed per batch): valid for any statistic, with no
 distributional assumption beyond independent shots.
 """
+from dataclasses import dataclass
 from itertools import combinations
 from math import factorial
 
 import numpy as np
+from scipy import stats
 
 from jiuzhang_emu.detectors import PhotonNumberResolving, PseudoPNR, Threshold
 from jiuzhang_emu.errors import InputError
@@ -336,3 +338,166 @@ def sample_photon_number_moments(patterns, *, n_batches=20):
     scale = np.sqrt(n_batches)
     return (x.mean(axis=0), batch_means.std(axis=0, ddof=1) / scale,
             np.cov(x, rowvar=False, bias=True), batch_covs.std(axis=0, ddof=1) / scale)
+
+
+# -- tests of sample moments against a model, and their power -------------------
+#
+# The report's verdicts (:mod:`jiuzhang_emu.validation.report`) need, for each
+# test, a p-value and its power against an alternative model at a given
+# number of shots.  Two kinds of test:
+#
+# * chi-square (Mahalanobis) of a vector of sample means against the model's
+#   means, with the model's exact covariance of one shot's values C:
+#   n (x - mu)^T C^-1 (x - mu) ~ chi2(k) under the model; under a model with
+#   means mu' it is about noncentral chi2(k, n d^T C^-1 d), d = mu' - mu.
+# * max |z| over many z-scores with a Bonferroni bound:
+#   p = min(1, count * P(|Z| > max |z|)) whatever their correlations; Z
+#   standard normal, or Student t with ``dof`` degrees of freedom for
+#   batch-means standard errors.  Its power is bounded below by the largest
+#   single-entry power at the per-entry critical value.
+
+
+@dataclass(frozen=True)
+class MomentTest:
+    """A test of sample moments against a model.
+
+    Attributes
+    ----------
+    kind : {"chi-square", "max-z"}
+    statistic : float
+        The chi-square, or the largest |z|.
+    pvalue : float
+    dof : int
+        Chi-square degrees of freedom, or the number of z-scores.
+    z_scores : ndarray
+        Per entry (estimate - model) / standard error.
+    """
+
+    kind: str
+    statistic: float
+    pvalue: float
+    dof: int
+    z_scores: np.ndarray
+
+
+def click_moments_of(experiment):
+    """Per-mode click probabilities (M,) and the covariance matrix (M, M) of
+    the click indicators of one shot (diagonal p (1 - p), off-diagonal the
+    pair covariances), exact."""
+    _, rates = click_correlators(experiment, 1)
+    pairs, cov = click_correlators(experiment, 2)
+    M = experiment.n_modes
+    matrix = np.diag(rates * (1 - rates))
+    matrix[pairs[:, 0], pairs[:, 1]] = cov
+    matrix[pairs[:, 1], pairs[:, 0]] = cov
+    return rates, matrix
+
+
+def _inverse_quadratic(covariance, vectors):
+    """v^T C^-1 v for each row v of ``vectors`` (C positive definite, or
+    positive semi-definite: directions of zero variance are left out)."""
+    w, U = np.linalg.eigh(covariance)
+    keep = w > w.max(initial=0) * 1e-12
+    y = np.atleast_2d(vectors) @ U[:, keep]
+    return (y**2 / w[keep]).sum(axis=1), int(keep.sum())
+
+
+def mean_vector_test(means, model_means, covariance, shots):
+    """Chi-square test of sample means of one shot's values against a model.
+
+    Parameters
+    ----------
+    means, model_means : ndarray of shape (k,)
+    covariance : ndarray of shape (k, k)
+        The model's covariance of one shot's values.
+    shots : int
+
+    Returns
+    -------
+    MomentTest
+        kind "chi-square"; z_scores per entry against the model's variance.
+    """
+    diff = np.asarray(means, float) - np.asarray(model_means, float)
+    (quadratic,), dof = _inverse_quadratic(covariance, diff)
+    chi2 = float(shots * quadratic)
+    sd = np.sqrt(np.maximum(np.diag(covariance), 1e-300) / shots)
+    return MomentTest("chi-square", chi2, float(stats.chi2.sf(chi2, dof)), dof, diff / sd)
+
+
+def mean_vector_power(model_means, alternative_means, covariance, shots, level):
+    """Power of :func:`mean_vector_test` at ``level`` when the data follow a
+    model with ``alternative_means`` (noncentral chi-square)."""
+    diff = np.asarray(alternative_means, float) - np.asarray(model_means, float)
+    (quadratic,), dof = _inverse_quadratic(covariance, diff)
+    return chi_square_power(shots * quadratic, dof, level)
+
+
+def chi_square_power(noncentrality, dof, level):
+    """P(chi2 > the level-``level`` critical value of chi2(dof)) when the
+    statistic is noncentral chi2(dof, noncentrality)."""
+    critical = stats.chi2.isf(level, dof)
+    if noncentrality <= 0:
+        return float(level)
+    return float(stats.ncx2.sf(critical, dof, noncentrality))
+
+
+def pair_covariance_variance(rates, subsets, covariances):
+    """Variance of one shot's contribution to the sample covariance of two
+    click indicators, E[(c_i - p_i)^2 (c_j - p_j)^2] - cov_ij^2, exact from
+    the model's p_i, p_j and cov_ij (two indicators have a 2 x 2 joint law):
+    the sample covariance over n shots has variance about this / n."""
+    pi, pj = rates[subsets[:, 0]], rates[subsets[:, 1]]
+    both = covariances + pi * pj
+    law = ((both, (1 - pi) ** 2 * (1 - pj) ** 2), (pi - both, (1 - pi) ** 2 * pj**2),
+           (pj - both, pi**2 * (1 - pj) ** 2), (1 - pi - pj + both, pi**2 * pj**2))
+    fourth = sum(np.clip(p, 0, 1) * value for p, value in law)
+    return np.maximum(fourth - covariances**2, 1e-300)
+
+
+def max_z_test(z_scores, *, dof=None):
+    """Bonferroni test of many z-scores: p = min(1, count P(|Z| > max |z|)),
+    Z standard normal (``dof`` None) or Student t with ``dof`` degrees of
+    freedom (batch-means standard errors from dof + 1 batches)."""
+    z = np.asarray(z_scores, float)
+    worst = float(np.abs(z).max()) if z.size else 0.0
+    tail = stats.norm.sf(worst) if dof is None else stats.t.sf(worst, dof)
+    return MomentTest("max-z", worst, float(min(1.0, 2 * z.size * tail)), int(z.size), z)
+
+
+def max_z_critical(count, level, dof=None):
+    """|z| above which :func:`max_z_test` rejects at ``level``."""
+    tail = level / (2 * count)
+    return float(stats.norm.isf(tail) if dof is None else stats.t.isf(tail, dof))
+
+
+def max_z_power(shift, null_sd, alternative_sd, critical):
+    """Lower bound on the power of a max-|z| test: the largest power of a
+    single entry, each estimate normal with mean model + ``shift`` and
+    standard deviation ``alternative_sd``, rejected beyond ``critical``
+    times ``null_sd``."""
+    shift = np.asarray(shift, float)
+    upper = stats.norm.sf((critical * null_sd - shift) / alternative_sd)
+    lower = stats.norm.cdf((-critical * null_sd - shift) / alternative_sd)
+    return float(np.max(upper + lower, initial=0.0))
+
+
+def shots_for_power(power, target=0.8, *, start=1, limit=10**12):
+    """The smallest number of shots n with ``power(n) >= target`` (power
+    nondecreasing in n, n >= ``start``), rounded up to two significant
+    digits; None when even ``limit`` shots fall short."""
+    if power(limit) < target:
+        return None
+    low = max(1, int(start))
+    if power(low) >= target:
+        return low
+    high = low
+    while power(high) < target:  # power(limit) >= target: this ends
+        low, high = high, min(2 * high, limit)
+    while high - low > 1:
+        mid = (low + high) // 2
+        if power(mid) >= target:
+            high = mid
+        else:
+            low = mid
+    step = 10 ** max(0, len(str(high)) - 2)  # up to two significant digits
+    return -(-high // step) * step
