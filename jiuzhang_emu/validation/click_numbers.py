@@ -34,6 +34,7 @@ from jiuzhang_emu.validation.phase_space import click_count_estimates
 from jiuzhang_emu.validation.statistics import (
     check_click_model,
     check_clicks,
+    chi_square_power,
     dark_probabilities,
     max_count,
 )
@@ -227,6 +228,54 @@ def count_test(observed, expected, model_var, bins, min_expected):
     k = 2 / (9 * dof)
     z = ((chi2 / dof) ** (1 / 3) - (1 - k)) / np.sqrt(k)
     return CountTest(chi2, dof, pvalue, float(z), bins, obs, exp, bin_z)
+
+
+def count_test_power(model, alternative, shots, level, *, min_expected=5.0):
+    """Power of :func:`click_number_test` against ``model`` at significance
+    ``level`` when ``shots`` samples follow ``alternative``.
+
+    The chi-square over the bins the test would merge at this number of shots
+    is about noncentral chi2(bins - 1, lambda) with
+
+        lambda = sum_bins n d^2 / (p + n s^2),
+
+    p the model's bin probability, s^2 the variance of its phase-space
+    estimate (0 when exact; the test adds n^2 s^2 to each bin's variance, so
+    lambda stays finite as n grows when the model is not exact), and
+    d^2 = (p_alt - p)^2 less the variances of both phase-space estimates (an
+    unbiased estimate of the squared difference), floored at 0.
+
+    Parameters
+    ----------
+    model, alternative : ClickNumberDistribution
+        Over the same modes.
+    shots : int or float
+    level : float
+        The test's significance level.
+
+    Returns
+    -------
+    float
+    """
+    for name, value in (("model", model), ("alternative", alternative)):
+        if not isinstance(value, ClickNumberDistribution):
+            raise InputError(f"{name} must be a ClickNumberDistribution, got "
+                             f"{type(value).__name__}")
+    if len(model.probabilities) != len(alternative.probabilities):
+        raise InputError(f"model and alternative count {len(model.probabilities) - 1} and "
+                         f"{len(alternative.probabilities) - 1} modes")
+    bins = _merge_bins(shots * model.probabilities, min_expected)
+    if len(bins) < 2:
+        return 0.0  # too few shots for the test to run at all
+    noncentrality = 0.0
+    for b in bins:
+        b = list(b)
+        p, q = model.probabilities[b].sum(), alternative.probabilities[b].sum()
+        var_p = (model.standard_errors[b] ** 2).sum()
+        var_q = (alternative.standard_errors[b] ** 2).sum()
+        d2 = max((q - p) ** 2 - var_p - var_q, 0.0)
+        noncentrality += shots * d2 / max(p + shots * var_p, 1e-300)
+    return chi_square_power(noncentrality, len(bins) - 1, level)
 
 
 def _merge_bins(expected, min_expected):
