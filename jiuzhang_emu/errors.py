@@ -18,7 +18,19 @@ class InputError(JiuzhangEmuError, ValueError):
 
 
 class RuntimeLimitError(InputError):
-    """The predicted run time of a computation exceeds the caller's limit."""
+    """The predicted run time of a computation exceeds the caller's limit.
+
+    ``seconds`` is the prediction and ``max_seconds`` the limit (None where
+    the raiser did not give them).  The message ends with how to lift the
+    limit from Python (``max_seconds=None``); the command line says its own
+    flag instead.
+    """
+
+    LIFT = "pass max_seconds=None to run it anyway"
+
+    def __init__(self, message, *, seconds=None, max_seconds=None):
+        super().__init__(f"{message}; {self.LIFT}" if seconds is not None else message)
+        self.reason, self.seconds, self.max_seconds = message, seconds, max_seconds
 
 
 class KernelError(JiuzhangEmuError, RuntimeError):

@@ -46,13 +46,16 @@ past the counter (a batch caught mid-write) and continues with batch
 up to the counter and attributes, to a clean file that atomically replaces
 it.  Batch seeds depend only on the root seed and the batch index, so the
 finished file holds exactly the patterns and attributes of an uninterrupted
-run.  New files are built under a temporary name and hard-linked into
+run.  Rerunning with more shots extends a run (complete or not): the
+batches after the last full one are drawn, so the file again equals an
+uninterrupted run of the new size (a last, partial batch is redrawn whole).
+New files are built under a temporary name and hard-linked into
 place, so an existing file is never overwritten, and an advisory lock
 (``flock``) keeps two runs from writing one file.
 """
+import contextlib
 import json
 import os
-import sys
 import uuid
 from dataclasses import dataclass
 
@@ -69,6 +72,7 @@ except ImportError:  # pragma: no cover - not POSIX: no lock
 FORMAT = "jiuzhang_emu.samples"
 FORMAT_VERSION = 1
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+SUFFIXES = (".h5", ".hdf5")
 _CHUNK_BYTES = 1 << 16
 _READ_ROWS = 1 << 16
 
@@ -154,7 +158,10 @@ def _open_checked(path):
             raise InputError(f"{path!r} is not an HDF5 file (not a jiuzhang_emu sample file)")
     try:
         handle = h5py.File(path, "r", locking=False)
-    except OSError:
+    except OSError as exc:
+        if "truncated file" in str(exc):  # SWMR would wait for the missing bytes
+            raise InputError(f"cannot read {path!r}: the file is damaged or truncated "
+                             f"({exc})") from None
         try:
             handle = h5py.File(path, "r", swmr=True, locking=False)
         except OSError as exc:
@@ -172,19 +179,37 @@ def _open_checked(path):
     return handle
 
 
+@contextlib.contextmanager
+def _reading(path):
+    """Turn HDF5's read errors of a damaged file into an InputError."""
+    try:
+        yield
+    except (OSError, KeyError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"cannot read {path!r}: the file is damaged or truncated "
+                         f"({exc})") from None
+
+
 def _rows_done(attrs):
     sizes = samplers.batch_sizes(int(attrs["shots"]))
     return sum(sizes[:int(attrs["completed_batches"])])
 
 
-def _check_resume(handle, path, expected):
-    """Raise InputError naming every attribute of the file that differs."""
+def _check_resume(handle, path, expected, shots):
+    """Raise InputError naming every attribute of the file that differs, or
+    when the file holds more shots than the ``shots`` requested."""
     attrs = handle.attrs
     differences = [f"{name} {_text(attrs[name])!r} in the file, {value!r} requested"
                    for name, value in expected.items() if _text(attrs[name]) != value]
     if differences:
         raise InputError(f"{path!r} belongs to a different run and is left unchanged: "
                          + "; ".join(differences))
+    if shots < int(attrs["shots"]):
+        raise InputError(f"{path!r} is a run of {int(attrs['shots'])} shots, more than the "
+                         f"{shots} requested; left unchanged (a run can be extended, not "
+                         f"shortened: read_samples(path).patterns[:{shots}] has the first "
+                         f"{shots})")
     rows, done = handle["patterns"].shape[0], int(attrs["completed_batches"])
     if rows < _rows_done(attrs) or done > len(samplers.batch_sizes(int(attrs["shots"]))):
         raise InputError(f"{path!r} is inconsistent: completed_batches {done} but {rows} rows")
@@ -307,49 +332,24 @@ def _open_for_append(path, lock):
         raise InputError(f"cannot open {path!r} for writing: {exc}") from None
 
 
-def progress_bar(total, initial=0, enabled=None, description="sampling"):
-    """A tqdm progress bar over shots, or a stand-in doing nothing.
-
-    ``enabled=None`` shows it when stderr is a terminal; without tqdm there
-    is no bar.
-    """
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        enabled = False
-    if not enabled:
-        return _NoBar()
-    return tqdm(total=total, initial=initial, unit="shot", desc=description, file=sys.stderr,
-                dynamic_ncols=True)
-
-
-class _NoBar:
-    def update(self, n=1):
-        pass
-
-    def close(self):
-        pass
-
-
 def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers=1,
                   client=None, progress=None, max_seconds=3600.0):
     """Sample ``experiment`` into the HDF5 file ``path``, or resume it.
 
     If ``path`` does not exist it is created (format: module docstring) and
     batches are appended as they are drawn.  If it exists it must be a sample
-    file of the same run (experiment fingerprint, method, seed, shots, batch
-    size, package version); sampling then continues after the last complete
-    batch, and a complete file is left as it is.  A file that does not match
-    is never modified.
+    file of the same run (experiment fingerprint, method, seed, batch size,
+    package version, and at most ``shots`` shots); sampling then continues
+    after the last complete batch (more shots: the run is extended), and a
+    complete file is left as it is.  A file that does not match is never
+    modified.
 
     Parameters
     ----------
     path : str or os.PathLike
     experiment : Experiment
     shots : int
-        Shots of the whole run.
+        Shots of the whole run (more than the file holds: extend it).
     rng : None, int or SeedSequence
         Root seed.  None: the seed stored in ``path`` when it exists, else
         fresh entropy (stored in the file and returned).
@@ -381,23 +381,30 @@ def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers
     shots = samplers.check_shots(shots)
     method = samplers.check_method(method, experiment)
     n_workers = samplers.check_workers(n_workers)
-    samplers.planning.check_runtime(experiment, shots, method, n_workers, max_seconds)
+    if not path.lower().endswith(SUFFIXES):
+        raise InputError(f"path must end in {' or '.join(SUFFIXES)} (an HDF5 sample file), "
+                         f"got {path!r}")
     requested = None if rng is None else _entropy_text(_seed(rng))
     expected = {"fingerprint": experiment.fingerprint(), "method": method,
-                "shots": str(shots), "batch_size": str(samplers.BATCH_SIZE),
-                "package_version": __version__}
+                "batch_size": str(samplers.BATCH_SIZE), "package_version": __version__}
     if os.path.lexists(path):
         if not os.path.isfile(path):
             raise InputError(f"path {path!r} exists and is not a file")
         lock = _RunLock(path)
         try:
-            with _open_checked(path) as handle:
+            with _open_checked(path) as handle, _reading(path):
                 entropy_text = _text(handle.attrs["seed_entropy"])
-                _check_resume(handle, path, {**expected, "seed_entropy": requested or entropy_text})
+                _check_resume(handle, path, {**expected, "seed_entropy": requested or entropy_text},
+                              shots)
+                remaining = shots - _rows_done(handle.attrs)
+            predicted = remaining and samplers.planning.check_runtime(
+                experiment, remaining, method, n_workers, max_seconds)
         except BaseException:
             lock.release()
             raise
     else:
+        predicted = samplers.planning.check_runtime(experiment, shots, method, n_workers,
+                                                    max_seconds)
         entropy_text = requested or _entropy_text(_seed(None))
         lock = _create(path, experiment, {
             "format": FORMAT, "format_version": FORMAT_VERSION, "package_version": __version__,
@@ -408,14 +415,33 @@ def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers
     with lock:
         entropy = json.loads(entropy_text)
         with _open_for_append(path, lock) as handle:
+            _extend(handle, shots)
             row = _rows_done(handle.attrs)
             if row < shots:
                 _append(handle, experiment, shots, np.random.SeedSequence(entropy), method,
-                        n_workers, client, progress)
+                        n_workers, client, samplers.progress_bar(shots, row, progress,
+                                                                 predicted=predicted))
     return WriteReport(path, entropy, shots, row)
 
 
-def _append(handle, experiment, shots, seed, method, n_workers, client, progress):
+def _extend(handle, shots):
+    """Make the open file a run of ``shots`` (at least its own): a last,
+    partial batch is dropped first, so that it is redrawn whole.  The counter
+    falls before the size grows, so a kill in between leaves a valid file."""
+    attrs = handle.attrs
+    old = int(attrs["shots"])
+    if shots == old:
+        return
+    sizes = samplers.batch_sizes(old)
+    done = int(attrs["completed_batches"])
+    if done and sizes[done - 1] < samplers.BATCH_SIZE:
+        attrs["completed_batches"] = done - 1
+        handle.flush()
+    attrs["shots"] = shots
+    handle.flush()
+
+
+def _append(handle, experiment, shots, seed, method, n_workers, client, bar):
     """Draw the batches after ``completed_batches`` into the open file."""
     attrs, dataset = handle.attrs, handle["patterns"]
     done, row = int(attrs["completed_batches"]), _rows_done(attrs)
@@ -423,7 +449,6 @@ def _append(handle, experiment, shots, seed, method, n_workers, client, progress
         dataset.resize(row, axis=0)
     handle.swmr_mode = True  # from here on, a kill leaves a readable file
     limit = np.iinfo(dataset.dtype).max
-    bar = progress_bar(shots, row, progress)
     try:
         for index, patterns, unresolved in samplers.iter_batches(
                 experiment, shots, rng=seed, method=method, first_batch=done,
@@ -459,7 +484,7 @@ def read_samples(path):
         ``patterns`` as int64, ``experiment`` the ``describe()`` dict.
     """
     path = os.fspath(path)
-    with _open_checked(path) as handle:
+    with _open_checked(path) as handle, _reading(path):
         attrs = handle.attrs
         rows = _rows_done(attrs)
         patterns = handle["patterns"][:rows].astype(np.int64)
@@ -504,7 +529,7 @@ def info(path, statistics=True):
         ``statistics``.
     """
     path = os.fspath(path)
-    with _open_checked(path) as handle:
+    with _open_checked(path) as handle, _reading(path):
         attrs, dataset = handle.attrs, handle["patterns"]
         experiment = json.loads(_text(attrs["experiment"]))
         kind = experiment["detector"]["kind"]

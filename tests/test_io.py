@@ -158,7 +158,7 @@ def test_complete_file_is_not_resampled(tmp_path, reference, monkeypatch):
 
 @pytest.mark.parametrize("change, named", [
     ({"rng": 12}, "seed_entropy"),
-    ({"shots": SHOTS + 1}, "shots"),
+    ({"shots": SHOTS - 1}, f"more than the {SHOTS - 1} requested"),
     ({"experiment": presets.random_experiment(4, rng=4)}, "fingerprint"),
 ])
 def test_resume_of_a_different_run_is_refused_and_file_untouched(tmp_path, monkeypatch,
@@ -303,3 +303,39 @@ def test_new_files_follow_the_umask(tmp_path, reference):
     umask = os.umask(0)
     os.umask(umask)
     assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("interrupted", [False, True])
+def test_more_shots_extend_a_run_to_an_uninterrupted_run_of_the_new_size(
+        tmp_path, monkeypatch, interrupted):
+    path, longer = tmp_path / "run.h5", SHOTS + 3 * samplers.BATCH_SIZE
+    if interrupted:
+        _interrupt_after(monkeypatch, 2)
+        with pytest.raises(KeyboardInterrupt):
+            io.write_samples(path, _experiment(), SHOTS, rng=11)
+        monkeypatch.undo()
+    else:  # complete, with a short last batch that must be redrawn whole
+        io.write_samples(path, _experiment(), SHOTS, rng=11)
+    report = io.write_samples(path, _experiment(), longer)  # the file's seed
+    kept = 2 if interrupted else SHOTS // samplers.BATCH_SIZE
+    assert report.resumed_from == kept * samplers.BATCH_SIZE and report.shots == longer
+    reference = tmp_path / "reference.h5"
+    io.write_samples(reference, _experiment(), longer, rng=11)
+    np.testing.assert_array_equal(io.read_samples(path).patterns,
+                                  io.read_samples(reference).patterns)
+    assert _attrs(path) == _attrs(reference)
+
+
+def test_a_sample_file_needs_an_hdf5_suffix(tmp_path):
+    with pytest.raises(InputError, match=r"path must end in \.h5 or \.hdf5.*out\.txt"):
+        io.write_samples(tmp_path / "out.txt", _experiment(), SHOTS, rng=11)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_truncated_file_is_an_input_error_naming_it(tmp_path, reference):
+    path, _ = reference
+    damaged = tmp_path / "damaged.h5"
+    damaged.write_bytes(path.read_bytes()[:int(0.6 * path.stat().st_size)])
+    for read in (io.read_samples, io.info):
+        with pytest.raises(InputError, match="damaged.h5.*damaged or truncated|cannot read"):
+            read(damaged)

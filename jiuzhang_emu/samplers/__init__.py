@@ -22,13 +22,19 @@ Randomness and parallel runs: ``rng`` is anything
 spawn_key=(i,))``, so a seed gives the same samples whatever the number of
 workers (a local process pool, ``n_workers``) or a Dask ``client``.  A
 Generator passed as ``rng`` is used as one stream (single worker only).
+
+Interrupting a run (Ctrl-C, or SIGTERM where the caller turns it into
+KeyboardInterrupt) stops it within a second or two: the native kernels poll
+for signals, and a local pool's workers are terminated.
 """
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import signal
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from jiuzhang_emu.detectors import Threshold
 from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.samplers.adversaries import ADVERSARIES, adversary_experiment, adversary_sampler
 from jiuzhang_emu.samplers import planning
@@ -70,6 +76,13 @@ class Samples:
     def shots(self):
         return self.patterns.shape[0]
 
+    def __len__(self):
+        return self.shots
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.patterns if dtype is None else self.patterns.astype(dtype, copy=False)
+        return array.copy() if copy else array
+
     @property
     def detector(self):
         return self.experiment["detector"]["kind"]
@@ -81,14 +94,28 @@ def check_shots(shots):
     return int(shots)
 
 
+#: Methods that sample only threshold detection.
+THRESHOLD_ONLY = ("threshold-chain", "greedy")
+
+
 def check_method(method, experiment=None):
     """The method's name, with "auto" resolved to the cheaper exact route for
-    ``experiment`` (see :mod:`jiuzhang_emu.samplers.planning`)."""
+    ``experiment`` (see :mod:`jiuzhang_emu.samplers.planning`); a method that
+    cannot sample ``experiment`` at all is refused."""
     if method not in METHODS:
         raise InputError(f"method must be one of {METHODS}, got {method!r}")
-    if method != "auto":
-        return method
-    return "exact" if experiment is None else planning.auto_method(experiment)
+    if experiment is None:
+        return "exact" if method == "auto" else method
+    if method == "auto":
+        return planning.auto_method(experiment)
+    if method in THRESHOLD_ONLY and not isinstance(experiment.detector, Threshold):
+        raise InputError(f"method {method!r} samples threshold detectors only, and "
+                         f"{experiment.name!r} has {experiment.detector.kind} detection; "
+                         f"use 'exact' (or 'auto')")
+    if method in ADVERSARIES and experiment.sources is None:
+        raise InputError(f"method {method!r} replaces the experiment's sources, and "
+                         f"{experiment.name!r} is built from a GaussianState, not sources")
+    return method
 
 
 def check_workers(n_workers):
@@ -147,7 +174,8 @@ def photon_sampler(experiment, method):
 
 
 class _BatchRunner:
-    """Draws batch i of an experiment; picklable, builds its sampler once per process."""
+    """Draws batch i of an experiment; picklable, builds its sampler once per
+    process (a pool worker gets it once, at start: :func:`_start_worker`)."""
 
     def __init__(self, experiment, method, entropy):
         self.experiment, self.method, self.entropy = experiment, method, entropy
@@ -206,24 +234,72 @@ def iter_batches(experiment, shots, *, rng=None, method="auto", first_batch=0, n
         return
     if client is not None:
         futures = client.map(runner, list(indices), [sizes[i] for i in indices], pure=False)
-        for i, future in zip(indices, futures):
-            yield (i, *future.result())
+        try:
+            for i, future in zip(indices, futures):
+                yield (i, *future.result())
+        finally:
+            client.cancel(futures)
         return
     if n_workers == 1:
         for i in indices:
             yield (i, *runner(i, sizes[i]))
         return
-    # forkserver: forking a process whose OpenMP runtime is live can hang
+    # forkserver: forking a process whose OpenMP runtime is live can hang.
+    # Leaving the block terminates the workers: an interrupted run stops at once.
     context = multiprocessing.get_context(
         "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn")
-    with ProcessPoolExecutor(n_workers, mp_context=context) as pool:
-        results = pool.map(runner, indices, [sizes[i] for i in indices])
+    with context.Pool(n_workers, initializer=_start_worker, initargs=(runner,)) as pool:
+        results = pool.imap(_run_batch, [(i, sizes[i]) for i in indices])
         for i, result in zip(indices, results):
             yield (i, *result)
 
 
+_WORKER_RUNNER = None
+
+
+def _start_worker(runner):
+    """Pool initializer: keep the runner; Ctrl-C is the parent's to handle
+    (it terminates the pool)."""
+    global _WORKER_RUNNER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER_RUNNER = runner
+
+
+def _run_batch(task):
+    return _WORKER_RUNNER(*task)
+
+
+def progress_bar(total, initial=0, enabled=None, description="sampling", predicted=None):
+    """A tqdm progress bar over shots, or a stand-in doing nothing.
+
+    ``enabled=None`` shows it when stderr is a terminal; without tqdm there
+    is no bar.  ``predicted`` (seconds) is shown next to tqdm's own estimate,
+    which needs a finished batch.
+    """
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        enabled = False
+    if not enabled:
+        return _NoBar()
+    if predicted is not None:
+        description = f"{description} (predicted {planning.format_seconds(predicted)})"
+    return tqdm(total=total, initial=initial, unit="shot", desc=description, file=sys.stderr,
+                dynamic_ncols=True)
+
+
+class _NoBar:
+    def update(self, n=1):
+        pass
+
+    def close(self):
+        pass
+
+
 def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=None,
-           max_seconds=3600.0):
+           max_seconds=3600.0, progress=None):
     """Samples of an experiment's detection patterns: exact, or from a
     classical adversary matched to its first moments.
 
@@ -245,6 +321,9 @@ def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=No
     max_seconds : float or None
         Refuse a run predicted to take longer (default one hour); None lifts
         the limit.
+    progress : bool, optional
+        Show a progress bar with the predicted time; None: when stderr is a
+        terminal.
 
     Returns
     -------
@@ -252,12 +331,21 @@ def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=No
     """
     from jiuzhang_emu import __version__
 
+    shots = check_shots(shots)
+    method = check_method(method, experiment)
+    n_workers = check_workers(n_workers)
     entropy, root = root_seed(rng)
+    predicted = planning.check_runtime(experiment, shots, method, n_workers, max_seconds)
+    bar = progress_bar(shots, enabled=progress, predicted=predicted)
     patterns, unresolved = [], 0.0
-    for _, batch, mass in iter_batches(experiment, shots, rng=root, method=method,
-                                       n_workers=n_workers, client=client,
-                                       max_seconds=max_seconds):
-        patterns.append(batch)
-        unresolved = max(unresolved, mass)
-    return Samples(np.concatenate(patterns), experiment.describe(),
-                   check_method(method, experiment), entropy, __version__, unresolved)
+    try:
+        for _, batch, mass in iter_batches(experiment, shots, rng=root, method=method,
+                                           n_workers=n_workers, client=client,
+                                           max_seconds=None):
+            patterns.append(batch)
+            unresolved = max(unresolved, mass)
+            bar.update(len(batch))
+    finally:
+        bar.close()
+    return Samples(np.concatenate(patterns), experiment.describe(), method, entropy,
+                   __version__, unresolved)

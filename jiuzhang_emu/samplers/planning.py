@@ -25,7 +25,16 @@ factor of ~2 over 4-96 modes.  Photon route: within 0.1-2x over 4-48 modes and
 1-16 mean photons; it underestimates most where rare bright samples dominate
 the mean (the squashed pilot has a lighter photon-number tail than squeezed
 light), so the guard is an order-of-magnitude one there.
+
+The classical adversaries cost polynomial time, but very different times
+(microseconds per shot for the P-function samplers, about a second per shot
+for the distinguishable-squeezer sampler on Jiuzhang 1.0, whose every
+squeezer goes through its own exact chain rule), so they are priced by
+timing: the sampler is built (its set-up time kept apart: every worker pays
+it once) and draws 1, 2, 4, ... shots until a draw takes PILOT_SECONDS.
 """
+import time
+
 import numpy as np
 
 from jiuzhang_emu.detectors import Threshold
@@ -39,7 +48,7 @@ PILOT_SHOTS = 200
 _CLICK_MODE_SECONDS = 2.6e-7  # click chain rule, per mode per shot
 _SCHUR_SECONDS = 5e-10        # per M^3 (vacuum conditioning at dark modes)
 _SUBSET_SECONDS = 1.4e-7      # per subset, 2^(c_k) at mode k
-_ADVERSARY_SECONDS = 2e-5   # per shot, any adversary (P-function or Poisson draws)
+PILOT_SECONDS = 0.05        # adversaries: time a draw at least this long
 
 
 def _photon_statistics(experiment):
@@ -95,13 +104,36 @@ _PREDICTED = {}  # exact routes, by (fingerprint, method): the pilot is not free
 def seconds_per_shot(experiment, method):
     """Predicted seconds per shot of ``method`` ("exact", "threshold-chain"
     or an adversary) on one worker."""
-    predict = {"exact": _exact_seconds, "threshold-chain": _click_chain_seconds}.get(method)
-    if predict is None:
-        return _ADVERSARY_SECONDS * (1 + experiment.n_modes / 100)
+    return _prediction(experiment, method)[1]
+
+
+def _prediction(experiment, method):
+    """(set-up seconds per worker, seconds per shot) of ``method``."""
     key = (experiment.fingerprint(), method)
     if key not in _PREDICTED:
-        _PREDICTED[key] = predict(experiment)
+        predict = {"exact": _exact_seconds, "threshold-chain": _click_chain_seconds}.get(method)
+        _PREDICTED[key] = (0.0, predict(experiment)) if predict else _timed_pilot(
+            experiment, method)
     return _PREDICTED[key]
+
+
+def _timed_pilot(experiment, method):
+    """(set-up seconds, seconds per shot) of an adversary, timed here."""
+    from jiuzhang_emu.samplers.adversaries import adversary_sampler
+
+    start = time.perf_counter()
+    sampler = adversary_sampler(experiment, method)
+    setup = time.perf_counter() - start
+    rng = np.random.default_rng(20261207)
+    shots = 1
+    while True:
+        start = time.perf_counter()
+        photons = sampler.photons(shots, rng)
+        experiment.detector.detect(photons, sampler.dark_counts, rng)
+        seconds = time.perf_counter() - start
+        if seconds >= PILOT_SECONDS or shots >= 4096:
+            return setup, seconds / shots
+        shots *= 2
 
 
 def _click_chain_seconds(experiment):
@@ -135,16 +167,35 @@ def auto_method(experiment):
     return "exact"
 
 
+def predicted_seconds(experiment, shots, method, n_workers=1):
+    """Predicted wall time of ``shots`` shots of ``method`` on ``n_workers``
+    workers (set-up included; a batch of shots runs on one worker)."""
+    from jiuzhang_emu.samplers import BATCH_SIZE
+
+    setup, per_shot = _prediction(experiment, method)
+    return setup + per_shot * shots / min(n_workers, -(-shots // BATCH_SIZE))
+
+
+def format_seconds(seconds):
+    """``3.2 s``, ``4.1 min``, ``2.5 h``, ``3.1 days`` or ``2.0e+04 years``."""
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("h", 3600),
+                       ("min", 60)):
+        if seconds >= 2 * size:
+            value = seconds / size
+            return f"{value:.3g} {unit}" if value < 1e4 else f"{value:.2g} {unit}"
+    return f"{seconds:.2g} s"
+
+
 def check_runtime(experiment, shots, method, n_workers, max_seconds):
-    """Refuse (RuntimeLimitError, with the estimate) a run predicted to take
-    longer than ``max_seconds``; None lifts the limit."""
-    if max_seconds is None:
-        return
-    seconds = seconds_per_shot(experiment, method) * shots / n_workers
-    if seconds > max_seconds:
+    """The predicted seconds of the run; refuse (RuntimeLimitError, with the
+    estimate) one predicted to take longer than ``max_seconds``; None lifts
+    the limit."""
+    seconds = predicted_seconds(experiment, shots, method, n_workers)
+    if max_seconds is not None and seconds > max_seconds:
         raise RuntimeLimitError(
             f"sampling {shots} shots of {experiment.name!r} with method {method!r} is predicted "
-            f"to take {seconds:.3g} s ({seconds / 3600:.3g} h, {seconds / shots:.3g} s per shot "
-            f"on {n_workers} worker(s)), above max_seconds={max_seconds:g}; pass "
-            f"max_seconds=None to run it anyway"
-        )
+            f"to take {format_seconds(seconds)} ({seconds:.3g} s, "
+            f"{seconds_per_shot(experiment, method):.3g} s per shot on {n_workers} worker(s)), "
+            f"above the limit of {format_seconds(max_seconds)}",
+            seconds=seconds, max_seconds=max_seconds)
+    return seconds
