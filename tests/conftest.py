@@ -6,6 +6,20 @@ Q = thewalrus.quantum.Qmat(cov) and O = I - Q^-1.
 
 Every fixture returns a function, so that tests can build as many inputs as
 they need from explicit seeds.
+
+Randomised tests (marked ``statistical``) draw from fixed seeds, but a seeded
+draw moves whenever numpy or a sampler changes how it uses its stream, so
+each states its significance level and sets its limits from it:
+- a check that correct code passes has a stated false-alarm level, from the
+  statistic's true distribution: |z| < 4.5 for a normal z (two-sided 7e-6 per
+  statistic), Student t limits for batch-means errors, chi-square
+  goodness-of-fit at p > 1e-4, each with the covariance of correlated
+  estimates where it has one.  Summed over the suite (~30 chi-square tests,
+  a few hundred z-scores) a redraw of every seed fails one with < 1 %
+  probability; at p > 1e-3 it was ~3 %.
+- a check that a wrong model is caught uses enough shots that its statistic
+  clears the limit by a wide margin for any seed (the typical value is
+  stated next to the limit).
 """
 import itertools
 

@@ -1,9 +1,12 @@
 """Exact samplers against exact probabilities (chi-square).
 
 Each test draws a fixed-seed sample and applies a chi-square goodness-of-fit
-test at significance ALPHA = 1e-3 (the `chi_square_pvalue` fixture of conftest.py:
+test at significance ALPHA = 1e-4 (the `chi_square_pvalue` fixture of conftest.py:
 bins with expected count < 5 merged into one tail bin that also holds every
 unobserved pattern, expected = shots * (1 - sum of the kept probabilities)).
+1e-4, not 1e-3: the suite holds ~30 such tests, and at 1e-3 each a redraw of
+every seed (another numpy, a sampler consuming its stream differently) failed
+one of them with ~3 % probability (tests/conftest.py).
 """
 from collections import Counter
 
@@ -24,7 +27,7 @@ from jiuzhang_emu import (
     presets,
 )
 
-ALPHA = 1e-3
+ALPHA = 1e-4
 
 
 def _lossy(n_modes, seed, transmission):
@@ -96,9 +99,11 @@ def test_moments_of_a_bright_experiment(detector):
 
 @pytest.mark.statistical
 def test_chi_square_catches_a_wrong_model(chi_square_pvalue):
-    """The test has power: samples of one squeezing judged against another."""
+    """The test has power: samples of one squeezing judged against another
+    (3000 shots: p ~ 1e-35, < 1e-15 for every seed; at 1500 shots p reached
+    1e-6 for 1 seed in 60, too close to ALPHA)."""
     experiment = presets.random_experiment(3, r=0.6, transmission=0.8, detectors="pnr", rng=9)
-    samples = experiment.sample(1500, rng=1)
+    samples = experiment.sample(3000, rng=1)
     wrong = presets.random_experiment(3, r=0.5, transmission=0.8, detectors="pnr", rng=9)
     assert chi_square_pvalue(wrong, samples.patterns) < ALPHA
 

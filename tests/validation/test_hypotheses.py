@@ -1,7 +1,11 @@
 """Likelihood ratios, cross-entropy and HOG scores, subset TVD.
 
 Randomised checks use fixed seeds; a sampled mean is compared with its exact
-expectation within Z_MAX = 4.5 standard errors (~7e-6 two-sided)."""
+expectation within Z_MAX = 4.5 standard errors (~7e-6 two-sided).  A subset
+TVD is compared with the resampled TVD of an exact sampler within
+TVD_SPREADS = 6 spreads: the TVD's sampling distribution is right-skewed, so
+mean + 4.5 spreads is exceeded with probability 1e-4 to 3e-4 (simulated, 8
+cells, 5,000 shots), mean + 6 spreads with < 1e-5 (< 5e-5 for 5 subsets)."""
 import itertools
 
 import numpy as np
@@ -12,6 +16,7 @@ from jiuzhang_emu.validation import hypotheses as hy
 from jiuzhang_emu.validation.adversary_table import adversary_table
 
 Z_MAX = 4.5
+TVD_SPREADS = 6
 
 
 def _all_patterns(M):
@@ -83,7 +88,7 @@ def test_subset_distances_of_exact_samples_look_like_sampling_noise():
     experiment = presets.jiuzhang_like(8, r=1.0, transmission=0.5, rng=6)
     patterns = experiment.sample(5000, rng=7).patterns
     for d in hy.subset_distances(patterns, experiment, subset_size=3, n_subsets=5, rng=1):
-        assert d.distance < d.exact_sampler_distance + Z_MAX * d.exact_sampler_spread
+        assert d.distance < d.exact_sampler_distance + TVD_SPREADS * d.exact_sampler_spread
         assert len(d.modes) == 3
 
 
