@@ -139,6 +139,7 @@ def test_grouped_route_equals_kernel_route(k):
         assert grouped.value == pytest.approx(experiment.probability(pattern), rel=1e-9, abs=1e-16)
 
 
+@pytest.mark.slow  # 5-15 s before the limit is reached
 def test_grouped_term_limit():
     sources = [SingleModeSqueezer(0.5, indistinguishability=0.5)] * 21
     experiment = Experiment(sources, np.eye(21) * 0.5, Threshold())

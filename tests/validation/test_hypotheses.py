@@ -23,9 +23,11 @@ def _all_patterns(M):
     return np.array(list(itertools.product([0, 1], repeat=M)), dtype=np.uint8)
 
 
-@pytest.mark.parametrize("hypothesis", hy.HYPOTHESES)
-@pytest.mark.parametrize("detectors", ["threshold", "pseudo-pnr"])
-def test_every_hypothesis_is_a_distribution(hypothesis, detectors):
+@pytest.mark.parametrize("detectors, hypothesis", [
+    # pseudo-PNR probabilities of distinguishable light: ~15 s
+    pytest.param(d, h, marks=pytest.mark.slow) if (d, h) == ("pseudo-pnr", "distinguishable")
+    else (d, h) for d in ["threshold", "pseudo-pnr"] for h in hy.HYPOTHESES])
+def test_every_hypothesis_is_a_distribution(detectors, hypothesis):
     experiment = presets.jiuzhang_like(4, r=0.9, transmission=0.5, detectors=detectors, rng=2)
     p = hy.PatternProbabilities(experiment, hypothesis)(_all_patterns(4))
     assert np.all(p >= 0) and p.sum() == pytest.approx(1, abs=1e-12)
