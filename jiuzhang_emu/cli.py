@@ -9,13 +9,17 @@
     ``--seed S``, ``--method M``, ``--workers W`` and preset options
     ``--option KEY=VALUE`` (repeatable); the same command resumes an
     interrupted run.
+    Rerun with more ``--shots`` to extend a finished run.
 ``jiuzhang-emu info FILE``
-    Metadata and click statistics of a sample file.
-``jiuzhang-emu validate FILE --model PRESET --out DIR``
+    Metadata (the experiment's parameters included) and click statistics of a
+    sample file.
+``jiuzhang-emu validate FILE [--model PRESET] --out DIR``
     A validation report (Markdown with PNG plots) of samples against a model
     (:func:`jiuzhang_emu.validation.report.write_report`); FILE is an HDF5
     sample file, a .npy array of patterns, or a raw Jiuzhang 1.0 / 2.0 file
-    (``--format jiuzhang1`` / ``jiuzhang2``).
+    (``--format jiuzhang1`` / ``jiuzhang2``).  A sample file of a preset
+    names its model; a ``--model`` that is not the file's experiment is
+    refused unless ``--other-model``.
 ``jiuzhang-emu adversaries [--modes M] [--shots N] [--seed S]``
     Which validation test catches which classical imitation of a small
     Jiuzhang-like experiment (:func:`jiuzhang_emu.validation.adversary_table`).
@@ -29,12 +33,16 @@
     (:func:`jiuzhang_emu.validation.jiuzhang1_comparison`).
 
 Bad input exits with status 2 and a one-line message; an interrupted
-``sample`` exits with 130 and keeps every complete batch in the file.
+``sample`` (Ctrl-C or SIGTERM) exits with 130 within a second or two and
+keeps every complete batch in the file.  Every sampling command says its
+predicted time before it starts.
 """
 import argparse
 import ast
-import inspect
+import contextlib
+import json
 import math
+import os
 import signal
 import sys
 import threading
@@ -42,8 +50,9 @@ import time
 
 import numpy as np
 
-from jiuzhang_emu import io, presets, samplers, validation
-from jiuzhang_emu.errors import InputError, JiuzhangEmuError
+from jiuzhang_emu import __version__, io, presets, samplers, validation
+from jiuzhang_emu.errors import InputError, JiuzhangEmuError, RuntimeLimitError
+from jiuzhang_emu.samplers import planning
 
 DEMO_MODES = 8
 DEMO_UNITARY_SEED = 2020
@@ -66,25 +75,30 @@ def _preset(name, options):
     """Build a preset; one with a random part gets ``rng=0`` unless given,
     so that a command always builds the same experiment (and can resume)."""
     options = dict(_option(text) for text in options)
-    build = presets.PRESETS.get(name)
-    if build is not None and "rng" in inspect.signature(build).parameters:
+    if "rng" in presets.options(name):
         options.setdefault("rng", 0)
+    return presets.get(name, **options)
+
+
+def _shots(text):
+    """A shot count as typed: 10000, 1e4 or 10_000 (samplers check its range)."""
     try:
-        return presets.get(name, **options)
-    except TypeError as exc:
-        raise InputError(f"preset {name!r} does not take options {sorted(options)}: {exc}") \
-            from None
+        value = float(text.replace("_", ""))
+    except ValueError:
+        return text
+    return int(value) if value.is_integer() else value
 
 
 def _parser():
     parser = argparse.ArgumentParser(
         prog="jiuzhang-emu", description="Gaussian boson sampling emulator (Jiuzhang family).",
         epilog="Without a command, runs `demo`.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="sample a small Jiuzhang-like experiment and "
                                "check its click statistics against the exact model")
-    demo.add_argument("--shots", type=int, default=DEMO_SHOTS,
+    demo.add_argument("--shots", type=_shots, default=DEMO_SHOTS,
                       help=f"shots to draw (default {DEMO_SHOTS})")
     demo.add_argument("--seed", type=int, default=DEMO_SEED,
                       help=f"root seed (default {DEMO_SEED})")
@@ -94,8 +108,11 @@ def _parser():
     sample = commands.add_parser("sample", help="sample a preset into an HDF5 file "
                                  "(rerun the same command to resume)")
     sample.add_argument("--preset", required=True, help=f"one of {sorted(presets.PRESETS)}")
-    sample.add_argument("--shots", type=int, required=True, help="shots of the whole run")
-    sample.add_argument("--out", required=True, help="HDF5 sample file (created or resumed)")
+    sample.add_argument("--shots", type=_shots, required=True,
+                        help="shots of the whole run (e.g. 10000 or 1e4; more than the file "
+                        "holds: extend it)")
+    sample.add_argument("--out", required=True,
+                        help="HDF5 sample file, .h5 or .hdf5 (created, resumed or extended)")
     sample.add_argument("--seed", type=int,
                         help="root seed (default: the file's when resuming, else fresh)")
     sample.add_argument("--method", default="auto", help=f"one of {samplers.METHODS}")
@@ -114,9 +131,12 @@ def _parser():
     check = commands.add_parser("validate", help="a validation report (Markdown and PNG plots) "
                                 "of a sample file against a model")
     check.add_argument("file", help="HDF5 sample file, .npy patterns, or a raw Jiuzhang file")
-    check.add_argument("--model", required=True, help=f"one of {sorted(presets.PRESETS)}")
+    check.add_argument("--model", help=f"one of {sorted(presets.PRESETS)} (default: the "
+                       "preset a sample file records)")
     check.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                        help="model preset option (repeatable)")
+    check.add_argument("--other-model", action="store_true",
+                       help="compare a sample file with a model other than its own experiment")
     check.add_argument("--out", required=True, help="report directory")
     check.add_argument("--format", default="auto",
                        choices=["auto", "h5", "npy", "jiuzhang1", "jiuzhang2"],
@@ -129,7 +149,7 @@ def _parser():
     adversaries = commands.add_parser("adversaries", help="which validation test catches which "
                                       "classical imitation of a small Jiuzhang-like experiment")
     adversaries.add_argument("--modes", type=int, default=12, help="modes (even; default 12)")
-    adversaries.add_argument("--shots", type=int, default=10_000,
+    adversaries.add_argument("--shots", type=_shots, default=10_000,
                              help="samples per sampler (default 10000)")
     adversaries.add_argument("--seed", type=int, default=0, help="seed (default 0)")
 
@@ -168,14 +188,30 @@ def _sigterm_as_interrupt():
 
 def _sample(args, out):
     experiment = _preset(args.preset, args.option)
+    args.shots = samplers.check_shots(args.shots)
+    method = samplers.check_method(args.method, experiment)
+    samplers.check_workers(args.workers)
+    io.check_sample_path(args.out)
+    done = 0
+    if os.path.isfile(args.out):
+        done = io.info(args.out, statistics=False)["shots_written"]
+    if done < args.shots:
+        seconds = planning.predicted_seconds(experiment, args.shots - done, method, args.workers)
+        print(f"{experiment.name}: {args.shots - done} shots by {method!r} on {args.workers} "
+              f"worker(s), predicted {planning.format_seconds(seconds)} "
+              f"({planning.seconds_per_shot(experiment, method):.3g} s per shot)",
+              file=sys.stderr)
     previous = _sigterm_as_interrupt()
     try:
         start = time.perf_counter()
         report = io.write_samples(args.out, experiment, args.shots, rng=args.seed,
-                                  method=args.method, n_workers=args.workers,
+                                  method=method, n_workers=args.workers,
                                   progress=args.progress,
                                   max_seconds=args.max_seconds or None)
     except KeyboardInterrupt:
+        if not os.path.isfile(args.out):
+            print("interrupted before the file was created", file=sys.stderr)
+            return 130
         status = io.info(args.out, statistics=False)
         print(f"interrupted: {status['shots_written']} of {status['shots_requested']} shots "
               f"are in {args.out}; rerun the same command to resume", file=sys.stderr)
@@ -200,6 +236,20 @@ def _info(args, out):
     histogram = summary.pop("click_histogram")
     for key, value in summary.items():
         print(f"{key:16} {value}", file=out)
+    experiment = io.read_experiment(args.file)
+    preset = experiment.get("preset")
+    if preset:
+        options = " ".join(f"{k}={v!r}" for k, v in preset["options"].items())
+        print(f"{'preset':16} {preset['name']} {options}".rstrip(), file=out)
+    print(f"{'sources':16} {_sources_summary(experiment['sources'])}", file=out)
+    detector = experiment["detector"]
+    print(f"{'detector':16} {detector['kind']}, {detector['n_detectors']} per mode, "
+          f"efficiency {_values(detector['efficiency'])}, dark count "
+          f"{_values(detector['dark_count'])}", file=out)
+    print(f"{'mean photons':16} {experiment['mean_photon_number']:.4g} per shot (model)",
+          file=out)
+    for part, text in experiment.get("provenance", {}).items():
+        print(f"{'provenance':16} {part}: {text}", file=out)
     written = summary["shots_written"]
     if written:
         print("clicks   shots  fraction", file=out)
@@ -208,25 +258,39 @@ def _info(args, out):
     return 0
 
 
+def _sources_summary(sources):
+    """``25 x TwoModeSqueezer(r=1.0), ...``: runs of equal sources counted."""
+    if isinstance(sources, str):
+        return sources
+    runs = []
+    for source in sources:
+        if runs and runs[-1][1] == source:
+            runs[-1][0] += 1
+        else:
+            runs.append([1, source])
+    return ", ".join(f"{n} x {source}" if n > 1 else source for n, source in runs)
+
+
+def _values(values):
+    """One number when all are equal, else their range."""
+    values = np.asarray(values, dtype=float)
+    if np.all(values == values[0]):
+        return f"{values[0]:.4g}"
+    return f"{values.min():.4g}-{values.max():.4g} over {values.size} modes"
+
+
 # -- demo ---------------------------------------------------------------------
 def _draw(experiment, args):
     if args.out:
         io.write_samples(args.out, experiment, args.shots, rng=args.seed,
                          n_workers=args.workers)
         return io.read_samples(args.out).patterns
-    bar = io.progress_bar(samplers.check_shots(args.shots))
-    batches = []
-    try:
-        for _, patterns, _ in samplers.iter_batches(experiment, args.shots, rng=args.seed,
-                                                    n_workers=args.workers):
-            batches.append(patterns)
-            bar.update(len(patterns))
-    finally:
-        bar.close()
-    return np.concatenate(batches)
+    return samplers.sample(experiment, args.shots, rng=args.seed, n_workers=args.workers).patterns
 
 
 def _demo(args, out):
+    from jiuzhang_emu.validation.report import ALPHA, click_number_verdict
+
     experiment = presets.jiuzhang_like(DEMO_MODES, r=1.0, transmission=0.3,
                                        rng=DEMO_UNITARY_SEED)
     say = lambda text="": print(text, file=out)  # noqa: E731
@@ -264,23 +328,27 @@ def _demo(args, out):
     say("  clicks   sampled     exact")
     for k, (o, p) in enumerate(zip(observed, exact.probabilities)):
         say(f"  {k:6d}   {o / shots:7.4f}   {p:7.4f}")
-    test = validation.click_number_test(observed, exact)
-    verdict = "consistent with" if test.pvalue >= 0.01 else "INCONSISTENT with"
+    test, verdict = click_number_verdict(observed, experiment)
     say()
-    say(f"verdict: samples {verdict} the exact model "
+    say(f"verdict at alpha = {ALPHA:g}: {verdict} "
         f"(chi-square {test.chi2:.2f} on {test.dof} dof, p = {test.pvalue:.3f})")
     return 0
 
 
 # -- validate -------------------------------------------------------------------
+def _format(args):
+    if args.format != "auto":
+        return args.format
+    suffix = args.file.lower().rsplit(".", 1)[-1]
+    fmt = {"h5": "h5", "hdf5": "h5", "npy": "npy"}.get(suffix)
+    if fmt is None:
+        raise InputError(f"cannot tell the format of {args.file!r} from its extension; "
+                         f"pass --format h5, npy, jiuzhang1 or jiuzhang2")
+    return fmt
+
+
 def _load_patterns(args):
-    fmt = args.format
-    if fmt == "auto":
-        suffix = args.file.lower().rsplit(".", 1)[-1]
-        fmt = {"h5": "h5", "hdf5": "h5", "npy": "npy"}.get(suffix)
-        if fmt is None:
-            raise InputError(f"cannot tell the format of {args.file!r} from its extension; "
-                             f"pass --format h5, npy, jiuzhang1 or jiuzhang2")
+    fmt = _format(args)
     if fmt == "h5":
         return io.read_samples(args.file).patterns
     if fmt == "npy":
@@ -289,13 +357,48 @@ def _load_patterns(args):
     return read(args.file, count=args.count).clicks
 
 
+def _model(args):
+    """The model to validate against: ``--model``, else the preset a sample
+    file records; checked against the file's fingerprint."""
+    recorded = io.read_experiment(args.file) if _format(args) == "h5" else None
+    if args.model is not None:
+        experiment = _preset(args.model, args.option)
+    elif recorded is not None and recorded.get("preset"):
+        preset = recorded["preset"]
+        if args.option:
+            raise InputError("--option goes with --model; the file records its preset's options")
+        experiment = presets.get(preset["name"], **preset["options"])
+    elif recorded is not None:
+        raise InputError(f"{args.file!r} does not record a preset to rebuild its experiment "
+                         f"{recorded['name']!r} (built through the Python API): pass "
+                         f"--model PRESET [--option KEY=VALUE ...]")
+    else:
+        raise InputError(f"--model PRESET is needed for a {_format(args)} file (it records "
+                         f"no experiment)")
+    if recorded is not None and experiment.fingerprint() != recorded["fingerprint"]:
+        message = (f"{args.file!r} was sampled from {_described(recorded)}, not from the model "
+                   f"{_described(experiment.describe())}")
+        if not args.other_model:
+            raise InputError(f"{message}; pass --other-model to compare them anyway")
+        print(f"warning: {message}", file=sys.stderr)
+    return experiment
+
+
+def _described(description):
+    """``jiuzhang_like-8 (preset jiuzhang_like, r=1.0, ..., fingerprint 3f2a...)``"""
+    preset = description.get("preset")
+    options = "".join(f", {k}={v!r}" for k, v in preset["options"].items()) if preset else ""
+    built = f"preset {preset['name']}{options}, " if preset else ""
+    return f"{description['name']} ({built}fingerprint {description['fingerprint'][:12]})"
+
+
 def _validate(args, out):
     from jiuzhang_emu.validation.report import write_report
 
-    experiment = _preset(args.model, args.option)
+    experiment = _model(args)
     patterns = _load_patterns(args)
     path = write_report(patterns, experiment, args.out, samples=args.samples, rng=args.seed,
-                        title=f"{args.file} against {args.model}")
+                        title=f"{args.file} against {experiment.name}")
     print(f"report written to {path}", file=out)
     return 0
 
@@ -372,10 +475,21 @@ def main(argv=None, out=None):
     if args.command is None:
         args = parser.parse_args(["demo"])
     try:
-        return _COMMANDS[args.command](args, out)
+        status = _COMMANDS[args.command](args, out)
+        out.flush()  # inside the try: a reader gone away is a BrokenPipeError here
+        return status
+    except RuntimeLimitError as exc:
+        reason = exc.reason if exc.seconds is not None else str(exc)
+        print(f"jiuzhang-emu {args.command}: error: {reason}; pass --max-seconds 0 to run it "
+              f"anyway", file=sys.stderr)
+        return 2
     except JiuzhangEmuError as exc:
         print(f"jiuzhang-emu {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as exc:
         print(f"jiuzhang-emu {args.command}: error: {exc}", file=sys.stderr)
         return 1

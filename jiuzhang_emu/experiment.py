@@ -73,6 +73,8 @@ class Experiment:
         self._dark_count = detector.dark_counts(self.n_modes)
         self.name = name
         self.provenance = dict(provenance or {})
+        #: How a preset builds this experiment again (:mod:`jiuzhang_emu.presets`), or None.
+        self.preset = None
         self._output_state = None
         self._vacuum_form = None
         self._private = [] if self.sources is None else [
@@ -104,6 +106,7 @@ class Experiment:
                          "dark_count": np.atleast_1d(detector.dark_count).tolist()},
             "mean_photon_number": self.mean_photon_number(),
             "provenance": self.provenance,
+            "preset": self.preset,
             "fingerprint": self.fingerprint(),
         }
 
@@ -252,12 +255,12 @@ class Experiment:
         return state.reduced((copies[:, None] + modes[None, :]).ravel())
 
     def sample(self, shots, *, rng=None, method="auto", n_workers=1, client=None,
-               max_seconds=3600.0):
+               max_seconds=3600.0, progress=None):
         """Draw detection patterns; see :func:`jiuzhang_emu.samplers.sample`."""
         from jiuzhang_emu.samplers import sample
 
         return sample(self, shots, rng=rng, method=method, n_workers=n_workers, client=client,
-                      max_seconds=max_seconds)
+                      max_seconds=max_seconds, progress=progress)
 
     # -- first moments ----------------------------------------------------
     def mean_photon_numbers(self):

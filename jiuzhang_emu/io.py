@@ -332,6 +332,15 @@ def _open_for_append(path, lock):
         raise InputError(f"cannot open {path!r} for writing: {exc}") from None
 
 
+def check_sample_path(path):
+    """``path`` as a string, if it names an HDF5 sample file (.h5, .hdf5)."""
+    path = os.fspath(path)
+    if not path.lower().endswith(SUFFIXES):
+        raise InputError(f"path must end in {' or '.join(SUFFIXES)} (an HDF5 sample file), "
+                         f"got {path!r}")
+    return path
+
+
 def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers=1,
                   client=None, progress=None, max_seconds=3600.0):
     """Sample ``experiment`` into the HDF5 file ``path``, or resume it.
@@ -381,9 +390,7 @@ def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers
     shots = samplers.check_shots(shots)
     method = samplers.check_method(method, experiment)
     n_workers = samplers.check_workers(n_workers)
-    if not path.lower().endswith(SUFFIXES):
-        raise InputError(f"path must end in {' or '.join(SUFFIXES)} (an HDF5 sample file), "
-                         f"got {path!r}")
+    check_sample_path(path)
     requested = None if rng is None else _entropy_text(_seed(rng))
     expected = {"fingerprint": experiment.fingerprint(), "method": method,
                 "batch_size": str(samplers.BATCH_SIZE), "package_version": __version__}
@@ -495,6 +502,14 @@ def read_samples(path):
             float(attrs["unresolved_mass"]),
             extra={"path": path, "requested_shots": shots, "complete": rows == shots,
                    "batch_size": int(attrs["batch_size"])})
+
+
+def read_experiment(path):
+    """The ``Experiment.describe()`` dict a sample file records (its
+    ``"preset"`` rebuilds it where a preset made it)."""
+    path = os.fspath(path)
+    with _open_checked(path) as handle, _reading(path):
+        return json.loads(_text(handle.attrs["experiment"]))
 
 
 def clicks_per_shot(patterns, detector_kind):

@@ -98,7 +98,7 @@ def check_fraction(value, name, length=None):
     bad = ~((arr >= 0) & (arr <= 1))
     if np.any(bad):
         where = f" at index {int(np.argwhere(bad)[0][0])}" if arr.ndim else ""
-        raise InputError(f"{name} must lie in [0, 1], got {arr[bad].flat[0]!r}{where}")
+        raise InputError(f"{name} must lie in [0, 1], got {arr[bad].flat[0].item()!r}{where}")
     return arr
 
 

@@ -25,7 +25,8 @@ def test_demo_compares_samples_with_the_exact_model():
     assert status == 0
     assert "mean clicks per shot   sampled" in text and "exact" in text
     assert "max |z|" in text and "click-number distribution" in text
-    assert text.strip().splitlines()[-1].startswith("verdict: samples consistent with")
+    verdict = text.strip().splitlines()[-1]
+    assert verdict.startswith("verdict at alpha = 0.01: ") and "rejected" not in verdict
 
 
 def test_demo_can_write_its_samples(tmp_path):
@@ -54,7 +55,7 @@ def test_sample_then_info_then_rerun(tmp_path):
     (["--method", "magic"], "method must be one of"),
     (["--workers", "0"], "n_workers must be an integer >= 1, got 0"),
     (["--option", "n_modes"], "--option must look like KEY=VALUE"),
-    (["--option", "colour=1"], "does not take options"),
+    (["--option", "colour=1"], "has no option 'colour'; its options are n_modes, r,"),
     (["--preset", "jiuzhang9"], "preset must be one of"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, change, message):
