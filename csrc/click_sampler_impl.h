@@ -43,6 +43,7 @@ typedef struct {
     const T *gw;    /* dark-count factors of the compact blocks, or NULL */
     T A, B;
     double abs_sum;
+    jz_stop *st;
 } FN(dfs_ctx);
 
 /* Cholesky of the b x b Schur complement of block j given the path's m factor
@@ -135,6 +136,8 @@ static int FN(visit)(FN(dfs_ctx) *c, int first, int t, T sqrt_det, T ysq, T weig
         const T sqrt_det_j = MUL(sqrt_det, d);
         const T weight_j = c->gw ? MUL(weight, c->gw[j]) : weight;
         int status = FN(add_terms)(c, t + 1, sqrt_det_j, ysq_j, weight_j, next, next + b * b);
+        if (status == JZ_OK && c->n - 2 - j >= JZ_POLL_LEVELS && jz_stopped(c->st))
+            status = JZ_INTERRUPTED;
         if (status == JZ_OK)
             status = FN(visit)(c, j + 1, t + 1, sqrt_det_j, ysq_j, weight_j, next);
         if (status != JZ_OK)
@@ -241,7 +244,7 @@ static int FN(eliminate)(FN(shot_ws) *w, int n_blocks, int b, int k)
  * (probability); infinite when a sum lost its value, and the shot stops. */
 static int FN(chain_one)(FN(shot_ws) *w, const double *G, const double *v, const double *g,
                          int n_blocks, int b, const double *u, const int64_t *given,
-                         int64_t *clicks, double *log_prob, double *condition)
+                         int64_t *clicks, double *log_prob, double *condition, jz_stop *st)
 {
     const int dim = n_blocks * b;
     for (size_t i = 0; i < (size_t)dim * dim; i++)
@@ -255,6 +258,8 @@ static int FN(chain_one)(FN(shot_ws) *w, const double *G, const double *v, const
     if (log_prob)
         *log_prob = 0;
     for (int k = 0; k < n_blocks; k++) {
+        if (jz_stopped(st))
+            return JZ_INTERRUPTED;
         /* compact system over (C..., k) */
         const int n = nC + 1, cdim = n * b;
         w->C[nC] = k;
@@ -269,7 +274,7 @@ static int FN(chain_one)(FN(shot_ws) *w, const double *G, const double *v, const
                            w->G + (size_t)src * dim + w->C[bj] * b, sizeof(T) * b);
             }
         }
-        FN(dfs_ctx) c = {b, n, w->H, w->h, w->P, w->y, g ? w->gw : NULL, FROM(0), FROM(0), 0};
+        FN(dfs_ctx) c = {b, n, w->H, w->h, w->P, w->y, g ? w->gw : NULL, FROM(0), FROM(0), 0, st};
         /* the root (S empty), then every nonempty subset */
         int status = FN(add_terms)(&c, 0, FROM(1), FROM(0), FROM(1), w->work, w->work + b * b);
         if (status == JZ_OK)
@@ -321,9 +326,10 @@ static int FN(chain_many)(const double *G, const double *v, const double *g, int
 {
     if (n_blocks < 1 || block < 1 || n < 0)
         return JZ_ERR_ARGUMENT;
-    int failed = JZ_OK;
+    int failed = JZ_OK, finished = 0;
     if (n_threads < 1)
         n_threads = 1;
+    jz_stop local, *st = jz_stop_begin(&local);
 #ifdef _OPENMP
 #pragma omp parallel num_threads(n_threads)
 #endif
@@ -331,7 +337,7 @@ static int FN(chain_many)(const double *G, const double *v, const double *g, int
         FN(shot_ws) w;
         const int ok = FN(alloc_ws)(&w, n_blocks, block);
 #ifdef _OPENMP
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
 #endif
         for (int s = 0; s < n; s++) {
             const size_t row = (size_t)s * n_blocks;
@@ -341,13 +347,14 @@ static int FN(chain_many)(const double *G, const double *v, const double *g, int
                                                     given ? given + row : NULL,
                                                     clicks ? clicks + row : NULL,
                                                     log_prob ? log_prob + s : NULL,
-                                                    condition + s);
+                                                    condition + s, st);
         }
+        jz_stop_drain(st, &finished);
         FN(free_ws)(&w);
     }
     for (int s = 0; s < n && failed == JZ_OK; s++)
         failed = status[s];
-    return failed;
+    return jz_stop_end(st, &local, failed);
 }
 
 /* Clicks for `shots` shots.  G: dim x dim (dim = n_blocks * block), v: dim or

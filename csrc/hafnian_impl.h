@@ -42,6 +42,7 @@ typedef struct {
     int NL, NG;              /* z-coefficients of each loop (1 or 2) and of g */
     const int *group_k;      /* pairs in each group, groups in vertex order */
     const int *group_start;  /* pair index (from the end) where a group starts */
+    jz_stop *st;
 } FN(haf_ctx);
 
 typedef struct {
@@ -150,6 +151,10 @@ static R FN(binomial)(int k, int j)
     return c;
 }
 
+static void FN(haf_node)(const FN(haf_ctx) *cx, FN(haf_work) *w, int gidx,
+                         const T *b, const T *l, const T *g, int s, R weight,
+                         FN(haf_acc) *acc);
+
 /* Process groups gidx, gidx-1, ..., 0 (groups are removed from the end);
  * acc holds one accumulator per z-coefficient. */
 static void FN(haf_rec)(const FN(haf_ctx) *cx, FN(haf_work) *w, int gidx,
@@ -197,14 +202,27 @@ static void FN(haf_rec)(const FN(haf_ctx) *cx, FN(haf_work) *w, int gidx,
         return;
     }
 
-    FN(haf_rec)(cx, w, gidx - 1, b, l, g, s_after, weight * sign, acc);
+    FN(haf_node)(cx, w, gidx - 1, b, l, g, s_after, weight * sign, acc);
     for (int j = 1; j <= k; j++) {
         const int t = t0 + j - 1;
         FN(haf_contract)(cx, b, l, g, s - 2 * (j - 1), D, w->b[t], w->l[t], w->g[t]);
         b = w->b[t]; l = w->l[t]; g = w->g[t];
         sign = -sign;
-        FN(haf_rec)(cx, w, gidx - 1, b, l, g, s_after, weight * sign * FN(binomial)(k, j), acc);
+        FN(haf_node)(cx, w, gidx - 1, b, l, g, s_after, weight * sign * FN(binomial)(k, j), acc);
     }
+}
+
+/* haf_rec behind a poll, where at least JZ_POLL_LEVELS groups lie below.  Out
+ * of line: code added to haf_rec changes how the compiler vectorizes its loops,
+ * and with that the rounding of complex loop hafnians. */
+__attribute__((noinline)) static void FN(haf_node)(const FN(haf_ctx) *cx, FN(haf_work) *w,
+                                                   int gidx, const T *b, const T *l,
+                                                   const T *g, int s, R weight,
+                                                   FN(haf_acc) *acc)
+{
+    if (gidx + 1 >= JZ_POLL_LEVELS && jz_stopped(cx->st))
+        return;
+    FN(haf_rec)(cx, w, gidx, b, l, g, s, weight, acc);
 }
 
 static void FN(haf_free)(FN(haf_work) *w, int n_pairs)
@@ -265,7 +283,7 @@ static int FN(haf_generic)(const TIN *A, int dim, const TIN *loops, const TIN *l
         t += group_k[g];
     }
     const int NL = loops1 ? 2 : 1, NG = n_z;
-    FN(haf_ctx) cx = {nv, n, P, n_groups, loops != NULL, NL, NG, group_k, group_start};
+    FN(haf_ctx) cx = {nv, n, P, n_groups, loops != NULL, NL, NG, group_k, group_start, NULL};
 
     /* root state, shared read-only by all tasks */
     T *b0 = calloc((IND(nv, 0) + 1) * P, sizeof(T));
@@ -299,21 +317,23 @@ static int FN(haf_generic)(const TIN *A, int dim, const TIN *loops, const TIN *l
         free(b0); free(l0); free(g0); free(group_start);
         return JZ_ERR_MEMORY;
     }
-    int status = JZ_OK;
+    int status = JZ_OK, finished = 0;
     if (n_threads < 1)
         n_threads = 1;
+    jz_stop stop_local, *st = jz_stop_begin(&stop_local);
+    cx.st = st;
 
 #pragma omp parallel num_threads(n_threads)
     {
         FN(haf_work) w = {0};
-        int st = FN(haf_alloc)(&w, nv, P, NL, NG);
-        if (st != JZ_OK) {
+        int alloc = FN(haf_alloc)(&w, nv, P, NL, NG);
+        if (alloc != JZ_OK) {
 #pragma omp atomic write
-            status = st;
+            status = alloc;
         }
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
         for (long task = 0; task < n_tasks; task++) {
-            if (status != JZ_OK)
+            if (status != JZ_OK || jz_stopped(st))
                 continue;
             const T *b = b0, *l = l0, *g = g0;
             int s = nv;
@@ -334,8 +354,10 @@ static int FN(haf_generic)(const TIN *A, int dim, const TIN *loops, const TIN *l
             }
             FN(haf_rec)(&cx, &w, n_groups - 1 - G, b, l, g, s, weight, &accs[task * NG]);
         }
+        jz_stop_drain(st, &finished);
         FN(haf_free)(&w, n);
     }
+    status = jz_stop_end(st, &stop_local, status);
 
     if (status == JZ_OK)
         for (int zi = 0; zi < NG; zi++) {

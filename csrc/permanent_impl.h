@@ -66,9 +66,10 @@ int FN(jz_permanent)(const void *A_, int n, int n_threads, double *out, double *
     }
     for (size_t e = 0; e < (size_t)n * n; e++)
         M[e] = (T)A[e];
-    int status = JZ_OK;
+    int status = JZ_OK, finished = 0;
     if (n_threads < 1)
         n_threads = 1;
+    jz_stop stop_local, *st = jz_stop_begin(&stop_local);
 
 #pragma omp parallel num_threads(n_threads)
     {
@@ -77,9 +78,9 @@ int FN(jz_permanent)(const void *A_, int n, int n_threads, double *out, double *
 #pragma omp atomic write
             status = JZ_ERR_MEMORY;
         }
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
         for (long task = 0; task < (long)n_tasks; task++) {
-            if (status != JZ_OK)
+            if (status != JZ_OK || jz_stopped(st))
                 continue;
             const uint64_t t0 = (uint64_t)task * chunk;
             uint64_t gray = t0 ^ (t0 >> 1);
@@ -93,6 +94,8 @@ int FN(jz_permanent)(const void *A_, int n, int n_threads, double *out, double *
             int negative = __builtin_popcountll(gray) & 1;
             R re = 0, re_c = 0, im = 0, im_c = 0, ab = 0;
             for (uint64_t t = t0; t < t0 + chunk; t++) {
+                if (!(t & 1023) && jz_stopped(st))
+                    break;
                 if (t > t0) {
                     const int b = __builtin_ctzll(t);
                     const T *row = M + (size_t)(b + 1) * n;
@@ -118,8 +121,10 @@ int FN(jz_permanent)(const void *A_, int n, int n_threads, double *out, double *
             sums[5 * task + 3] = im_c;
             sums[5 * task + 4] = ab;
         }
+        jz_stop_drain(st, &finished);
         free(colsum);
     }
+    status = jz_stop_end(st, &stop_local, status);
     if (status == JZ_OK) {
         R re = 0, re_c = 0, im = 0, im_c = 0, ab = 0;
         for (uint64_t t = 0; t < n_tasks; t++) {

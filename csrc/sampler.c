@@ -154,7 +154,7 @@ static void pairing(const int64_t *reps, int k, int *V, int *nv, int *groups, in
 }
 
 static int sample_one(const jz_z *B, int M, const jz_z *loops_in, const jz_z *beta,
-                      const double *u, int64_t *pattern, double *unresolved)
+                      const double *u, int64_t *pattern, double *unresolved, jz_stop *st)
 {
     int D_max = 16, status;
     workspace w;
@@ -166,6 +166,10 @@ static int sample_one(const jz_z *B, int M, const jz_z *loops_in, const jz_z *be
     *unresolved = 0;
     int D = 0;
     for (int k = 0; k < M; k++) {
+        if (jz_stopped(st)) {
+            status = JZ_INTERRUPTED;
+            break;
+        }
         for (int i = 0; i < M; i++)
             w.loops[i] -= B[(size_t)i * M + k] * conj(beta[k]);
         if ((status = ensure_degree(&w, &D_max, D)) != JZ_OK)
@@ -248,7 +252,8 @@ done:
 /* Photon numbers for `shots` shots of a pure state with matrix B (M x M,
  * complex, symmetric).  loops, beta, u: shots x M, row-major.  pattern: shots
  * x M output; unresolved: per shot; status: per shot.  Shots run in parallel;
- * each uses only its own inputs, so results do not depend on the threads. */
+ * each uses only its own inputs, so results do not depend on the threads.
+ * The loop hafnians of a shot share its jz_stop (jz_stop_join). */
 int jz_sample_photons(const void *B_, int M, int shots, const void *loops_, const void *beta_,
                       const double *u, int64_t *pattern, double *unresolved, int *status,
                       int n_threads)
@@ -256,15 +261,23 @@ int jz_sample_photons(const void *B_, int M, int shots, const void *loops_, cons
     const jz_z *B = B_, *loops = loops_, *beta = beta_;
     if (M < 0 || shots < 0)
         return JZ_ERR_ARGUMENT;
-    (void)n_threads;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
-#endif
-    for (int s = 0; s < shots; s++)
-        status[s] = sample_one(B, M, loops + (size_t)s * M, beta + (size_t)s * M,
-                               u + (size_t)s * M, pattern + (size_t)s * M, unresolved + s);
-    for (int s = 0; s < shots; s++)
-        if (status[s] != JZ_OK)
-            return status[s];
-    return JZ_OK;
+    if (n_threads < 1)
+        n_threads = 1;
+    jz_stop local, *st = jz_stop_begin(&local);
+    int finished = 0, failed = JZ_OK;
+#pragma omp parallel num_threads(n_threads)
+    {
+        jz_stop *previous = jz_stop_join(st);
+#pragma omp for schedule(dynamic, 1) nowait
+        for (int s = 0; s < shots; s++)
+            status[s] = jz_stopped(st) ? JZ_INTERRUPTED
+                                       : sample_one(B, M, loops + (size_t)s * M,
+                                                    beta + (size_t)s * M, u + (size_t)s * M,
+                                                    pattern + (size_t)s * M, unresolved + s, st);
+        jz_stop_drain(st, &finished);
+        jz_stop_join(previous);
+    }
+    for (int s = 0; s < shots && failed == JZ_OK; s++)
+        failed = status[s];
+    return jz_stop_end(st, &local, failed);
 }

@@ -17,6 +17,7 @@ typedef struct {
     const dd *M;
     const dd *v;
     int n, dim;
+    jz_stop *st;
 } tor_dd_ctx;
 
 typedef struct {
@@ -82,6 +83,10 @@ static void tor_dd_term(tor_dd_work *w, int n, int size, dd sqrt_det, dd ysq)
 static void tor_dd_rec(const tor_dd_ctx *cx, tor_dd_work *w, int first, int size,
                        dd sqrt_det, dd ysq)
 {
+    if (cx->n - first >= JZ_POLL_LEVELS && jz_stopped(cx->st)) {
+        w->status = JZ_INTERRUPTED;
+        return;
+    }
     for (int j = first; j < cx->n && w->status == JZ_OK; j++) {
         dd ysq_j = ysq;
         const dd d = tor_dd_extend(cx, w, size, j, &ysq_j);
@@ -139,16 +144,18 @@ int jz_torontonian_dd(const void *O_, const void *gamma_, int n, int n_threads,
             v[2 * i + 1] = dd_mul_d(sqrt2, -cimag(gamma[i]));
         }
     }
-    tor_dd_ctx cx = {M, v, n, dim};
+    tor_dd_ctx cx = {M, v, n, dim, NULL};
     /* tasks: one per subset of the first n_prefix modes (a task replays its
      * prefix, so six modes at least stay below the split) */
     const int n_prefix = n - 6 < 8 ? (n - 6 > 0 ? n - 6 : 0) : 8;
     const long n_tasks = 1L << n_prefix;
     dd *sums = calloc(n_tasks, sizeof(dd));
     double *abss = calloc(n_tasks, sizeof(double));
-    int status = (sums && abss) ? JZ_OK : JZ_ERR_MEMORY;
+    int status = (sums && abss) ? JZ_OK : JZ_ERR_MEMORY, finished = 0;
     if (n_threads < 1)
         n_threads = 1;
+    jz_stop stop_local, *st = jz_stop_begin(&stop_local);
+    cx.st = st;
 
 #pragma omp parallel num_threads(n_threads) if (status == JZ_OK)
     {
@@ -159,9 +166,9 @@ int jz_torontonian_dd(const void *O_, const void *gamma_, int n, int n_threads,
 #pragma omp atomic write
             status = JZ_ERR_MEMORY;
         }
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
         for (long task = 0; task < n_tasks; task++) {
-            if (status != JZ_OK)
+            if (status != JZ_OK || jz_stopped(st))
                 continue;
             w.sum = dd_from(0.0);
             w.abs_sum = 0;
@@ -188,8 +195,10 @@ int jz_torontonian_dd(const void *O_, const void *gamma_, int n, int n_threads,
             sums[task] = w.sum;
             abss[task] = w.abs_sum;
         }
+        jz_stop_drain(st, &finished);
         free(w.P); free(w.y);
     }
+    status = jz_stop_end(st, &stop_local, status);
     if (status == JZ_OK) {
         dd sum = dd_from(0.0);
         double ab = 0;

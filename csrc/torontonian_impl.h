@@ -27,6 +27,7 @@ typedef struct {
     const T *M;
     const T *v;
     int n, dim;
+    jz_stop *st;
 } FN(tor_ctx);
 
 typedef struct {
@@ -125,6 +126,10 @@ static inline void FN(tor_term)(FN(tor_work) *w, int n, int size, R sqrt_det, R 
 static void FN(tor_rec)(const FN(tor_ctx) *cx, FN(tor_work) *w, int first, int size,
                         R sqrt_det, R ysq)
 {
+    if (cx->n - first >= JZ_POLL_LEVELS && jz_stopped(cx->st)) {
+        w->status = JZ_INTERRUPTED;
+        return;
+    }
     for (int j = first; j < cx->n && w->status == JZ_OK; j++) {
         R ysq_j = ysq;
         const R d = FN(tor_extend)(cx, w, size, j, &ysq_j);
@@ -153,7 +158,7 @@ int FN(jz_torontonian)(const void *M_, const void *v_, int n, int n_threads,
         return JZ_OK;
     }
     const int dim = 2 * n;
-    FN(tor_ctx) cx = {M, v, n, dim};
+    FN(tor_ctx) cx = {M, v, n, dim, NULL};
     /* tasks: one per subset of the first n_prefix modes (a task replays its
      * prefix, so six modes at least stay below the split) */
     const int n_prefix = n - 6 < 8 ? (n - 6 > 0 ? n - 6 : 0) : 8;
@@ -161,9 +166,11 @@ int FN(jz_torontonian)(const void *M_, const void *v_, int n, int n_threads,
     R *sums = calloc(n_tasks * 3, sizeof(R));
     if (!sums)
         return JZ_ERR_MEMORY;
-    int status = JZ_OK;
+    int status = JZ_OK, finished = 0;
     if (n_threads < 1)
         n_threads = 1;
+    jz_stop stop_local, *st = jz_stop_begin(&stop_local);
+    cx.st = st;
 
 #pragma omp parallel num_threads(n_threads)
     {
@@ -174,9 +181,9 @@ int FN(jz_torontonian)(const void *M_, const void *v_, int n, int n_threads,
 #pragma omp atomic write
             status = JZ_ERR_MEMORY;
         }
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
         for (long task = 0; task < n_tasks; task++) {
-            if (status != JZ_OK)
+            if (status != JZ_OK || jz_stopped(st))
                 continue;
             w.sum = w.comp = w.abs_sum = 0;
             w.status = JZ_OK;
@@ -203,8 +210,10 @@ int FN(jz_torontonian)(const void *M_, const void *v_, int n, int n_threads,
             sums[3 * task + 1] = w.comp;
             sums[3 * task + 2] = w.abs_sum;
         }
+        jz_stop_drain(st, &finished);
         free(w.P); free(w.y);
     }
+    status = jz_stop_end(st, &stop_local, status);
     if (status == JZ_OK) {
         R sum = 0, comp = 0, ab = 0;
         for (long t = 0; t < n_tasks; t++) {
