@@ -9,9 +9,13 @@ cdef extern from "jz_kernels.h" nogil:
     int JZ_ERR_MEMORY
     int JZ_ERR_NOT_PD
     int JZ_ERR_ARGUMENT
+    int JZ_INTERRUPTED
 
     int jz_openmp_enabled()
     int jz_max_threads()
+    void jz_set_interrupt_hook(int (*hook)() noexcept nogil)
+    int jz_run_batch(int (*item)(void *ctx, long i) noexcept nogil, void *ctx, long n,
+                     int n_threads, int *status)
 
     int jz_loop_hafnian_d(const void *A, int dim, const void *loops, const int *V, int nv,
                           const int *group_k, int n_groups, int n_threads,

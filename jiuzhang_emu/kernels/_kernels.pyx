@@ -5,17 +5,55 @@ Inputs arrive validated, C-contiguous and of the right dtype from the Python
 front end (``jiuzhang_emu.kernels``); this layer only takes their data
 pointers, releases the GIL, and turns a nonzero status into an exception.
 Batched entry points loop over a stack of matrices in parallel, one matrix per
-thread.
+thread (jz_run_batch).
+
+Interruption: the kernels call ``_interrupt_hook`` from the calling thread
+about every 50 ms of work; in the main thread it runs Python's signal handlers
+(PyErr_CheckSignals), and when one raises (KeyboardInterrupt for Ctrl-C, or
+whatever a SIGTERM handler raises) the kernel stops and ``_check`` re-raises
+that exception.
 """
+import os
+import threading
+
 import numpy as np
 
 cimport numpy as cnp
-from cython.parallel cimport prange
-from libc.stdlib cimport free, malloc
+from cpython.exc cimport PyErr_Occurred
 
 cnp.import_array()
 
 from jiuzhang_emu.errors import InputError, KernelError
+
+
+cdef extern from "Python.h":
+    # declared without `except`: the exception a signal handler raised stays
+    # pending until _check re-raises it
+    int PyErr_CheckSignals() noexcept
+    unsigned long PyThread_get_thread_ident() noexcept nogil
+
+
+cdef unsigned long _main_thread = threading.main_thread().ident
+
+
+def _note_main_thread():
+    global _main_thread
+    _main_thread = threading.main_thread().ident
+
+
+if hasattr(os, "register_at_fork"):  # a fork's main thread is the thread that forked
+    os.register_at_fork(after_in_child=_note_main_thread)
+
+
+cdef int _interrupt_hook() noexcept nogil:
+    # Python runs signal handlers in the main thread only: elsewhere no GIL is taken
+    if PyThread_get_thread_ident() != _main_thread:
+        return 0
+    with gil:
+        return PyErr_CheckSignals() != 0
+
+
+jz_set_interrupt_hook(_interrupt_hook)
 
 
 def openmp_enabled():
@@ -28,15 +66,27 @@ def max_threads():
     return jz_max_threads()
 
 
-cdef _check(int status, str kernel):
+cdef int _check(int status, str kernel) except -1:
     if status == JZ_OK:
-        return
+        return 0
+    if status == JZ_INTERRUPTED:
+        if PyErr_Occurred() != NULL:
+            return -1  # what the signal handler raised
+        raise KeyboardInterrupt
     if status == JZ_ERR_MEMORY:
         raise MemoryError(f"{kernel}: the kernel could not allocate its workspace")
     if status == JZ_ERR_NOT_PD:
         raise InputError(f"{kernel}: I - O is not positive definite (O is not the O matrix "
                          "of a physical state)")
     raise KernelError(f"{kernel}: the kernel rejected its arguments (status {status})")
+
+
+cdef int _check_batch(int status, int[::1] item_status, str kernel) except -1:
+    _check(status, kernel)  # JZ_INTERRUPTED first: the pending exception wins
+    cdef Py_ssize_t i
+    for i in range(item_status.shape[0]):
+        _check(item_status[i], kernel)
+    return 0
 
 
 cdef void *_ptr(object a):
@@ -110,27 +160,46 @@ def loop_hafnian_zpoly(A, loops, loops1, int n_z, V, group_k, int n_threads):
     return out[0::2] + 1j * out[1::2], out_abs
 
 
+ctypedef struct haf_batch:
+    haf_fn fn
+    char *a
+    char *l
+    Py_ssize_t astride, lstride
+    int dim, nv, ng
+    int *v
+    int *g
+    double *vals
+    double *abss
+
+
+cdef int _haf_item(void *ctx, long i) noexcept nogil:
+    cdef haf_batch *b = <haf_batch *>ctx
+    return b.fn(b.a + i * b.astride, b.dim, (b.l + i * b.lstride) if b.l != NULL else NULL,
+                b.v, b.nv, b.g, b.ng, 1, &b.vals[2 * i], &b.abss[i])
+
+
 def loop_hafnian_batch(As, loops, V, group_k, int n_threads, bint extended):
     """Loop hafnians of a stack As of shape (B, dim, dim); loops (B, dim) or None."""
-    cdef Py_ssize_t B = As.shape[0], i
-    cdef int dim = As.shape[1], nv = V.shape[0], ng = group_k.shape[0]
-    cdef haf_fn fn = _haf_fn(As.dtype.kind == "c", extended)
-    cdef char *a = <char *>_ptr(As)
-    cdef char *l = <char *>_ptr(loops)
-    cdef Py_ssize_t astride = As.strides[0], lstride = loops.strides[0] if loops is not None else 0
-    cdef int *v = <int *>_ptr(V)
-    cdef int *g = <int *>_ptr(group_k)
+    cdef long B = As.shape[0]
+    cdef int status
+    cdef haf_batch ctx
+    ctx.fn = _haf_fn(As.dtype.kind == "c", extended)
+    ctx.a = <char *>_ptr(As)
+    ctx.l = <char *>_ptr(loops)
+    ctx.astride = As.strides[0]
+    ctx.lstride = loops.strides[0] if loops is not None else 0
+    ctx.dim, ctx.nv, ctx.ng = As.shape[1], V.shape[0], group_k.shape[0]
+    ctx.v = <int *>_ptr(V)
+    ctx.g = <int *>_ptr(group_k)
     values = np.empty((B, 2))
     abs_sums = np.empty(B)
-    status = np.zeros(B, dtype=np.intc)
-    cdef double[:, ::1] vals = values
-    cdef double[::1] abss = abs_sums
-    cdef int[::1] st = status
-    for i in prange(B, nogil=True, schedule="dynamic", num_threads=n_threads):
-        st[i] = fn(a + i * astride, dim, (l + i * lstride) if l != NULL else NULL,
-                   v, nv, g, ng, 1, &vals[i, 0], &abss[i])
-    for i in range(B):
-        _check(status[i], "loop_hafnian")
+    statuses = np.zeros(B, dtype=np.intc)
+    ctx.vals = <double *>_ptr(values)
+    ctx.abss = <double *>_ptr(abs_sums)
+    cdef int *st = <int *>_ptr(statuses)
+    with nogil:
+        status = jz_run_batch(_haf_item, &ctx, B, n_threads, st)
+    _check_batch(status, statuses, "loop_hafnian")
     return values[:, 0] + 1j * values[:, 1], abs_sums
 
 
@@ -148,26 +217,43 @@ def torontonian(M, v, int n_threads, str tier):
     return out, out_abs
 
 
+ctypedef struct tor_batch:
+    tor_fn fn
+    char *m
+    char *v
+    Py_ssize_t mstride, vstride
+    int n
+    double *vals
+    double *abss
+
+
+cdef int _tor_item(void *ctx, long i) noexcept nogil:
+    cdef tor_batch *b = <tor_batch *>ctx
+    return b.fn(b.m + i * b.mstride, (b.v + i * b.vstride) if b.v != NULL else NULL,
+                b.n, 1, &b.vals[i], &b.abss[i])
+
+
 def torontonian_batch(Ms, vs, int n_threads, str tier):
     """(Loop) torontonians of a stack of matrices of shape (B, 2n, 2n), as
     :func:`torontonian`."""
-    cdef Py_ssize_t B = Ms.shape[0], i
-    cdef int n = Ms.shape[1] // 2
-    cdef tor_fn fn = _tor_fn(Ms.dtype.kind == "c", tier)
-    cdef char *m = <char *>_ptr(Ms)
-    cdef char *vv = <char *>_ptr(vs)
-    cdef Py_ssize_t mstride = Ms.strides[0], vstride = vs.strides[0] if vs is not None else 0
+    cdef long B = Ms.shape[0]
+    cdef int status
+    cdef tor_batch ctx
+    ctx.fn = _tor_fn(Ms.dtype.kind == "c", tier)
+    ctx.m = <char *>_ptr(Ms)
+    ctx.v = <char *>_ptr(vs)
+    ctx.mstride = Ms.strides[0]
+    ctx.vstride = vs.strides[0] if vs is not None else 0
+    ctx.n = Ms.shape[1] // 2
     values = np.empty(B)
     abs_sums = np.empty(B)
-    status = np.zeros(B, dtype=np.intc)
-    cdef double[::1] vals = values
-    cdef double[::1] abss = abs_sums
-    cdef int[::1] st = status
-    for i in prange(B, nogil=True, schedule="dynamic", num_threads=n_threads):
-        st[i] = fn(m + i * mstride, (vv + i * vstride) if vv != NULL else NULL,
-                   n, 1, &vals[i], &abss[i])
-    for i in range(B):
-        _check(status[i], "torontonian")
+    statuses = np.zeros(B, dtype=np.intc)
+    ctx.vals = <double *>_ptr(values)
+    ctx.abss = <double *>_ptr(abs_sums)
+    cdef int *st = <int *>_ptr(statuses)
+    with nogil:
+        status = jz_run_batch(_tor_item, &ctx, B, n_threads, st)
+    _check_batch(status, statuses, "torontonian")
     return values, abs_sums
 
 
@@ -184,23 +270,38 @@ def permanent(A, int n_threads, bint extended):
     return complex(out[0], out[1]), out_abs
 
 
+ctypedef struct perm_batch:
+    perm_fn fn
+    char *a
+    Py_ssize_t astride
+    int n
+    double *vals
+    double *abss
+
+
+cdef int _perm_item(void *ctx, long i) noexcept nogil:
+    cdef perm_batch *b = <perm_batch *>ctx
+    return b.fn(b.a + i * b.astride, b.n, 1, &b.vals[2 * i], &b.abss[i])
+
+
 def permanent_batch(As, int n_threads, bint extended):
     """Permanents of a stack of square matrices of shape (B, n, n)."""
-    cdef Py_ssize_t B = As.shape[0], i
-    cdef int n = As.shape[1]
-    cdef perm_fn fn = _perm_fn(As.dtype.kind == "c", extended)
-    cdef char *a = <char *>_ptr(As)
-    cdef Py_ssize_t astride = As.strides[0]
+    cdef long B = As.shape[0]
+    cdef int status
+    cdef perm_batch ctx
+    ctx.fn = _perm_fn(As.dtype.kind == "c", extended)
+    ctx.a = <char *>_ptr(As)
+    ctx.astride = As.strides[0]
+    ctx.n = As.shape[1]
     values = np.empty((B, 2))
     abs_sums = np.empty(B)
-    status = np.zeros(B, dtype=np.intc)
-    cdef double[:, ::1] vals = values
-    cdef double[::1] abss = abs_sums
-    cdef int[::1] st = status
-    for i in prange(B, nogil=True, schedule="dynamic", num_threads=n_threads):
-        st[i] = fn(a + i * astride, n, 1, &vals[i, 0], &abss[i])
-    for i in range(B):
-        _check(status[i], "permanent")
+    statuses = np.zeros(B, dtype=np.intc)
+    ctx.vals = <double *>_ptr(values)
+    ctx.abss = <double *>_ptr(abs_sums)
+    cdef int *st = <int *>_ptr(statuses)
+    with nogil:
+        status = jz_run_batch(_perm_item, &ctx, B, n_threads, st)
+    _check_batch(status, statuses, "permanent")
     return values[:, 0] + 1j * values[:, 1], abs_sums
 
 
