@@ -1,0 +1,42 @@
+"""Samples behave like the array of their patterns; every method is priced
+before it runs; a progress bar on request."""
+import numpy as np
+import pytest
+
+from jiuzhang_emu import presets, samplers
+from jiuzhang_emu.samplers import planning
+
+
+def test_samples_are_array_like():
+    samples = presets.jiuzhang_like(6, rng=1).sample(100, rng=2)
+    assert len(samples) == 100 == samples.shots
+    array = np.asarray(samples)
+    assert array.shape == (100, 6) and array.dtype == samples.patterns.dtype
+    np.testing.assert_array_equal(array, samples.patterns)
+    assert np.asarray(samples, dtype=float).dtype == float
+    copy = np.array(samples, copy=True)
+    copy[:] = -1
+    assert samples.patterns.min() >= 0  # a copy was asked for
+
+
+@pytest.mark.parametrize("method", samplers.METHODS[1:])
+def test_every_method_has_a_positive_finite_prediction(method):
+    experiment = presets.jiuzhang_like(6, rng=1)
+    seconds = planning.predicted_seconds(experiment, 1000, method)
+    assert np.isfinite(seconds) and seconds > 0
+    assert planning.predicted_seconds(experiment, 2000, method) > seconds
+
+
+def test_a_pool_cannot_beat_one_batch_per_worker():
+    experiment = presets.jiuzhang_like(6, rng=1)
+    one = planning.predicted_seconds(experiment, samplers.BATCH_SIZE, "thermal", n_workers=1)
+    assert planning.predicted_seconds(experiment, samplers.BATCH_SIZE, "thermal",
+                                      n_workers=8) == one
+
+
+def test_progress_bar_on_request(capsys):
+    presets.jiuzhang_like(6, rng=1).sample(200, rng=2, progress=True)
+    error = capsys.readouterr().err
+    assert "sampling (predicted" in error and "200/200" in error
+    presets.jiuzhang_like(6, rng=1).sample(200, rng=2, progress=False)
+    assert capsys.readouterr().err == ""
