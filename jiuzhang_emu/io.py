@@ -159,7 +159,7 @@ def _open_checked(path):
     try:
         handle = h5py.File(path, "r", locking=False)
     except OSError as exc:
-        if "truncated file" in str(exc):  # SWMR would wait for the missing bytes
+        if "already open for write" not in str(exc):  # not a killed writer's flags
             raise InputError(f"cannot read {path!r}: the file is damaged or truncated "
                              f"({exc})") from None
         try:
