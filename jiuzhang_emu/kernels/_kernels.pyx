@@ -81,8 +81,7 @@ cdef int _check(int status, str kernel) except -1:
     raise KernelError(f"{kernel}: the kernel rejected its arguments (status {status})")
 
 
-cdef int _check_batch(int status, int[::1] item_status, str kernel) except -1:
-    _check(status, kernel)  # JZ_INTERRUPTED first: the pending exception wins
+cdef int _check_items(int[::1] item_status, str kernel) except -1:
     cdef Py_ssize_t i
     for i in range(item_status.shape[0]):
         _check(item_status[i], kernel)
@@ -199,7 +198,8 @@ def loop_hafnian_batch(As, loops, V, group_k, int n_threads, bint extended):
     cdef int *st = <int *>_ptr(statuses)
     with nogil:
         status = jz_run_batch(_haf_item, &ctx, B, n_threads, st)
-    _check_batch(status, statuses, "loop_hafnian")
+    _check(status, "loop_hafnian")  # interrupted: what the signal handler raised
+    _check_items(statuses, "loop_hafnian")
     return values[:, 0] + 1j * values[:, 1], abs_sums
 
 
@@ -253,7 +253,8 @@ def torontonian_batch(Ms, vs, int n_threads, str tier):
     cdef int *st = <int *>_ptr(statuses)
     with nogil:
         status = jz_run_batch(_tor_item, &ctx, B, n_threads, st)
-    _check_batch(status, statuses, "torontonian")
+    _check(status, "torontonian")  # interrupted: what the signal handler raised
+    _check_items(statuses, "torontonian")
     return values, abs_sums
 
 
@@ -301,7 +302,8 @@ def permanent_batch(As, int n_threads, bint extended):
     cdef int *st = <int *>_ptr(statuses)
     with nogil:
         status = jz_run_batch(_perm_item, &ctx, B, n_threads, st)
-    _check_batch(status, statuses, "permanent")
+    _check(status, "permanent")  # interrupted: what the signal handler raised
+    _check_items(statuses, "permanent")
     return values[:, 0] + 1j * values[:, 1], abs_sums
 
 
