@@ -48,9 +48,6 @@ from jiuzhang_emu.validation.statistics import (
     sample_click_correlators,
 )
 
-#: Drummond et al.'s "clear failure" Z-score, kept for plots and notebooks;
-#: the verdicts use ALPHA and Holm's correction (module docstring).
-Z_CAUGHT = 6.0
 SAMPLERS = ("exact", "thermal", "squashed", "coherent", "distinguishable", "uniform", "greedy")
 TESTS = ("click numbers", "pair correlators", "likelihood ratio", "cross-entropy", "HOG",
          "subset TVD")

@@ -207,7 +207,9 @@ def decide(rows, shots, *, alpha=ALPHA, min_power=MIN_POWER):
             continue
         reject, threshold = decisions[id(row)]
         if reject:
-            verdicts.append(f"rejected (p = {row.pvalue:.2g} <= {threshold:.2g}, Holm)")
+            shown = f"p = {row.pvalue:.2g}" if row.pvalue > 0 else "p < 1e-300"
+            rule = ", Holm" if len(tested) > 1 else ""
+            verdicts.append(f"rejected ({shown} <= {threshold:.2g}{rule})")
             continue
         if not row.powers:
             verdicts.append("consistent (power not computed: no imitation of the model)")
