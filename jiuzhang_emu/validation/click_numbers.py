@@ -216,7 +216,9 @@ def click_number_test(data, model, *, min_expected=5.0):
         if clicks.shape[1] <= model.modes.max():
             raise InputError(f"data has {clicks.shape[1]} modes; the model counts modes up to "
                              f"{model.modes.max()}")
-        observed = np.bincount(clicks[:, model.modes].sum(axis=1), minlength=n_bins)
+        # (intp: numpy < 2 refuses the uint64 sum of uint8 clicks in bincount)
+        observed = np.bincount(clicks[:, model.modes].sum(axis=1, dtype=np.intp),
+                               minlength=n_bins)
     elif data.ndim == 1 and len(data) == n_bins:
         if data.dtype.kind not in "biuf" or np.any(data < 0):
             raise InputError("a click-number histogram must hold non-negative counts")

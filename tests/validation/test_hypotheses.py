@@ -47,7 +47,7 @@ def _exact_expectations(experiment):
     M = experiment.n_modes
     clicks = _all_patterns(M)
     p = hy.PatternProbabilities(experiment)(clicks)
-    c = clicks.sum(axis=1)
+    c = clicks.sum(axis=1, dtype=np.intp)  # numpy < 2: no bincount of uint64
     sector = np.bincount(c, weights=p)
     cross = float(np.sum(p * (np.log(p) - np.log(sector[c]))))
     heavy = np.zeros(len(p), bool)
