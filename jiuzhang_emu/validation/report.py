@@ -420,7 +420,7 @@ def _click_numbers(plt, out, clicks, models, samples, rng, rows):
     shots, M = clicks.shape
     distributions = {name: click_number_distribution(model, samples=samples, rng=rng)
                      for name, model in models.items()}
-    counts = np.bincount(clicks.sum(axis=1), minlength=M + 1)
+    counts = np.bincount(clicks.sum(axis=1, dtype=np.intp), minlength=M + 1)
     rows += count_test_rows(counts, distributions)
 
     c = np.arange(M + 1)
