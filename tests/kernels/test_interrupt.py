@@ -9,6 +9,7 @@ tests); a handler that does not raise leaves a result exactly as it was.
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -58,8 +59,10 @@ def _run_and_signal(call, sig, handler="", wait=1.5, timeout=5.0):
     setup = "\n".join(line for name, line in SETUP.items() if name in call)
     code = (PRELUDE + handler + setup + "\nprint('started', flush=True)\n" + call
             + "\nprint('finished', flush=True)\n")
-    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True) as child:
+    # from an empty folder, so that the child imports the installed build, not the source tree
+    with tempfile.TemporaryDirectory() as cwd, subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, cwd=cwd) as child:
         try:
             started = child.stdout.readline()
             if started.strip() != "started":

@@ -262,7 +262,7 @@ def test_validate_command_in_a_subprocess(tmp_path):
         [sys.executable, "-m", "jiuzhang_emu.cli", "validate", str(path), "--model",
          "jiuzhang_like", "--option", "n_modes=6", "--option", "detectors='pnr'", "--out",
          str(tmp_path / "rep"), "--samples", "2000"],
-        capture_output=True, text=True, timeout=120)
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)  # the installed build
     assert result.returncode == 0, result.stderr
     assert "report written" in result.stdout
     text = (tmp_path / "rep" / "report.md").read_text()
