@@ -6,6 +6,7 @@ built serially and a warning is printed.  ``JIUZHANG_EMU_MARCH`` sets the
 ``-march`` flag (default ``native``; set it to an empty string for a portable
 build).
 """
+import glob
 import os
 import shutil
 import subprocess
@@ -88,6 +89,7 @@ extensions = [
     Extension(
         "jiuzhang_emu.kernels._kernels",
         sources=["jiuzhang_emu/kernels/_kernels.pyx", *csrc],
+        depends=sorted(glob.glob("csrc/*.h")),  # a header edit rebuilds
         include_dirs=["csrc", np.get_include()],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
