@@ -52,6 +52,18 @@ def test_effective_n_threads_none_and_negative():
     assert jz.effective_n_threads(-1000) == 1
 
 
+def test_effective_n_threads_refuses_absurd_counts_before_native_code():
+    """10**4 threads started 10**4 OpenMP stacks; 2**31 - 1 aborted the
+    interpreter in libgomp (issue 13, item 8)."""
+    limit = max(64, 4 * len(os.sched_getaffinity(0)))
+    assert jz.effective_n_threads(limit) == limit
+    for bad in (limit + 1, 10**4, 2**31 - 1):
+        with pytest.raises(jz.InputError, match=f"n_threads must be at most {limit}.*got {bad}"):
+            jz.effective_n_threads(bad)
+    with pytest.raises(jz.InputError, match="n_threads must be at most"):
+        jz.hafnian(np.ones((4, 4)), n_threads=2**31 - 1)
+
+
 @pytest.mark.parametrize("bad", [0, 1.0, 2.5, True, "2", [2]])
 def test_effective_n_threads_rejects(bad):
     with pytest.raises(jz.InputError, match="n_threads"):
