@@ -76,8 +76,11 @@ def as_reps(reps, length, name="reps"):
 
 
 def check_max_seconds(max_seconds):
+    """``max_seconds`` as a float > 0, or None (no limit); NaN, which would
+    compare False and lift the limit, is refused."""
     if max_seconds is None:
         return None
-    if not isinstance(max_seconds, numbers.Real) or not max_seconds > 0:
+    if isinstance(max_seconds, bool) or not isinstance(max_seconds, numbers.Real) \
+            or not max_seconds > 0:
         raise InputError(f"max_seconds must be None or a positive number, got {max_seconds!r}")
     return float(max_seconds)

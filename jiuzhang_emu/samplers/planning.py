@@ -39,6 +39,7 @@ import numpy as np
 
 from jiuzhang_emu.detectors import Threshold
 from jiuzhang_emu.errors import RuntimeLimitError
+from jiuzhang_emu.kernels._checks import check_max_seconds
 
 _PHOTON_SECONDS = 3e-8      # fallback: per mode per (N + 1)^3 E[2^(N/2)]
 _MODE_SECONDS = 5e-8        # native chain rule, per mode per shot
@@ -190,6 +191,7 @@ def check_runtime(experiment, shots, method, n_workers, max_seconds):
     """The predicted seconds of the run; refuse (RuntimeLimitError, with the
     estimate) one predicted to take longer than ``max_seconds``; None lifts
     the limit."""
+    max_seconds = check_max_seconds(max_seconds)
     seconds = predicted_seconds(experiment, shots, method, n_workers)
     if max_seconds is not None and seconds > max_seconds:
         raise RuntimeLimitError(
