@@ -40,7 +40,6 @@ predicted time before it starts.
 import argparse
 import ast
 import contextlib
-import json
 import math
 import os
 import signal

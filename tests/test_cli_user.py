@@ -5,7 +5,6 @@ predicted time of every method, and interrupts by real signals."""
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
