@@ -466,14 +466,9 @@ def _click_rates(plt, out, clicks, rates, covariance, alternatives, alpha, rows)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4))
     fig.suptitle(f"Click rate per mode: {shots} samples against the model "
                  f"(chi-square p = {test.pvalue:.2g})")
-    lim = _span(rates, observed - error, observed + error)
-    left.plot(lim, lim, "-", color="0.5", lw=0.8, label="data = model")
-    left.errorbar(rates, observed, yerr=error, fmt="o", ms=3, color="k", capsize=2, lw=0.8,
-                  label="modes (binomial standard errors)")
-    left.set_xlabel("model click probability p_j")
-    left.set_ylabel("data click rate (fraction of samples)")
-    left.set_title("rate against model")
-    _legend_outside(left, below=True)
+    _against_model(left, rates, observed, error, "modes (binomial standard errors)",
+                   "model click probability p_j", "data click rate (fraction of samples)",
+                   "rate against model", ms=3, capsize=2, lw=0.8)
     right.axhspan(-2, 2, color="tab:green", alpha=0.12, label="|z| <= 2")
     right.axhline(0, color="0.5", lw=0.8)
     right.plot(np.arange(M), z, "o", ms=3, color="k", label="mode")
@@ -512,14 +507,9 @@ def _pair_covariances(plt, out, clicks, model, rates, alternatives, alpha, rows)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4))
     fig.suptitle(f"Pair click covariances: {shots} samples against the model "
                  f"(max |z| = {test.statistic:.1f} over {P} pairs, p = {test.pvalue:.2g})")
-    lim = _span(cov, estimate - batch_error, estimate + batch_error)
-    left.plot(lim, lim, "-", color="0.5", lw=0.8, label="data = model")
-    left.errorbar(cov, estimate, yerr=batch_error, fmt="o", ms=2, color="k", lw=0.5,
-                  alpha=0.6, label="pairs (batch-means standard errors)")
-    left.set_xlabel("model covariance Cov(c_i, c_j)")
-    left.set_ylabel("data covariance of the click indicators")
-    left.set_title("covariance against model")
-    _legend_outside(left, below=True)
+    _against_model(left, cov, estimate, batch_error, "pairs (batch-means standard errors)",
+                   "model covariance Cov(c_i, c_j)", "data covariance of the click indicators",
+                   "covariance against model", ms=2, lw=0.5, alpha=0.6)
     bins = np.linspace(min(z.min(), -critical) - 0.5, max(z.max(), critical) + 0.5, 41)
     right.hist(z, bins=bins, color="0.6", label=f"{P} pairs")
     grid = np.linspace(bins[0], bins[-1], 200)
@@ -596,18 +586,14 @@ def _photon_numbers(plt, out, patterns, experiment, alpha, rows):
     left.set_title(f"mean per mode (chi-square p = {test.pvalue:.2g})")
     _legend_outside(left, below=True)
     if enough:
-        lim = [min(model_cov.min(), data_cov.min()), max(model_cov.max(), data_cov.max())]
-        right.plot(lim, lim, "-", color="0.5", lw=0.8, label="data = model")
         for name, (_, alt_cov) in alternatives.items():
             right.plot(model_cov, alt_cov[upper], ".", ms=3, alpha=0.6,
                        label=f"{name} imitation's value")
-        right.errorbar(model_cov, data_cov, yerr=errors, fmt="o", ms=3, color="k", lw=0.6,
-                       capsize=1.5, label="data (batch-means standard errors)")
-        right.set_xlabel("model Cov(n_i, n_j) (photons^2; i = j: variances)")
-        right.set_ylabel("Cov(n_i, n_j) (photons^2)")
-        right.set_title(f"covariances (max |z| = {cov_test.statistic:.1f}, "
-                        f"p = {cov_test.pvalue:.2g})")
-        _legend_outside(right, below=True)
+        _against_model(right, model_cov, data_cov, errors, "data (batch-means standard errors)",
+                       "model Cov(n_i, n_j) (photons^2; i = j: variances)",
+                       "Cov(n_i, n_j) (photons^2)",
+                       f"covariances (max |z| = {cov_test.statistic:.1f}, "
+                       f"p = {cov_test.pvalue:.2g})", ms=3, lw=0.6, capsize=1.5)
     else:
         right.set_axis_off()
         right.set_title("Photon-number covariances: too few samples")
@@ -636,6 +622,17 @@ def _likelihood_ratios(clicks, model, max_clicks):
                      f"mean ln ratio {ratio.mean:.3g} +- {ratio.standard_error:.2g}, "
                      f"P(ideal) = {ratio.posterior_ideal:.3g} | {verdict} (Bayesian) |")
     return table
+
+
+def _against_model(ax, model, data, error, label, xlabel, ylabel, title, **style):
+    """Data (with error bars) against the model's values, and the line data = model."""
+    lim = _span(model, data - error, data + error)
+    ax.plot(lim, lim, "-", color="0.5", lw=0.8, label="data = model")
+    ax.errorbar(model, data, yerr=error, fmt="o", color="k", label=label, **style)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    _legend_outside(ax, below=True)
 
 
 def _span(*arrays):
