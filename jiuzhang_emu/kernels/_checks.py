@@ -75,6 +75,64 @@ def as_reps(reps, length, name="reps"):
     return arr
 
 
+def check_real(value, name, *, low=None, high=None, low_open=False, what=None):
+    """Return ``value`` as a float after checking that it is one finite real
+    number (not a bool, a string, None or an array) with low <= value <= high
+    (low < value when ``low_open``); bounds of None are not checked.
+
+    ``what`` replaces the generated description of the expected value in the
+    message, which names the parameter, the expected and the actual value.
+    """
+    if what is None:
+        bounds = []
+        if low is not None:
+            bounds.append(f"{'>' if low_open else '>='} {low:g}")
+        if high is not None:
+            bounds.append(f"<= {high:g}")
+        what = "a finite real number" + (f" {' and '.join(bounds)}" if bounds else "")
+    ok = (not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Real)
+          and np.isfinite(value))
+    if ok:
+        value = float(value)
+        ok = ((low is None or (value > low if low_open else value >= low))
+              and (high is None or value <= high))
+    if not ok:
+        raise InputError(f"{name} must be {what}, got {value!r}")
+    return value
+
+
+def check_integer(value, name, *, low=None, high=None):
+    """Return ``value`` as an int after checking that it is an integer (a
+    Python or numpy integer, not a bool and not a float such as 2.0) in
+    [low, high]; bounds of None are not checked."""
+    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Integral)
+    if ok:
+        value = int(value)
+        ok = (low is None or value >= low) and (high is None or value <= high)
+    if not ok:
+        bounds = " and ".join([*([f">= {low}"] if low is not None else []),
+                               *([f"<= {high}"] if high is not None else [])])
+        raise InputError(f"{name} must be an integer{' ' + bounds if bounds else ''}, "
+                         f"got {value!r}")
+    return value
+
+
+def check_finite_result(values, what, name, scale):
+    """Raise unless every kernel value is finite.
+
+    Finite inputs whose entries are too large make a kernel overflow float64
+    (inf, or inf - inf = NaN); that is refused here, naming the input
+    ``name`` and its ``scale`` (the measure that overflowed), rather than
+    returned silently.
+    """
+    values = np.asarray(values)
+    if not np.all(np.isfinite(values)):
+        bad = values[~np.isfinite(values)].flat[0]
+        raise InputError(f"{what} overflows float64 (got {bad}) for {name} with {scale}: the "
+                         f"value or a partial sum lies beyond ~1.8e308; scale the input down")
+    return values
+
+
 def check_max_seconds(max_seconds):
     """``max_seconds`` as a float > 0, or None (no limit); NaN, which would
     compare False and lift the limit, is refused."""

@@ -22,6 +22,7 @@ from jiuzhang_emu.kernels._checks import (
     as_matrix,
     as_reps,
     as_vector,
+    check_finite_result,
     check_max_seconds,
     check_symmetric,
 )
@@ -87,6 +88,13 @@ def _prepare(A, diag, reps, loops, batch):
     return A, diag, reps
 
 
+def _entry_scale(A, diag):
+    scale = f"largest |entry| {np.abs(A).max(initial=0):.3g}"
+    if diag is not None:
+        scale += f" and largest |diagonal (loop) entry| {np.abs(diag).max(initial=0):.3g}"
+    return scale
+
+
 def _single(A, diag, reps, loops, n_threads, precision, return_info, max_seconds, what):
     check_precision(precision)
     max_seconds = check_max_seconds(max_seconds)
@@ -107,6 +115,7 @@ def _single(A, diag, reps, loops, n_threads, precision, return_info, max_seconds
 
         result = evaluate(run, precision,
                           rerun=lambda tier: run(tier, *_pairing(reps, loops, shuffle=True)))
+    check_finite_result(result.value, what, "A", _entry_scale(A, diag))
     result = result._replace(value=_as_output(result.value, is_complex))
     return result if return_info else result.value
 
@@ -197,6 +206,7 @@ def _batch(As, diags, reps, loops, n_threads, precision, return_info, max_second
         return run(tier, index, *_pairing(reps, loops, shuffle=True))
 
     values, tiers, conds, errors = evaluate_batch(run, precision, B, rerun=rerun)
+    check_finite_result(values, what, "As", _entry_scale(As, diags))
     values = values if is_complex else values.real.copy()
     result = BatchResult(values, tiers, conds, errors)
     return result if return_info else values

@@ -4,7 +4,7 @@ import numpy as np
 
 from jiuzhang_emu._threads import effective_n_threads
 from jiuzhang_emu.kernels import _cost, _kernels
-from jiuzhang_emu.kernels._checks import as_matrix, check_max_seconds
+from jiuzhang_emu.kernels._checks import as_matrix, check_finite_result, check_max_seconds
 from jiuzhang_emu.kernels._precision import check_precision, evaluate, evaluate_batch
 from jiuzhang_emu.kernels.hafnian import BatchResult
 
@@ -35,6 +35,8 @@ def permanent(M, *, n_threads=None, precision="double", return_info=False, max_s
     MT = np.ascontiguousarray(M.T)  # perm(M) = perm(M^T), rounded differently
     result = evaluate(lambda tier: _kernels.permanent(M, threads, tier == "extended"), precision,
                       rerun=lambda tier: _kernels.permanent(MT, threads, tier == "extended"))
+    check_finite_result(result.value, "permanent", "M",
+                        f"largest |entry| {np.abs(M).max(initial=0):.3g}")
     value = complex(result.value) if is_complex else float(result.value.real)
     result = result._replace(value=value)
     return result if return_info else value
@@ -59,6 +61,8 @@ def permanent_batch(Ms, *, n_threads=None, precision="double", return_info=False
 
     values, tiers, conds, errors = evaluate_batch(
         run, precision, Ms.shape[0], rerun=lambda tier, index: run(tier, index, True))
+    check_finite_result(values, "permanent_batch", "Ms",
+                        f"largest |entry| {np.abs(Ms).max(initial=0):.3g}")
     values = values if is_complex else values.real.copy()
     result = BatchResult(values, tiers, conds, errors)
     return result if return_info else values

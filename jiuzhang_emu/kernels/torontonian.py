@@ -32,7 +32,12 @@ import numpy as np
 from jiuzhang_emu._threads import effective_n_threads
 from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.kernels import _cost, _kernels
-from jiuzhang_emu.kernels._checks import as_matrix, as_vector, check_max_seconds
+from jiuzhang_emu.kernels._checks import (
+    as_matrix,
+    as_vector,
+    check_finite_result,
+    check_max_seconds,
+)
 from jiuzhang_emu.kernels._precision import TIERS, check_precision, evaluate, evaluate_batch
 from jiuzhang_emu.kernels.hafnian import BatchResult
 
@@ -56,6 +61,30 @@ def _check_O(O, name):
                 f"I - {name} must be positive definite (the O matrix of a state), got "
                 f"smallest eigenvalue {float(np.min(smallest)):.3g}"
             )
+
+
+#: Largest supported exponent gamma^T (I - O)^-1 gamma^* / 2 of a loop
+#: torontonian: its largest term is exp(that), and exp overflows float64 at 709.8.
+MAX_LOOP_EXPONENT = 700.0
+
+
+def _check_exponent(O, gamma, name):
+    """Refuse a displacement whose largest term exp(gamma^T M^-1 gamma^* / 2),
+    M = I - O, would overflow float64 (inf - inf = NaN in the sum).  The
+    exponent of a state's click probability is about the mean photon number
+    of its displacement on the clicking modes."""
+    M = np.eye(O.shape[-1]) - O
+    exponent = 0.5 * np.real(np.einsum("...i,...i->...", gamma,
+                                       np.linalg.solve(M, np.conj(gamma)[..., None])[..., 0]))
+    exponent = np.atleast_1d(exponent)
+    if np.any(exponent > MAX_LOOP_EXPONENT):
+        i = int(np.argmax(exponent))
+        where = f" (item {i})" if O.ndim == 3 else ""
+        raise InputError(
+            f"{name} must keep the exponent gamma^T (I - O)^-1 gamma^* / 2 <= "
+            f"{MAX_LOOP_EXPONENT:g} (exp overflows float64 beyond 709.8), got {exponent[i]:.4g}"
+            f"{where}: the displacement is outside the supported range"
+        )
 
 
 def _structure_mask(O, gamma):
@@ -124,6 +153,7 @@ def _single(O, gamma, n_threads, precision, return_info, max_seconds, what):
     _check_O(O, "O")
     if gamma is not None:
         gamma = as_vector(gamma, "gamma", O.shape[0])
+        _check_exponent(O, gamma, "gamma")
     structured = _is_quadrature_structured(O, gamma)
     available = TIERS if structured else TIERS[:2]
     check_precision(precision, available)
@@ -136,7 +166,16 @@ def _single(O, gamma, n_threads, precision, return_info, max_seconds, what):
         return _kernels.torontonian(*kernel_inputs(O, gamma, tier), threads, tier)
 
     result = evaluate(run, precision, available)
+    check_finite_result(result.value, what, "O" if gamma is None else "O and gamma",
+                        _scale(O, gamma))
     return result if return_info else result.value
+
+
+def _scale(O, gamma):
+    scale = f"largest |entry| {np.abs(O).max(initial=0):.3g}"
+    if gamma is not None:
+        scale += f" and largest |gamma| {np.abs(gamma).max(initial=0):.3g}"
+    return scale
 
 
 def torontonian(O, *, n_threads=None, precision="double", return_info=False,
@@ -197,6 +236,7 @@ def _batch(Os, gammas, n_threads, precision, return_info, max_seconds, what):
     _check_O(Os, "Os")
     if gammas is not None:
         gammas = as_vector(gammas, "gammas", Os.shape[-1], batch_shape=Os.shape[:1])
+        _check_exponent(Os, gammas, "gammas")
     structured = _structure_mask(Os, gammas)
     check_precision(precision, TIERS if np.all(structured) else TIERS[:2])
     B, n = Os.shape[0], Os.shape[-1] // 2
@@ -220,6 +260,8 @@ def _batch(Os, gammas, n_threads, precision, return_info, max_seconds, what):
 
         v, t, c, e = evaluate_batch(run, precision, items.size, available)
         values[items], tiers[items], conds[items], errors[items] = v.real, t, c, e
+    check_finite_result(values, what, "Os" if gammas is None else "Os and gammas",
+                        _scale(Os, gammas))
     result = BatchResult(values, tiers, conds, errors)
     return result if return_info else result.values
 
