@@ -34,33 +34,41 @@ two sources' modes overlap by sqrt(v_s v_t); v = 1 is the ideal source and
 v = 0 a fully distinguishable one.  :class:`~jiuzhang_emu.experiment.Experiment`
 carries the internal modes through the interferometer.
 """
+import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from jiuzhang_emu.errors import InputError
-from jiuzhang_emu.states import GaussianState, check_fraction
+from jiuzhang_emu.kernels._checks import check_real
+from jiuzhang_emu.states import MAX_SQUEEZING, MAX_VARIANCE, GaussianState
 
 
-def _non_negative(value, name):
-    value = float(value)
-    if not (np.isfinite(value) and value >= 0):
-        raise InputError(f"{name} must be a finite number >= 0 (a magnitude), got {value!r}")
-    return value
+def _non_negative(value, name, high=None):
+    what = None if high is None else (f"a finite number in [0, {high:.6g}] (the supported "
+                                      f"range, see states.MAX_VARIANCE)")
+    return check_real(value, name, low=0, high=high, what=what)
 
 
 def _finite(value, name):
-    value = float(value)
-    if not np.isfinite(value):
-        raise InputError(f"{name} must be finite, got {value!r}")
-    return value
+    return check_real(value, name)
 
 
 def _check_squeezer(source):
-    object.__setattr__(source, "r", _non_negative(source.r, "r"))
+    object.__setattr__(source, "r", check_real(
+        source.r, "r", low=0, high=MAX_SQUEEZING,
+        what=f"a number in [0, {MAX_SQUEEZING:g}] (the supported squeezing range, "
+             f"{10 * MAX_SQUEEZING / np.log(10) * 2:.1f} dB)"))
     object.__setattr__(source, "phase", _finite(source.phase, "phase"))
     for name in ("thermal_fraction", "indistinguishability"):
-        object.__setattr__(source, name, float(check_fraction(getattr(source, name), name)))
+        object.__setattr__(source, name, check_real(getattr(source, name), name, low=0, high=1))
+
+
+#: Largest supported mean photon number of a thermal source, and of a squashed
+#: one: quadrature variances 2n + 1 and 4n + 1 up to MAX_VARIANCE.
+MAX_THERMAL_PHOTONS = (MAX_VARIANCE - 1) / 2
+MAX_SQUASHED_PHOTONS = (MAX_VARIANCE - 1) / 4
 
 
 class Source:
@@ -86,7 +94,8 @@ class SingleModeSqueezer(Source):
     Parameters
     ----------
     r : float
-        Squeezing parameter, >= 0.
+        Squeezing parameter in [0, 4] (``states.MAX_SQUEEZING``, 34.7 dB; the
+        supported range, see :mod:`jiuzhang_emu.states`).
     phase : float
         Squeezing angle; 0 squeezes x.
     thermal_fraction : float
@@ -125,7 +134,8 @@ class TwoModeSqueezer(Source):
     Parameters
     ----------
     r : float
-        Squeezing parameter, >= 0; each mode carries sinh^2 r photons.
+        Squeezing parameter in [0, 4] (as for :class:`SingleModeSqueezer`);
+        each mode carries sinh^2 r photons.
     phase : float
         Phase of <a b>.
     thermal_fraction : float
@@ -160,12 +170,14 @@ class TwoModeSqueezer(Source):
 
 @dataclass(frozen=True)
 class Thermal(Source):
-    """Thermal state with ``mean_photons`` = <a^dag a> >= 0."""
+    """Thermal state with ``mean_photons`` = <a^dag a> in [0, 1490]
+    (``MAX_THERMAL_PHOTONS``, the supported range)."""
 
     mean_photons: float
 
     def __post_init__(self):
-        object.__setattr__(self, "mean_photons", _non_negative(self.mean_photons, "mean_photons"))
+        object.__setattr__(self, "mean_photons", _non_negative(self.mean_photons, "mean_photons",
+                                                               MAX_THERMAL_PHOTONS))
 
     def state(self):
         return GaussianState.from_moments([[self.mean_photons]], [[0]])
@@ -178,7 +190,10 @@ class Coherent(Source):
     alpha: complex
 
     def __post_init__(self):
-        alpha = complex(self.alpha)
+        alpha = self.alpha
+        if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Number):
+            raise InputError(f"alpha must be a finite complex amplitude, got {alpha!r}")
+        alpha = complex(alpha)
         if not np.isfinite(alpha):
             raise InputError(f"alpha must be a finite complex amplitude, got {alpha!r}")
         object.__setattr__(self, "alpha", alpha)
@@ -192,14 +207,16 @@ class Squashed(Source):
     """Squashed state: <a^dag a> = mean_photons, <a a> = -e^{i phase} mean_photons.
 
     A classical state (a mixture of coherent states) with vacuum noise in the
-    quadrature a squeezer of the same phase would squeeze.
+    quadrature a squeezer of the same phase would squeeze.  ``mean_photons``
+    at most 745 (``MAX_SQUASHED_PHOTONS``, the supported range).
     """
 
     mean_photons: float
     phase: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "mean_photons", _non_negative(self.mean_photons, "mean_photons"))
+        object.__setattr__(self, "mean_photons", _non_negative(self.mean_photons, "mean_photons",
+                                                               MAX_SQUASHED_PHOTONS))
         object.__setattr__(self, "phase", _finite(self.phase, "phase"))
 
     def state(self):
@@ -214,7 +231,8 @@ class TwoModeSquashed(Source):
 
     ``correlation`` = 1 is the squashed model of a two-mode squeezer (two
     single-mode squashed states of opposite phase on a 50:50 beam splitter);
-    0 gives two independent thermal modes.
+    0 gives two independent thermal modes.  ``mean_photons`` at most 745
+    (``MAX_SQUASHED_PHOTONS``, the supported range).
     """
 
     mean_photons: float
@@ -223,9 +241,11 @@ class TwoModeSquashed(Source):
     n_modes = 2
 
     def __post_init__(self):
-        object.__setattr__(self, "mean_photons", _non_negative(self.mean_photons, "mean_photons"))
+        object.__setattr__(self, "mean_photons", _non_negative(self.mean_photons, "mean_photons",
+                                                               MAX_SQUASHED_PHOTONS))
         object.__setattr__(self, "phase", _finite(self.phase, "phase"))
-        object.__setattr__(self, "correlation", float(check_fraction(self.correlation, "correlation")))
+        object.__setattr__(self, "correlation", check_real(self.correlation, "correlation",
+                                                           low=0, high=1))
 
     def state(self):
         n = self.mean_photons
@@ -243,6 +263,8 @@ class Vacuum(Source):
 
 def sources_state(sources):
     """The product state of a sequence of sources, modes in order."""
+    if isinstance(sources, (str, bytes)) or not isinstance(sources, Iterable):
+        raise InputError(f"sources must be a sequence of Source objects, got {sources!r}")
     sources = list(sources)
     if not sources:
         raise InputError("sources must hold at least one source, got none")
