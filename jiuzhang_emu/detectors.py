@@ -57,6 +57,7 @@ import numpy as np
 
 from jiuzhang_emu.errors import InputError, PrecisionWarning, RuntimeLimitError
 from jiuzhang_emu.kernels import loop_hafnian, loop_torontonian, torontonian
+from jiuzhang_emu.kernels._checks import check_integer
 from jiuzhang_emu.kernels._precision import AUTO_RTOL, TIERS, UNIT_ROUNDOFF
 from jiuzhang_emu.states import check_fraction
 
@@ -340,6 +341,25 @@ def _grouped_sum_mpmath(terms, scale, abs_sum, dps=34):
         return ProbabilityResult(float(scale * total), "mpmath", float(scale * error))
 
 
+def _drop_certain_clicks(state, pattern, dark_count, groups, full):
+    """Detectors of dark-count probability 1 report ``full`` (a click; all k
+    sub-detectors for pseudo-PNR) whatever the light, where the dark-count
+    factor D (I - O) D of the module docstring would be singular: the pattern
+    is impossible unless they report ``full``, and otherwise they are
+    marginalised out.  Returns (state, pattern, dark_count), or a
+    ProbabilityResult when that settles the probability."""
+    certain = dark_count >= 1
+    if not certain.any():
+        return state, pattern, dark_count
+    if np.any(pattern[certain] != full):
+        return ProbabilityResult(0.0, "double", 0.0)
+    keep = np.flatnonzero(~certain)
+    if not keep.size:
+        return ProbabilityResult(1.0, "double", 0.0)
+    copies = (np.arange(groups)[:, None] * len(pattern) + keep[None, :]).ravel()
+    return state.reduced(copies), pattern[keep], dark_count[keep]
+
+
 @dataclass(frozen=True, eq=False)
 class Threshold(Detector):
     """Threshold (click / no-click) detectors."""
@@ -351,6 +371,10 @@ class Threshold(Detector):
         return ((photons > 0) | (rng.random(photons.shape) < dark_count)).astype(np.int64)
 
     def probability(self, state, pattern, dark_count, groups=1, **kernel_options):
+        reduced = _drop_certain_clicks(state, pattern, dark_count, groups, 1)
+        if isinstance(reduced, ProbabilityResult):
+            return reduced
+        state, pattern, dark_count = reduced
         g = 1 - dark_count
         if groups > 1:
             return _grouped_click_probability(state, pattern, g, 1, groups,
@@ -369,10 +393,8 @@ class PseudoPNR(Detector):
 
     def __post_init__(self):
         super().__post_init__()
-        k = self.n_detectors
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise InputError(f"n_detectors must be an integer >= 1, got {k!r}")
-        object.__setattr__(self, "n_detectors", int(k))
+        object.__setattr__(self, "n_detectors", check_integer(self.n_detectors, "n_detectors",
+                                                             low=1))
 
     @property
     def max_count(self):
@@ -391,6 +413,10 @@ class PseudoPNR(Detector):
 
     def probability(self, state, pattern, dark_count, groups=1, **kernel_options):
         k = self.n_detectors
+        reduced = _drop_certain_clicks(state, pattern, dark_count, groups, k)
+        if isinstance(reduced, ProbabilityResult):
+            return reduced
+        state, pattern, dark_count = reduced
         g = 1 - dark_count
         if groups > 1:
             return _grouped_click_probability(state, pattern, g, k, groups,
