@@ -17,12 +17,13 @@ The output state then holds ``internal_modes`` = 1 + (number of such sources)
 copies of the M outputs, block by block, and each detector adds up its copies.
 """
 import hashlib
+from collections.abc import Iterable, Mapping
 import warnings
 
 import numpy as np
 
 from jiuzhang_emu.detectors import Detector, PseudoPNR, Threshold
-from jiuzhang_emu.errors import InputError, PrecisionWarning
+from jiuzhang_emu.errors import InputError, KernelError, PrecisionWarning
 from jiuzhang_emu.interferometers import check_transfer_matrix
 from jiuzhang_emu.sources import Source, sources_state
 from jiuzhang_emu.states import GaussianState
@@ -59,11 +60,18 @@ class Experiment:
         else:
             if isinstance(sources, Source):
                 sources = [sources]
+            elif isinstance(sources, (str, bytes)) or not isinstance(sources, Iterable):
+                raise InputError(f"sources must be a Source, a sequence of Sources or a "
+                                 f"GaussianState, got {sources!r}")
             self.sources = tuple(sources)
             self._input_state = sources_state(self.sources)
         self.transfer_matrix = check_transfer_matrix(
             transfer_matrix, "transfer_matrix", n_inputs=self._input_state.n_modes)
         self.transfer_matrix.setflags(write=False)
+        if not isinstance(name, str):
+            raise InputError(f"name must be a str, got {name!r}")
+        if provenance is not None and not isinstance(provenance, Mapping):
+            raise InputError(f"provenance must be a dict or None, got {provenance!r}")
         detector = Threshold() if detector is None else detector
         if not isinstance(detector, Detector):
             raise InputError(f"detector must be a Detector (PhotonNumberResolving, Threshold, "
@@ -219,6 +227,9 @@ class Experiment:
         result = self.detector.probability(
             state, pattern, self._dark_count[modes], self.internal_modes,
             precision=precision, n_threads=n_threads, max_seconds=max_seconds)
+        if not np.isfinite(result.value):
+            raise KernelError(f"probability of pattern {pattern.tolist()} came out {result.value} "
+                              f"(precision {result.precision!r}); please report this")
         if precision == "auto" and result.error_estimate > max(
                 PROBABILITY_RTOL * abs(result.value), PROBABILITY_ATOL):
             warnings.warn(

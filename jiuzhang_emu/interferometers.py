@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jiuzhang_emu.errors import InputError
+from jiuzhang_emu.kernels._checks import check_integer, check_real
 
 __all__ = [
     "Mesh",
@@ -146,7 +147,18 @@ class Mesh:
 
     def __post_init__(self):
         n = _check_n_modes(self.n_modes)
-        bss = tuple((int(a), int(b), float(t), float(p)) for a, b, t, p in self.beam_splitters)
+        try:
+            items = [tuple(bs) for bs in self.beam_splitters]
+        except TypeError:
+            items = None
+        if items is None or any(len(bs) != 4 for bs in items):
+            raise InputError(f"beam_splitters must be a sequence of (mode_a, mode_b, theta, phi), "
+                             f"got {self.beam_splitters!r}")
+        bss = tuple((check_integer(a, f"beam_splitters[{k}] mode_a"),
+                     check_integer(b, f"beam_splitters[{k}] mode_b"),
+                     check_real(t, f"beam_splitters[{k}] theta"),
+                     check_real(p, f"beam_splitters[{k}] phi"))
+                    for k, (a, b, t, p) in enumerate(items))
         for k, (a, b, t, p) in enumerate(bss):
             if not (0 <= a < n and 0 <= b < n and a != b):
                 raise InputError(
@@ -155,7 +167,11 @@ class Mesh:
                 )
             if not np.isfinite([t, p]).all():
                 raise InputError(f"beam_splitters[{k}] must have finite angles, got ({t}, {p})")
-        phases = np.array(self.output_phases, dtype=float)
+        phases = np.asarray(self.output_phases)
+        if phases.dtype.kind not in "iuf":
+            raise InputError(f"output_phases must be {n} finite real numbers, "
+                             f"got {self.output_phases!r}")
+        phases = np.array(phases, dtype=float)
         if phases.shape != (n,) or not np.all(np.isfinite(phases)):
             raise InputError(
                 f"output_phases must be {n} finite numbers, got shape {phases.shape}: {phases}"
@@ -190,7 +206,10 @@ class Mesh:
         modes = _rectangular_modes(n)
         angles = []
         for name, values in (("thetas", thetas), ("phis", phis)):
-            arr = np.asarray(values, dtype=float)
+            arr = np.asarray(values)
+            if arr.dtype.kind not in "iuf":
+                raise InputError(f"{name} must hold real angles, got {values!r}")
+            arr = arr.astype(float)
             if arr.shape != (len(modes),):
                 raise InputError(
                     f"{name} must have shape ({len(modes)},), n(n-1)/2 for n_modes = {n}, "
@@ -261,7 +280,10 @@ def clements_decomposition(U, *, atol=1e-10):
     InputError
         If U is not a finite square unitary matrix.
     """
-    V = np.array(U, dtype=complex)
+    V = np.asarray(U)
+    if V.dtype.kind not in "iufc":
+        raise InputError(f"U must hold real or complex numbers, got {U!r}")
+    V = np.array(V, dtype=complex)
     if V.ndim != 2 or V.shape[0] != V.shape[1] or V.size == 0:
         raise InputError(f"U must be a non-empty square matrix, got shape {V.shape}")
     if not np.all(np.isfinite(V)):
@@ -357,8 +379,9 @@ def check_transfer_matrix(T, name="T", *, n_inputs=None, atol=1e-10):
 def _transmission(values, name, length):
     """sqrt of a scalar or per-mode transmission, checked to lie in [0, 1]."""
     arr = np.asarray(values)
-    if arr.dtype.kind not in "biuf":
-        raise InputError(f"{name} must be real, got dtype {arr.dtype}")
+    if arr.dtype.kind not in "iuf":
+        raise InputError(f"{name} must be real numbers in [0, 1] (a scalar or one per mode), "
+                         f"got {values!r}")
     arr = arr.astype(float)
     if arr.ndim > 1 or (arr.ndim == 1 and arr.shape != (length,)):
         raise InputError(f"{name} must be a scalar or have shape ({length},), got shape {arr.shape}")
@@ -424,6 +447,8 @@ def load_transfer_matrix(path, *, transpose=False):
     FileNotFoundError
         If the file does not exist.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError(f"path must be a str or os.PathLike, got {path!r}")
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()
     if ext == ".npy":
