@@ -206,3 +206,12 @@ def test_dark_count_one_with_partly_distinguishable_sources():
         assert e.probability([1, c]) == pytest.approx(
             marginal.probability([c], modes=[1]), rel=1e-10)
         assert e.probability([0, c]) == 0.0
+
+
+def test_photon_number_resolving_dark_count_one():
+    """Every detector adds one count: p(n + 1) is the light's p(n)."""
+    e = jz.Experiment([jz.SingleModeSqueezer(1.0)] * 4, np.eye(4),
+                      jz.PhotonNumberResolving(dark_count=1))
+    assert e.probability([1] * 4) == pytest.approx(np.cosh(1.0) ** -4, rel=1e-12)
+    assert e.probability([0, 1, 1, 1]) == 0.0
+    assert np.all(e.sample(20, rng=1).patterns >= 1)
