@@ -43,12 +43,22 @@
 #define MAX_MASS 1e-8
 /* The walk stops at the latest at J with P(n_k >= J) <= TAIL (Chernoff). */
 #define TAIL 1e-14
-#define LN2 0.69314718055994530942
+/* ... and at most at MAX_WALK photons: beyond, the draw is refused. */
+#define MAX_WALK 1e7
+
+/* log2 sqrt(m!), summed (lgamma writes the global signgam: not thread-safe) */
+static double log2_sqrt_factorial(int m)
+{
+    double sum = 0;
+    for (int i = 2; i <= m; i++)
+        sum += log2((double)i);
+    return 0.5 * sum;
+}
 
 /* x sqrt(m!) zs^m, with log2(zs) given, without overflow in between. */
 static jz_z factorial_weighted(jz_z x, int m, double log2_zs)
 {
-    const double lf = 0.5 * lgamma(m + 1.0) / LN2 + m * log2_zs;
+    const double lf = log2_sqrt_factorial(m) + m * log2_zs;
     const double whole = floor(lf), f = exp2(lf - whole);
     return ldexp(creal(x), (int)whole) * f + I * (ldexp(cimag(x), (int)whole) * f);
 }
@@ -61,7 +71,7 @@ static void scale_coefficients(jz_z *ell, double *ell_err, int D)
     double top = -INFINITY;
     for (int m = 0; m <= D; m++)
         if (ell[m] != 0)
-            top = fmax(top, log2(cabs(ell[m])) + 0.5 * lgamma(m + 1.0) / LN2);
+            top = fmax(top, log2(cabs(ell[m])) + log2_sqrt_factorial(m));
     if (!isfinite(top))
         return;
     const int e = (int)floor(top);
@@ -147,13 +157,15 @@ static normalised normaliser(const jz_z *ell, const double *ell_err, int D, jz_z
 /* J with P(n_k >= J) <= TAIL, by Chernoff: P(n >= J) <= E[t^n] t^-J, where
  * E[t^n] N = sum_j t^j |amplitude_j|^2 is the normaliser of L(sqrt(t) z) E(sqrt(t) z)
  * (z -> sqrt(t) z scales amplitude_j by t^{j/2}); t = (1 + 1/|b|) / 2 <= 2
- * keeps |b t| < 1. */
+ * keeps |b t| < 1, and t^{D/2} <= 2^500 keeps the tilted coefficients in
+ * range.  NaN where the tilted normaliser is not usable. */
 static double walk_limit(const jz_z *ell, int D, jz_z b, jz_z g, double log_norm, jz_z *mom,
                          jz_z *lf)
 {
-    const double t = fmin(2.0, 0.5 * (1 + 1 / cabs(b)));
+    const double t = fmin(fmin(2.0, 0.5 * (1 + 1 / cabs(b))), exp2(1000.0 / (D + 1)));
     const normalised tilted = normaliser(ell, NULL, D, b, g, t, mom, lf);
-    return ceil((tilted.log_norm - log_norm - log(TAIL)) / log(t));
+    const double J = ceil((tilted.log_norm - log_norm - log(TAIL)) / log(t));
+    return isfinite(J) ? J : NAN;
 }
 
 typedef struct {
@@ -332,8 +344,9 @@ static int walk(workspace *w, int D, jz_z b, jz_z g, double u, double norm, doub
 }
 
 /* One shot.  On JZ_ERR_PRECISION, pattern[k] = -1 marks the mode whose draw
- * could not be resolved and *unresolved is its estimated misplaced mass
- * (inf or NaN where the normaliser is out of float64's range). */
+ * could not be resolved; *unresolved is its estimated misplaced mass, NaN
+ * where the normaliser is unusable (out of float64's range or not positive),
+ * -J where the walk's bound J exceeds MAX_WALK. */
 static int sample_one(const jz_z *B, int M, const jz_z *loops_in, const jz_z *beta,
                       const double *u, int64_t *pattern, double *unresolved, jz_stop *st)
 {
@@ -375,17 +388,26 @@ static int sample_one(const jz_z *B, int M, const jz_z *loops_in, const jz_z *be
             if (resolvable(n))
                 break;
         }
-        double mass = 2 * n.coef_error + n.rounding;
+        /* refused: the estimated mass, NaN for an unusable normaliser, -J for a walk bound
+         * past MAX_WALK */
+        double mass = 2 * n.coef_error + n.rounding, refused = NAN;
+        if (n.norm > 0 && isfinite(n.norm))
+            refused = mass;
         if (resolvable(n)) {
             const double J = walk_limit(w.ell, D, b, g, n.log_norm, w.mom, w.lf);
-            double walk_mass;
-            if ((status = walk(&w, D, b, g, u[k], n.norm, J, &pattern[k], &walk_mass)) != JZ_OK)
-                break;
-            mass += walk_mass;
+            refused = isnan(J) ? NAN : -J;
+            if (J <= MAX_WALK) {
+                double walk_mass;
+                status = walk(&w, D, b, g, u[k], n.norm, J, &pattern[k], &walk_mass);
+                if (status != JZ_OK)
+                    break;
+                mass += walk_mass;
+                refused = mass > MAX_MASS ? mass : 0;
+            }
         }
-        if (!(mass <= MAX_MASS) || !(n.norm > 0) || !isfinite(n.norm)) {
+        if (refused != 0) {
             pattern[k] = -1;
-            *unresolved = isfinite(n.norm) && n.norm > 0 ? mass : n.norm;
+            *unresolved = refused;
             status = JZ_ERR_PRECISION;
             break;
         }

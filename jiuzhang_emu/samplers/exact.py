@@ -65,6 +65,9 @@ _RESOLVED = 1e-12
 #: The largest estimated probability mass rounding may misplace in one draw
 #: (MAX_MASS of csrc/sampler.c): above it a draw is refused.
 MAX_MASS = 1e-8
+#: The most photons the inverse-CDF walk goes through in one mode
+#: (MAX_WALK of csrc/sampler.c): a draw whose tail bound is larger is refused.
+MAX_WALK = 1e7
 
 
 class PhotonNumberSampler:
@@ -152,10 +155,14 @@ def _refusal(shot, pattern, error):
     mode it marked -1 (csrc/sampler.c)."""
     k = int(np.flatnonzero(pattern < 0)[0])
     before = pattern[:k]
-    cause = (f"rounding could misplace an estimated {error:.2g} of its probability even "
-             f"with long double coefficients, above the budget of {MAX_MASS:g}"
-             if np.isfinite(error) else
-             f"its normaliser is out of float64's range ({error})")
+    if np.isnan(error):
+        cause = "its normaliser is not a positive float64 (out of range, or lost to rounding)"
+    elif error < 0:
+        cause = (f"its photon-number tail reaches {-error:.3g} photons, beyond the walk's "
+                 f"limit of {MAX_WALK:g}")
+    else:
+        cause = (f"rounding could misplace an estimated {error:.2g} of its probability even "
+                 f"with long double coefficients, above the budget of {MAX_MASS:g}")
     return PrecisionLimitError(
         f"the exact photon sampler cannot resolve the draw of shot {shot} at mode {k} "
         f"(after {int(before.sum())} photons, at most {int(before.max(initial=0))} in one "
