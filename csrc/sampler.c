@@ -290,6 +290,16 @@ static int resolvable(normalised n)
     return n.norm > 0 && isfinite(n.norm) && 2 * n.coef_error + n.rounding <= MAX_MASS;
 }
 
+/* Whether long double coefficients could meet the budget where float64 ones
+ * missed it: their error is smaller by the ratio of the unit roundoffs (a
+ * usable float64 normaliser is needed to tell; without one, try). */
+static int extended_could_resolve(normalised n)
+{
+    if (!(n.norm > 0) || !isfinite(n.norm))
+        return 1;
+    return (2 * n.coef_error) * (LDBL_EPSILON / DBL_EPSILON) <= MAX_MASS;
+}
+
 /* Draw n_k = j, the first j whose cumulative |amplitude_j|^2 exceeds u N
  * (amplitude_j = sum_m ell_m sqrt(j! / (j - m)!) q_{j - m},
  * q_i = sqrt(i!) [z^i] e^{b z^2 / 2 + g z}); stops at the latest at J
@@ -385,7 +395,7 @@ static int sample_one(const jz_z *B, int M, const jz_z *loops_in, const jz_z *be
             if ((status = coefficients(&w, q, D, extended)) != JZ_OK)
                 goto done;
             n = normaliser(w.ell, w.coef_abs, D, b, g, 1.0, w.mom, w.lf);
-            if (resolvable(n))
+            if (resolvable(n) || !extended_could_resolve(n))
                 break;
         }
         /* refused: the estimated mass, NaN for an unusable normaliser, -J for a walk bound
