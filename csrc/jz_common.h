@@ -21,7 +21,8 @@ enum {
     JZ_ERR_MEMORY = 1,      /* workspace allocation failed */
     JZ_ERR_NOT_PD = 2,      /* matrix not positive definite (torontonian) */
     JZ_ERR_ARGUMENT = 3,    /* invalid size or argument */
-    JZ_INTERRUPTED = 4      /* stopped by jz_interrupt_hook: no result */
+    JZ_INTERRUPTED = 4,     /* stopped by jz_interrupt_hook: no result */
+    JZ_ERR_PRECISION = 5    /* rounding could exceed the kernel's budget in every tier */
 };
 
 /* The number of tasks a parallel loop is split into; fixed so that the

@@ -12,10 +12,23 @@
  *   amplitude_j = sum_m ell_m sqrt(j! / (j - m)!) q_{j - m},  q_i = sqrt(i!) [z^i] e^{b z^2 / 2 + g z}
  *   normaliser  = int |L E|^2 e^{-|z|^2} d^2z / pi    (Gaussian moments)
  * and n_k is the first j whose cumulative |amplitude|^2 exceeds u_k times the
- * normaliser.  Nothing is truncated; when rounding leaves the cumulative sum a
- * hair below the target after the distribution is exhausted (left < 1e-12),
- * the draw stops there and the left-over fraction is reported.
+ * normaliser.  Nothing is truncated: the walk stops when the distribution is
+ * exhausted to rounding (left < 1e-12) or at the latest at a Chernoff bound J
+ * with P(n_k >= J) <= 1e-14 (walk_limit), so its time and memory are bounded.
+ *
+ * Rounding.  The repeated-row sieve of the loop hafnian cancels strongly when
+ * one mode holds many photons (k identical pairs: a k-th finite difference),
+ * and in float64 the small coefficients of L(z) then drown: 91 photons in a
+ * mode gave errors 1e13 times the true z^0 coefficient, a normaliser 5.6e7
+ * times too large and 98 % of the mass on the impossible parity.  So every
+ * draw estimates the probability mass rounding may misplace: the
+ * coefficients' (2 ||dL E|| / ||L E||, a total-variation bound, with |dL_m|
+ * the unit roundoff times the sum of the moduli of the terms of ell_m), the
+ * normaliser's and the amplitudes'.  Above MAX_MASS in float64 the step
+ * recomputes L(z) in long double; still above, the shot is refused
+ * (JZ_ERR_PRECISION), never returned.  The estimate is reported (unresolved).
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,16 +36,79 @@
 #include "jz_kernels.h"
 
 #define RESOLVED 1e-12
+/* The largest estimated probability mass that rounding may misplace in one
+ * draw (the click sampler's MAX_PROBABILITY_ERROR).  A draw whose estimate
+ * exceeds it in float64 recomputes L(z) in long double; one that still
+ * exceeds it is refused with JZ_ERR_PRECISION, never returned. */
+#define MAX_MASS 1e-8
+/* The walk stops at the latest at J with P(n_k >= J) <= TAIL (Chernoff). */
+#define TAIL 1e-14
+/* ... and at most at MAX_WALK photons: beyond, the draw is refused. */
+#define MAX_WALK 1e7
 
-/* int |sum_m ell_m z^m|^2 |e^{b z^2/2 + g z}|^2 e^{-|z|^2} d^2z / pi */
-static double normaliser(const jz_z *ell, int D, jz_z b, jz_z g, jz_z *mom)
+/* log2 sqrt(m!), summed (lgamma writes the global signgam: not thread-safe) */
+static double log2_sqrt_factorial(int m)
 {
+    double sum = 0;
+    for (int i = 2; i <= m; i++)
+        sum += log2((double)i);
+    return 0.5 * sum;
+}
+
+/* x sqrt(m!) zs^m, with log2(zs) given, without overflow in between. */
+static jz_z factorial_weighted(jz_z x, int m, double log2_zs)
+{
+    const double lf = log2_sqrt_factorial(m) + m * log2_zs;
+    const double whole = floor(lf), f = exp2(lf - whole);
+    return ldexp(creal(x), (int)whole) * f + I * (ldexp(cimag(x), (int)whole) * f);
+}
+
+/* Divide L(z) (and its error bounds) by 2^e, e the exponent of
+ * max_m |ell_m| sqrt(m!): exact, and the draw depends on ratios only, but the
+ * normaliser, sum_j |amplitude_j|^2 ~ max_m |ell_m|^2 m!, stays in range. */
+static void scale_coefficients(jz_z *ell, double *ell_err, int D)
+{
+    double top = -INFINITY;
+    for (int m = 0; m <= D; m++)
+        if (ell[m] != 0)
+            top = fmax(top, log2(cabs(ell[m])) + log2_sqrt_factorial(m));
+    if (!isfinite(top))
+        return;
+    const int e = (int)floor(top);
+    for (int m = 0; m <= D; m++) {
+        ell[m] = ldexp(creal(ell[m]), -e) + I * ldexp(cimag(ell[m]), -e);
+        ell_err[m] = ldexp(ell_err[m], -e);
+    }
+}
+
+typedef struct {
+    double norm;        /* N, as a float64 (inf when out of range) */
+    double log_norm;    /* log N, finite where N overflows */
+    double coef_error;  /* ||dL E|| / sqrt(N) for |dL_m| <= ell_err_m */
+    double rounding;    /* relative rounding estimate of the sum giving N */
+} normalised;
+
+/* The normaliser N = int |L(sqrt(t) z) E(sqrt(t) z)|^2 e^{-|z|^2} d^2z / pi
+ * (t = 1 for the draw; exact.py's _normaliser derives it), E = e^{b z^2/2 + g z},
+ * from the Gaussian moments divided by factorials, mt_ac = E[z^a conj(z)^c] / sqrt(a! c!),
+ * which stay in range where the moments (~ m!) overflow.  Isserlis'
+ * recursion divided by sqrt(a! c!):
+ *   mt_ac = (mu mt_{a-1,c} + sqrt(a-1) s mt_{a-2,c} + sqrt(c) t mt_{a-1,c-1}) / sqrt(a),
+ * N = weight sum_ac l_a mt_ac conj(l_c), l_m = ell_m sqrt(m!) t^{m/2}; the
+ * weight's b and g are b t and g sqrt(t).  Coefficient errors: by the triangle
+ * inequality ||dL E|| <= sum_m |dL_m| ||z^m E||, ||z^m E||^2 = weight m! mt_mm.
+ * ell_err may be NULL. */
+static normalised normaliser(const jz_z *ell, const double *ell_err, int D, jz_z b0, jz_z g0,
+                             double t_z, jz_z *mom, jz_z *lf)
+{
+    const jz_z b = b0 * t_z, g = g0 * sqrt(t_z);
+    const double log2_zs = 0.5 * log2(t_z);
     const double P00 = 2 * (1 - creal(b)), P01 = 2 * cimag(b), P11 = 2 * (1 + creal(b));
     const double det = P00 * P11 - P01 * P01;
     const double C00 = P11 / det, C01 = -P01 / det, C11 = P00 / det;
     const double h0 = 2 * creal(g), h1 = -2 * cimag(g);
     const double m0 = C00 * h0 + C01 * h1, m1 = C01 * h0 + C11 * h1;
-    const double weight = 2 / sqrt(det) * exp(0.5 * (h0 * m0 + h1 * m1));
+    const double log_weight = log(2 / sqrt(det)) + 0.5 * (h0 * m0 + h1 * m1);
     const jz_z mu = m0 + I * m1, s = C00 - C11 + 2 * I * C01;
     const double t = C00 + C11;
     const int d = D + 1;
@@ -44,27 +120,58 @@ static double normaliser(const jz_z *ell, int D, jz_z b, jz_z g, jz_z *mom)
             else if (a > 0) {
                 v = mu * mom[(a - 1) * d + c];
                 if (a > 1)
-                    v += (a - 1) * s * mom[(a - 2) * d + c];
+                    v += sqrt(a - 1.0) * s * mom[(a - 2) * d + c];
                 if (c > 0)
-                    v += c * t * mom[(a - 1) * d + c - 1];
+                    v += sqrt((double)c) * t * mom[(a - 1) * d + c - 1];
+                v /= sqrt((double)a);
             } else {
                 v = conj(mu) * mom[c - 1];
                 if (c > 1)
-                    v += (c - 1) * conj(s) * mom[c - 2];
+                    v += sqrt(c - 1.0) * conj(s) * mom[c - 2];
+                v /= sqrt((double)c);
             }
             mom[a * d + c] = v;
         }
+    for (int m = 0; m < d; m++)
+        lf[m] = factorial_weighted(ell[m], m, log2_zs);
     jz_z total = 0;
-    for (int a = 0; a < d; a++)
-        for (int c = 0; c < d; c++)
-            total += ell[a] * mom[a * d + c] * conj(ell[c]);
-    return weight * creal(total);
+    double total_abs = 0, err = 0;
+    for (int a = 0; a < d; a++) {
+        for (int c = 0; c < d; c++) {
+            const jz_z term = lf[a] * mom[a * d + c] * conj(lf[c]);
+            total += term;
+            total_abs += cabs(term);
+        }
+        if (ell_err)
+            err += creal(factorial_weighted(ell_err[a], a, log2_zs)) *
+                   sqrt(fabs(creal(mom[a * d + a])));
+    }
+    normalised r;
+    r.log_norm = log(creal(total)) + log_weight;
+    r.norm = exp(log_weight) * creal(total);
+    r.coef_error = err * exp(0.5 * (log_weight - r.log_norm));
+    r.rounding = DBL_EPSILON / 2 * (2 * d + 4) * total_abs / creal(total);
+    return r;
+}
+
+/* J with P(n_k >= J) <= TAIL, by Chernoff: P(n >= J) <= E[t^n] t^-J, where
+ * E[t^n] N = sum_j t^j |amplitude_j|^2 is the normaliser of L(sqrt(t) z) E(sqrt(t) z)
+ * (z -> sqrt(t) z scales amplitude_j by t^{j/2}); t = (1 + 1/|b|) / 2 <= 2
+ * keeps |b t| < 1, and t^{D/2} <= 2^500 keeps the tilted coefficients in
+ * range.  NaN where the tilted normaliser is not usable. */
+static double walk_limit(const jz_z *ell, int D, jz_z b, jz_z g, double log_norm, jz_z *mom,
+                         jz_z *lf)
+{
+    const double t = fmin(fmin(2.0, 0.5 * (1 + 1 / cabs(b))), exp2(1000.0 / (D + 1)));
+    const normalised tilted = normaliser(ell, NULL, D, b, g, t, mom, lf);
+    const double J = ceil((tilted.log_norm - log_norm - log(TAIL)) / log(t));
+    return isfinite(J) ? J : NAN;
 }
 
 typedef struct {
     int *V, *groups, *occupied;
     int64_t *reps;
-    jz_z *loops, *sub, *sub_loops, *sub_column, *ell, *mom, *q;
+    jz_z *loops, *sub, *sub_loops, *sub_column, *ell, *mom, *lf, *q;
     double *coef, *coef_abs;
     int q_cap;
 } workspace;
@@ -72,7 +179,7 @@ typedef struct {
 static void free_degree_buffers(workspace *w)
 {
     free(w->V); free(w->groups); free(w->occupied); free(w->reps);
-    free(w->sub); free(w->sub_loops); free(w->sub_column); free(w->ell); free(w->mom);
+    free(w->sub); free(w->sub_loops); free(w->sub_column); free(w->ell); free(w->mom); free(w->lf);
     free(w->coef); free(w->coef_abs);
 }
 
@@ -95,10 +202,11 @@ static int alloc_degree_buffers(workspace *w, int D_max)
     w->sub_column = malloc(sizeof(jz_z) * d);
     w->ell = malloc(sizeof(jz_z) * d);
     w->mom = malloc(sizeof(jz_z) * d * d);
+    w->lf = malloc(sizeof(jz_z) * d);
     w->coef = malloc(sizeof(double) * 2 * d);
     w->coef_abs = malloc(sizeof(double) * d);
     if (!w->V || !w->groups || !w->occupied || !w->reps || !w->sub || !w->sub_loops ||
-        !w->sub_column || !w->ell || !w->mom || !w->coef || !w->coef_abs)
+        !w->sub_column || !w->ell || !w->mom || !w->lf || !w->coef || !w->coef_abs)
         return JZ_ERR_MEMORY;
     return JZ_OK;
 }
@@ -153,6 +261,102 @@ static void pairing(const int64_t *reps, int k, int *V, int *nv, int *groups, in
     *ng = g;
 }
 
+/* ell and its error bounds ell_err (in coef_abs): the coefficients of
+ * L(z) = lhaf(B_occ; n_occ; loops + z B[occ, k]) in one pass, in float64 or
+ * long double; a coefficient's rounding error is estimated as the unit
+ * roundoff of the tier times the sum of the moduli of its terms (the
+ * kernels' cancellation indicator, kernels/_precision.py). */
+static int coefficients(workspace *w, int q, int D, int extended)
+{
+    int nv, ng, status;
+    pairing(w->reps, q, w->V, &nv, w->groups, &ng);
+    status = (extended ? jz_loop_hafnian_zpoly_lz : jz_loop_hafnian_zpoly_z)(
+        w->sub, q, w->sub_loops, w->sub_column, D + 1, w->V, nv, w->groups, ng, 1, w->coef,
+        w->coef_abs);
+    const double roundoff = extended ? LDBL_EPSILON / 2 : DBL_EPSILON / 2;
+    for (int m = 0; m <= D; m++) {
+        w->ell[m] = w->coef[2 * m] + I * w->coef[2 * m + 1];
+        w->coef_abs[m] *= roundoff;
+    }
+    scale_coefficients(w->ell, w->coef_abs, D);
+    return status;
+}
+
+/* Whether N is a usable normaliser and the coefficients' share of the
+ * misplaced mass (2 ||dL E|| / ||L E|| bounds the total variation distance
+ * the errors dL cause, plus the rounding of N) is within the budget. */
+static int resolvable(normalised n)
+{
+    return n.norm > 0 && isfinite(n.norm) && 2 * n.coef_error + n.rounding <= MAX_MASS;
+}
+
+/* Whether long double coefficients could meet the budget where float64 ones
+ * missed it: their error is smaller by the ratio of the unit roundoffs (a
+ * usable float64 normaliser is needed to tell; without one, try). */
+static int extended_could_resolve(normalised n)
+{
+    if (!(n.norm > 0) || !isfinite(n.norm))
+        return 1;
+    return (2 * n.coef_error) * (LDBL_EPSILON / DBL_EPSILON) <= MAX_MASS;
+}
+
+/* Draw n_k = j, the first j whose cumulative |amplitude_j|^2 exceeds u N
+ * (amplitude_j = sum_m ell_m sqrt(j! / (j - m)!) q_{j - m},
+ * q_i = sqrt(i!) [z^i] e^{b z^2 / 2 + g z}); stops at the latest at J
+ * (walk_limit).  *mass: the estimated probability mass rounding misplaced,
+ * the amplitudes' rounding (u (D + j + 2) times the moduli of their terms)
+ * bounded as the coefficients' are, plus what the walk left unresolved. */
+static int walk(workspace *w, int D, jz_z b, jz_z g, double u, double norm, double J,
+                int64_t *n_k, double *mass)
+{
+    const double target = u * norm;
+    double total = 0, abs2 = 0, left_mass = 0;
+    int j = -1;
+    w->q[0] = 1;
+    int n_q = 1;
+    for (;;) {
+        j++;
+        while (n_q <= j) {
+            if (n_q == w->q_cap) {
+                jz_z *grown = realloc(w->q, sizeof(jz_z) * 2 * w->q_cap);
+                if (!grown)
+                    return JZ_ERR_MEMORY;
+                w->q = grown;
+                w->q_cap *= 2;
+            }
+            const int i = n_q - 1;
+            jz_z next = g * w->q[i];
+            if (i)
+                next += b * sqrt((double)i) * w->q[i - 1];
+            w->q[n_q++] = next / sqrt((double)(i + 1));
+        }
+        jz_z amp = 0;
+        double weight = 1, amp_abs = 0;
+        for (int m = 0; m <= D && m <= j; m++) {
+            const jz_z term = w->ell[m] * weight * w->q[j - m];
+            amp += term;
+            amp_abs += fabs(creal(term)) + fabs(cimag(term));
+            weight *= sqrt((double)(j - m));
+        }
+        abs2 += amp_abs * amp_abs;
+        total += creal(amp) * creal(amp) + cimag(amp) * cimag(amp);
+        if (total > target)
+            break;
+        const double left = norm - total;
+        if ((left <= RESOLVED * norm && j > D + 4 * cabs(g) * cabs(g) + 16) || j >= J) {
+            left_mass = left / norm;
+            break;
+        }
+    }
+    *n_k = j;
+    *mass = 2 * DBL_EPSILON / 2 * (D + j + 2) * sqrt(abs2 / norm) + left_mass;
+    return JZ_OK;
+}
+
+/* One shot.  On JZ_ERR_PRECISION, pattern[k] = -1 marks the mode whose draw
+ * could not be resolved; *unresolved is its estimated misplaced mass, NaN
+ * where the normaliser is unusable (out of float64's range or not positive),
+ * -J where the walk's bound J exceeds MAX_WALK. */
 static int sample_one(const jz_z *B, int M, const jz_z *loops_in, const jz_z *beta,
                       const double *u, int64_t *pattern, double *unresolved, jz_stop *st)
 {
@@ -174,7 +378,6 @@ static int sample_one(const jz_z *B, int M, const jz_z *loops_in, const jz_z *be
             w.loops[i] -= B[(size_t)i * M + k] * conj(beta[k]);
         if ((status = ensure_degree(&w, &D_max, D)) != JZ_OK)
             break;
-        /* ell: coefficients of L(z) = lhaf(B_occ; n_occ; loops + z B[occ, k]), one pass */
         int q = 0;
         for (int i = 0; i < k; i++)
             if (pattern[i])
@@ -186,63 +389,41 @@ static int sample_one(const jz_z *B, int M, const jz_z *loops_in, const jz_z *be
             w.sub_column[a] = B[(size_t)w.occupied[a] * M + k];
             w.reps[a] = pattern[w.occupied[a]];
         }
-        {
-            int nv, ng;
-            pairing(w.reps, q, w.V, &nv, w.groups, &ng);
-            status = jz_loop_hafnian_zpoly_z(w.sub, q, w.sub_loops, w.sub_column, D + 1, w.V,
-                                             nv, w.groups, ng, 1, w.coef, w.coef_abs);
-            if (status != JZ_OK)
-                goto done;
-            for (int m = 0; m <= D; m++)
-                w.ell[m] = w.coef[2 * m] + I * w.coef[2 * m + 1];
-        }
         const jz_z b = B[(size_t)k * M + k], g = w.loops[k];
-        const double norm = normaliser(w.ell, D, b, g, w.mom);
-        if (!(norm > 0) || !isfinite(norm)) {
-            status = JZ_ERR_ARGUMENT;
+        normalised n;
+        for (int extended = 0; extended < 2; extended++) {
+            if ((status = coefficients(&w, q, D, extended)) != JZ_OK)
+                goto done;
+            n = normaliser(w.ell, w.coef_abs, D, b, g, 1.0, w.mom, w.lf);
+            if (resolvable(n) || !extended_could_resolve(n))
+                break;
+        }
+        /* refused: the estimated mass, NaN for an unusable normaliser, -J for a walk bound
+         * past MAX_WALK */
+        double mass = 2 * n.coef_error + n.rounding, refused = NAN;
+        if (n.norm > 0 && isfinite(n.norm))
+            refused = mass;
+        if (resolvable(n)) {
+            const double J = walk_limit(w.ell, D, b, g, n.log_norm, w.mom, w.lf);
+            refused = isnan(J) ? NAN : -J;
+            if (J <= MAX_WALK) {
+                double walk_mass;
+                status = walk(&w, D, b, g, u[k], n.norm, J, &pattern[k], &walk_mass);
+                if (status != JZ_OK)
+                    break;
+                mass += walk_mass;
+                refused = mass > MAX_MASS ? mass : 0;
+            }
+        }
+        if (refused != 0) {
+            pattern[k] = -1;
+            *unresolved = refused;
+            status = JZ_ERR_PRECISION;
             break;
         }
-        const double target = u[k] * norm;
-        double total = 0;
-        int j = -1;
-        w.q[0] = 1;
-        int n_q = 1;
-        for (;;) {
-            j++;
-            while (n_q <= j) {
-                if (n_q == w.q_cap) {
-                    jz_z *grown = realloc(w.q, sizeof(jz_z) * 2 * w.q_cap);
-                    if (!grown) {
-                        status = JZ_ERR_MEMORY;
-                        goto done;
-                    }
-                    w.q = grown;
-                    w.q_cap *= 2;
-                }
-                const int i = n_q - 1;
-                jz_z next = g * w.q[i];
-                if (i)
-                    next += b * sqrt((double)i) * w.q[i - 1];
-                w.q[n_q++] = next / sqrt((double)(i + 1));
-            }
-            jz_z amp = 0;
-            double weight = 1;
-            for (int m = 0; m <= D && m <= j; m++) {
-                amp += w.ell[m] * weight * w.q[j - m];
-                weight *= sqrt((double)(j - m));
-            }
-            total += creal(amp) * creal(amp) + cimag(amp) * cimag(amp);
-            if (total > target)
-                break;
-            const double left = norm - total;
-            if (left <= RESOLVED * norm && j > D + 4 * cabs(g) * cabs(g) + 16) {
-                if (left / norm > *unresolved)
-                    *unresolved = left / norm;
-                break;
-            }
-        }
-        pattern[k] = j;
-        D += j;
+        if (mass > *unresolved)
+            *unresolved = mass;
+        D += (int)pattern[k];
     }
 done:
     free_workspace(&w);

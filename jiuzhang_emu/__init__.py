@@ -8,6 +8,7 @@ from jiuzhang_emu.errors import (
     InputError,
     JiuzhangEmuError,
     KernelError,
+    PrecisionLimitError,
     PrecisionWarning,
     RuntimeLimitError,
 )

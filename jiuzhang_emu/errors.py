@@ -37,5 +37,13 @@ class KernelError(JiuzhangEmuError, RuntimeError):
     """A native kernel failed."""
 
 
+class PrecisionLimitError(KernelError):
+    """Rounding could misplace more than a kernel's accuracy budget even in
+    its most precise tier: the result is refused, never returned.
+
+    The message names the computation, the estimated error and the budget.
+    """
+
+
 class PrecisionWarning(UserWarning):
     """Even the most precise tier available may miss the requested accuracy."""

@@ -28,7 +28,7 @@ Attributes of the root group
 ``batch_size``         shots per batch; batch i is drawn with the child seed
                        ``SeedSequence(entropy, spawn_key=(i,))``
 ``completed_batches``  batches fully written
-``unresolved_mass``    largest probability mass a draw left unresolved
+``unresolved_mass``    largest probability mass rounding may have misplaced
 =====================  ===================================================
 
 Streaming and resuming

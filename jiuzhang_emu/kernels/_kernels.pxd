@@ -10,6 +10,7 @@ cdef extern from "jz_kernels.h" nogil:
     int JZ_ERR_NOT_PD
     int JZ_ERR_ARGUMENT
     int JZ_INTERRUPTED
+    int JZ_ERR_PRECISION
 
     int jz_openmp_enabled()
     int jz_max_threads()

@@ -311,7 +311,9 @@ def permanent_batch(As, int n_threads, bint extended):
 def sample_photons(B, loops, beta, u, int n_threads):
     """Exact photon numbers of a pure state (csrc/sampler.c).  B (M, M)
     complex128; loops, beta (shots, M) complex128; u (shots, M) float64.
-    Returns (patterns int64 (shots, M), unresolved float64 (shots,))."""
+    Returns (patterns int64 (shots, M), unresolved float64 (shots,), refused
+    bool (shots,)): a refused shot's draw at the mode marked -1 could not be
+    resolved to the budget in any tier (unresolved: its estimated error)."""
     cdef int M = B.shape[0], shots = loops.shape[0], status
     patterns = np.zeros((shots, M), dtype=np.int64)
     unresolved = np.zeros(shots)
@@ -325,8 +327,9 @@ def sample_photons(B, loops, beta, u, int n_threads):
     cdef int *st = <int *>_ptr(statuses)
     with nogil:
         status = jz_sample_photons(b, M, shots, l, be, uu, pat, unr, st, n_threads)
-    _check(status, "sample_photons")
-    return patterns, unresolved
+    if status != JZ_ERR_PRECISION:
+        _check(status, "sample_photons")
+    return patterns, unresolved, statuses == JZ_ERR_PRECISION
 
 
 ctypedef int (*clicks_fn)(const double *, const double *, int, int, int, const double *,

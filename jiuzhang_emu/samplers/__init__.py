@@ -60,8 +60,9 @@ class Samples:
     version : str
         jiuzhang_emu version.
     unresolved_mass : float
-        Largest probability mass a draw left unresolved by rounding (no
-        cutoff is used; at most ~1e-12).
+        Largest probability mass rounding may have misplaced in a draw (no
+        cutoff is used): the exact photon sampler's estimate, at most 1e-8
+        (a draw above it raises PrecisionLimitError).
     """
 
     patterns: np.ndarray
