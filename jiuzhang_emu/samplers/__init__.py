@@ -19,17 +19,29 @@ model.
 Randomness and parallel runs: ``rng`` is anything
 :func:`numpy.random.default_rng` accepts.  Shots are drawn in batches of
 ``BATCH_SIZE``; batch i uses the child seed ``SeedSequence(entropy,
-spawn_key=(i,))``, so a seed gives the same samples whatever the number of
-workers (a local process pool, ``n_workers``) or a Dask ``client``.  A
-Generator passed as ``rng`` is used as one stream (single worker only).
+spawn_key=(*spawn_key, i))`` of the root ``SeedSequence(entropy, spawn_key)``
+(an int seed has the empty spawn key, so batch i of ``rng=7`` is
+``SeedSequence(7, spawn_key=(i,))``; a spawned child such as
+``SeedSequence(7).spawn(3)[1]``, spawn key (1,), draws batch i from spawn key
+(1, i)), so a seed gives the same samples whatever the number of workers (a
+local process pool, ``n_workers``) or a Dask ``client``, and children spawned
+from one seed give different samples.  Only the entropy and the spawn key of
+a SeedSequence are used (a non-default ``pool_size`` is not).  A Generator
+passed as ``rng`` is used as one stream (single worker only).
 
 Interrupting a run (Ctrl-C, or SIGTERM where the caller turns it into
 KeyboardInterrupt) stops it within a second or two: the native kernels poll
-for signals, and a local pool's workers are terminated.
+for signals, and a local pool's workers are terminated.  A pool worker also
+exits at once when the process that started the pool dies without cleaning
+up (SIGKILL): it watches its parent's sentinel (see :func:`_start_worker`).
 """
 import multiprocessing
+import multiprocessing.connection
+import os
 import signal
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,6 +74,10 @@ class Samples:
     unresolved_mass : float
         Largest probability mass a draw left unresolved by rounding (no
         cutoff is used; at most ~1e-12).
+    seed_spawn_key : tuple of int or None
+        The root seed's spawn key: () for an int seed, (j,) for the child j
+        of ``SeedSequence(...).spawn``; None when a Generator was passed.
+        :attr:`seed` rebuilds the root seed from the two.
     """
 
     patterns: np.ndarray
@@ -71,6 +87,15 @@ class Samples:
     version: str
     unresolved_mass: float = 0.0
     extra: dict = field(default_factory=dict)
+    seed_spawn_key: object = ()
+
+    @property
+    def seed(self):
+        """The root ``SeedSequence`` (entropy and spawn key); passed as
+        ``rng`` it draws these samples again.  None for a Generator's."""
+        if self.seed_entropy is None:
+            return None
+        return np.random.SeedSequence(self.seed_entropy, spawn_key=self.seed_spawn_key or ())
 
     @property
     def shots(self):
@@ -125,8 +150,9 @@ def check_workers(n_workers):
 
 
 def root_seed(rng):
-    """(entropy, root) for ``rng``: root is a SeedSequence, or the Generator
-    itself (entropy None)."""
+    """(entropy, root) for ``rng``: root is a SeedSequence (a given one with
+    its spawn key: :func:`spawn_key`), or the Generator itself (entropy
+    None)."""
     if isinstance(rng, np.random.Generator):
         return None, rng
     if isinstance(rng, np.random.SeedSequence):
@@ -137,6 +163,19 @@ def root_seed(rng):
         raise InputError(f"rng must be None, an int, a SeedSequence or a Generator, "
                          f"got {rng!r}") from exc
     return sequence.entropy, sequence
+
+
+def spawn_key(root):
+    """The spawn key of a root SeedSequence as a tuple of ints (() for an
+    int seed); None for a Generator."""
+    if isinstance(root, np.random.Generator):
+        return None
+    return tuple(int(k) for k in root.spawn_key)
+
+
+def batch_seed(entropy, key, index):
+    """The SeedSequence of batch ``index`` of the root seed (entropy, key)."""
+    return np.random.SeedSequence(entropy, spawn_key=(*key, index))
 
 
 def batch_sizes(shots):
@@ -177,8 +216,8 @@ class _BatchRunner:
     """Draws batch i of an experiment; picklable, builds its sampler once per
     process (a pool worker gets it once, at start: :func:`_start_worker`)."""
 
-    def __init__(self, experiment, method, entropy):
-        self.experiment, self.method, self.entropy = experiment, method, entropy
+    def __init__(self, experiment, method, entropy, key=()):
+        self.experiment, self.method, self.entropy, self.key = experiment, method, entropy, key
         self._sampler = None
 
     def __getstate__(self):
@@ -186,8 +225,7 @@ class _BatchRunner:
 
     def __call__(self, index, size, generator=None):
         if generator is None:
-            generator = np.random.default_rng(
-                np.random.SeedSequence(self.entropy, spawn_key=(index,)))
+            generator = np.random.default_rng(batch_seed(self.entropy, self.key, index))
         if self._sampler is None:
             self._sampler = photon_sampler(self.experiment, self.method)
         photons = self._sampler.photons(size, generator)
@@ -224,7 +262,7 @@ def iter_batches(experiment, shots, *, rng=None, method="auto", first_batch=0, n
     entropy, root = root_seed(rng)
     sizes = batch_sizes(shots)
     indices = range(first_batch, len(sizes))
-    runner = _BatchRunner(experiment, method, entropy)
+    runner = _BatchRunner(experiment, method, entropy, spawn_key(root))
     if entropy is None:
         if n_workers > 1 or client is not None:
             raise InputError("rng must be a seed (int or SeedSequence), not a Generator, "
@@ -248,7 +286,8 @@ def iter_batches(experiment, shots, *, rng=None, method="auto", first_batch=0, n
     # Leaving the block terminates the workers: an interrupted run stops at once.
     context = multiprocessing.get_context(
         "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn")
-    with context.Pool(n_workers, initializer=_start_worker, initargs=(runner,)) as pool:
+    with context.Pool(n_workers, initializer=_start_worker,
+                      initargs=(runner, os.getpid())) as pool:
         results = pool.imap(_run_batch, [(i, sizes[i]) for i in indices])
         for i, result in zip(indices, results):
             yield (i, *result)
@@ -257,12 +296,41 @@ def iter_batches(experiment, shots, *, rng=None, method="auto", first_batch=0, n
 _WORKER_RUNNER = None
 
 
-def _start_worker(runner):
+def _start_worker(runner, caller):
     """Pool initializer: keep the runner; Ctrl-C is the parent's to handle
-    (it terminates the pool)."""
+    (it terminates the pool); exit as soon as the process that started the
+    pool (pid ``caller``) is gone.
+
+    A worker killed with its pool's parent would otherwise live on: it waits
+    for tasks on a queue whose write end it holds itself, and with the
+    forkserver start method its parent is the fork server, which in turn
+    waits for its children (so ``PR_SET_PDEATHSIG`` would not fire either),
+    all of them holding the caller's stdout and stderr.  The watch thread
+    waits on the parent's sentinel (a pipe that closes when the caller dies),
+    or polls ``caller`` where there is no sentinel.
+    """
     global _WORKER_RUNNER
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER_RUNNER = runner
+    threading.Thread(target=_exit_with_parent, args=(caller,), daemon=True,
+                     name="jiuzhang_emu-parent-watch").start()
+
+
+def _exit_with_parent(caller, poll_seconds=0.5):
+    parent = multiprocessing.parent_process()
+    sentinel = getattr(parent, "sentinel", None)
+    if parent is not None and parent.pid == caller and sentinel is not None:
+        multiprocessing.connection.wait([sentinel])
+    else:
+        while True:
+            try:
+                os.kill(caller, 0)
+            except ProcessLookupError:
+                break
+            except OSError:  # exists, owned by someone else: not ours any more
+                break
+            time.sleep(poll_seconds)
+    os._exit(1)
 
 
 def _run_batch(task):
@@ -348,4 +416,4 @@ def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=No
     finally:
         bar.close()
     return Samples(np.concatenate(patterns), experiment.describe(), method, entropy,
-                   __version__, unresolved)
+                   __version__, unresolved, seed_spawn_key=spawn_key(root))
