@@ -13,6 +13,8 @@ import json
 import os
 import sys
 
+import numpy as np
+
 from jiuzhang_emu import io, presets, samplers
 
 SHOTS = 5 * samplers.BATCH_SIZE + 17
@@ -55,6 +57,8 @@ def main(outdir):
         "sample_int_seed": digest(samplers.sample(experiment(), SHOTS, rng=SEED).patterns),
         "sample_thermal_int_seed": digest(samplers.sample(experiment(), SHOTS, rng=SEED,
                                                           method="thermal").patterns),
+        "sample_generator_5": digest(samplers.sample(
+            experiment(), SHOTS, rng=np.random.default_rng(5)).patterns),
         "file_complete": digest(io.read_samples(complete).patterns),
         "partial_shots": io.read_samples(partial).shots,
     }
