@@ -359,7 +359,9 @@ def _metadata(handle, path):
         names = set(attrs.keys())
         required = set(DIGESTED) | {"shots", "completed_batches", "unresolved_mass"}
         has_digest = _DIGEST in names
-        if not has_digest:
+        if "seed_spawn_key" in names:  # written with the digest since both were stored
+            required.add(_DIGEST)
+        elif not has_digest:
             required.discard("seed_spawn_key")  # an older file: read as []
         missing = sorted(required - names)
         if missing:
@@ -375,17 +377,33 @@ def _metadata(handle, path):
                 canonical[name] = _text(value)
             else:
                 raise _damaged(path, f"attribute {name!r} must be text, got {value!r}")
+        try:
+            meta = _structure(handle, raw, canonical, path)
+            damage = None
+        except InputError as exc:
+            meta, damage = None, exc
         digest = None
         if has_digest:
             stored = attrs[_DIGEST]
             digest = metadata_digest(canonical)
             if not isinstance(stored, (str, bytes)) or _text(stored) != digest:
+                detail = f"; {str(damage).split(': ', 1)[-1]}" if damage else ""
                 raise InputError(f"{path!r}: metadata damaged: the run-defining attributes "
                                  f"({', '.join(DIGESTED)}) do not match their stored digest "
                                  f"{_DIGEST} {_text(stored)[:16]!r}... (computed "
-                                 f"{digest[:16]!r}...); the file cannot be trusted")
-        meta = dict(canonical)
+                                 f"{digest[:16]!r}...){detail}; the file cannot be "
+                                 f"trusted") from None
+        if damage is not None:
+            raise damage
         meta["metadata_digest"] = digest
+    return meta
+
+
+def _structure(handle, raw, canonical, path):
+    """The parsed metadata of :func:`_metadata`, each part's type and range
+    checked."""
+    with _reading(path):
+        meta = dict(canonical)
         meta["experiment"] = _json(canonical, "experiment", path)
         _check_experiment(meta["experiment"], canonical["fingerprint"], path)
         if canonical["method"] not in samplers.METHODS or canonical["method"] == "auto":
