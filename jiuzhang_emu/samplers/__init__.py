@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from jiuzhang_emu.detectors import Threshold
-from jiuzhang_emu.errors import InputError
+from jiuzhang_emu.errors import InputError, JiuzhangEmuError
 from jiuzhang_emu.samplers.adversaries import ADVERSARIES, adversary_experiment, adversary_sampler
 from jiuzhang_emu.samplers import planning
 from jiuzhang_emu.samplers.exact import PhotonNumberSampler
@@ -289,8 +289,43 @@ def iter_batches(experiment, shots, *, rng=None, method="auto", first_batch=0, n
     with context.Pool(n_workers, initializer=_start_worker,
                       initargs=(runner, os.getpid())) as pool:
         results = pool.imap(_run_batch, [(i, sizes[i]) for i in indices])
-        for i, result in zip(indices, results):
-            yield (i, *result)
+        workers = list(getattr(pool, "_pool", ()))
+        for i in indices:
+            yield (i, *_next_result(results, workers))
+
+
+class WorkerError(JiuzhangEmuError, RuntimeError):
+    """A pool worker process died while the run was sampling."""
+
+
+def _next_result(results, workers, poll_seconds=1.0):
+    """The next result of a pool's ``imap``, waited for in slices, so that
+    this thread runs its signal handlers and sees a worker that died.
+
+    A pool replaces a dead worker but not the batch it held, so waiting
+    without a limit would wait for ever (as after a SIGTERM sent to the
+    whole process group, which ends the workers too): a worker ended by
+    SIGTERM or SIGINT ends the run as an interrupt, any other death is a
+    :class:`WorkerError`.
+    """
+    while True:
+        try:
+            return results.next(timeout=poll_seconds)
+        except multiprocessing.TimeoutError:
+            pass
+        for worker in workers:
+            code = worker.exitcode
+            if code is None:
+                continue
+            if code in (-signal.SIGTERM, -signal.SIGINT):
+                raise KeyboardInterrupt
+            try:
+                cause = f"killed by {signal.Signals(-code).name}" if code < 0 else None
+            except ValueError:
+                cause = f"killed by signal {-code}"
+            cause = cause or f"exit status {code}"
+            raise WorkerError(f"worker process {worker.pid} ended while sampling ({cause}); "
+                              f"the batches it held are lost, so the run stops")
 
 
 _WORKER_RUNNER = None
