@@ -42,7 +42,8 @@ Attributes of the root group
                        :class:`InputError` ("metadata damaged").  Absent in
                        files written before it was stored: such files are
                        read unchecked (``info`` says so) and get it, with
-                       ``seed_spawn_key``, when a run resumes them.
+                       ``seed_spawn_key``, when a run resumes them; a file
+                       with ``seed_spawn_key`` but no digest is damaged.
 =====================  ===================================================
 
 Every reader checks the file's structure: a missing or ill-typed attribute
@@ -73,8 +74,9 @@ place, so an existing file is never overwritten, and an advisory lock
 (``flock``) keeps two runs from writing one file.
 
 A file that holds no complete batch holds no samples: a run that created it
-and fails before its first batch removes it, and one left by a killed run
-is replaced by the next run of any parameters (after that run's checks).
+and fails (an exception, not an interrupt) before its first batch removes
+it, and one left by an interrupted or killed run is resumed by the same run
+and replaced by a run of other parameters (after that run's checks).
 A path that is a symbolic link stays one: the file it points to is written
 (and replaced on recovery).  Temporary files this module names
 ``.NAME.<12 hex digits>.tmp`` next to ``NAME`` that a killed run left are
@@ -744,10 +746,13 @@ def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers
                 failure.errno, f"cannot write {path!r}: {failure.reason}; the "
                 f"{failure.rows} shots of its complete batches (of {shots}) are intact",
                 path, failure.rows, shots) from cause
-        except BaseException:
+        except Exception:
             handle.close()
             if created and not _has_batches(target):
                 os.unlink(target)  # no shots: a failed start leaves no file behind
+            raise
+        except BaseException:  # an interrupt: the same call resumes (any other replaces it)
+            handle.close()
             raise
         handle.close()
     return WriteReport(path, entropy, shots, row, tuple(key))

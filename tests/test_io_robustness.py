@@ -94,8 +94,10 @@ def test_a_start_that_fails_in_its_first_batch_leaves_no_file(tmp_path, monkeypa
         samplers.sample(_experiment(), SHOTS, rng=12, method="thermal").patterns)
 
 
-def test_an_interrupt_before_the_first_batch_leaves_no_file(tmp_path, monkeypatch):
+def test_an_interrupt_before_the_first_batch_keeps_a_file_to_resume_or_replace(
+        tmp_path, monkeypatch):
     path = tmp_path / "run.h5"
+    real = samplers.iter_batches
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -103,8 +105,21 @@ def test_an_interrupt_before_the_first_batch_leaves_no_file(tmp_path, monkeypatc
 
     monkeypatch.setattr(samplers, "iter_batches", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        io.write_samples(path, _experiment(), SHOTS, rng=11)
-    assert os.listdir(tmp_path) == []
+        io.write_samples(path, _experiment(), SHOTS)  # a fresh seed, kept for the resume
+    summary = io.info(path)
+    assert summary["shots_written"] == 0 and os.listdir(tmp_path) == ["run.h5"]
+    monkeypatch.setattr(samplers, "iter_batches", real)
+    io.write_samples(path, _experiment(), SHOTS)  # the same command resumes
+    np.testing.assert_array_equal(
+        io.read_samples(path).patterns,
+        samplers.sample(_experiment(), SHOTS, rng=summary["seed_entropy"]).patterns)
+    monkeypatch.setattr(samplers, "iter_batches", interrupted)
+    other = tmp_path / "other.h5"
+    with pytest.raises(KeyboardInterrupt):
+        io.write_samples(other, _experiment(), SHOTS, rng=11)
+    monkeypatch.undo()
+    io.write_samples(other, _experiment(), SHOTS, rng=12)  # another run replaces it
+    assert io.info(other)["seed_entropy"] == 12
 
 
 def test_a_killed_start_is_replaced_by_the_corrected_run(tmp_path):
