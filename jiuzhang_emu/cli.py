@@ -32,9 +32,13 @@
     the ideal, squashed and fitted models
     (:func:`jiuzhang_emu.validation.jiuzhang1_comparison`).
 
-Bad input exits with status 2 and a one-line message; an interrupted
-``sample`` (Ctrl-C or SIGTERM) exits with 130 within a second or two and
-keeps every complete batch in the file.  Every sampling command says its
+Bad input (an ``--option`` value the preset cannot take, a damaged sample
+file included) exits with status 2 and a one-line message naming it; an
+interrupted ``sample`` (Ctrl-C or SIGTERM) exits with 130 within a second or
+two and keeps every complete batch in the file; a ``sample`` whose writes
+fail (a full disk) exits with 1, saying how many shots the file keeps and
+that the same command resumes it.  Killing ``sample --workers N`` with
+SIGKILL ends its worker processes too (they watch their parent).  Every sampling command says its
 predicted time before it starts.
 """
 import argparse
