@@ -286,7 +286,7 @@ def _reading(path):
     """Turn HDF5's read errors of a damaged file into an InputError."""
     try:
         yield
-    except InputError:
+    except (InputError, SampleFileWriteError):
         raise
     except (OSError, KeyError, ValueError, TypeError, RuntimeError, UnicodeError) as exc:
         raise InputError(f"cannot read {path!r}: the file is damaged or truncated "
@@ -534,12 +534,27 @@ def _new_file(path, n_modes, dtype, attrs):
                          f"{exc}") from None
     try:
         chunk_rows = max(samplers.BATCH_SIZE, _CHUNK_BYTES // (n_modes * dtype.itemsize))
-        with h5py.File(temporary, "w", libver="latest", locking=False) as handle:
+        handle = None
+        try:
+            handle = h5py.File(temporary, "w", libver="latest", locking=False, rdcc_nbytes=0)
             handle.create_dataset("patterns", shape=(0, n_modes), maxshape=(None, n_modes),
                                   dtype=dtype, chunks=(chunk_rows, n_modes), compression="gzip",
                                   compression_opts=1, shuffle=True)
             for key, value in attrs.items():
                 handle.attrs[key] = value
+            handle.flush()
+        except (OSError, RuntimeError) as exc:
+            if handle is not None:
+                _abandon(handle)
+            failure = _WriteFailed(exc, 0)
+            raise SampleFileWriteError(failure.errno, f"cannot write a new file next to "
+                                       f"{path!r}: {failure.reason}", path, 0,
+                                       int(attrs.get("shots", 0))) from exc
+        except BaseException:
+            if handle is not None:
+                _abandon(handle)
+            raise
+        handle.close()
     except BaseException:
         os.unlink(temporary)
         raise
@@ -582,12 +597,25 @@ def _recover(path, lock, name):
             rows = meta["rows"]
             temporary = _new_file(path, source.shape[1], source.dtype, dict(old.attrs))
             try:
-                with _h5py().File(temporary, "r+", locking=False) as new:
+                new = _h5py().File(temporary, "r+", locking=False, rdcc_nbytes=0)
+                try:
                     target = new["patterns"]
                     target.resize(rows, axis=0)
                     for start in range(0, rows, _READ_ROWS):
                         stop = min(rows, start + _READ_ROWS)
                         target[start:stop] = source[start:stop]
+                    new.flush()
+                except (OSError, RuntimeError) as exc:
+                    _abandon(new)
+                    failure = _WriteFailed(exc, rows)
+                    raise SampleFileWriteError(
+                        failure.errno, f"cannot copy {name!r} to recover it from a killed "
+                        f"or failed run: {failure.reason}; the file is unchanged, with "
+                        f"{rows} shots", name, rows, meta["shots"]) from exc
+                except BaseException:
+                    _abandon(new)
+                    raise
+                new.close()
                 lock.move_to(temporary)
                 os.replace(temporary, path)
             finally:
@@ -698,8 +726,8 @@ def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers
                       "seed_spawn_key": _spawn_key_text(seed[1])}
             meta["seed_entropy"] = _entropy_text(meta["seed_entropy"])
             meta["seed_spawn_key"] = _spawn_key_text(meta["seed_spawn_key"])
-            if meta["completed_batches"] == 0 and any(
-                    str(meta[k]) != v for k, v in wanted.items()):
+            if meta["completed_batches"] == 0 and (shots < meta["shots"] or any(
+                    str(meta[k]) != v for k, v in wanted.items())):
                 # holds no shots (a start that failed or was killed): replace it
                 samplers.planning.check_runtime(experiment, shots, method, n_workers,
                                                 max_seconds)
@@ -733,7 +761,11 @@ def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers
     with lock:
         handle = _open_for_append(target, lock, path)
         try:
-            _extend(handle, shots)
+            try:
+                _extend(handle, shots)
+            except (OSError, RuntimeError) as exc:
+                raise _WriteFailed(exc, sum(samplers.batch_sizes(int(handle.attrs["shots"]))[
+                    :int(handle.attrs["completed_batches"])])) from exc
             row = sum(samplers.batch_sizes(shots)[:int(handle.attrs["completed_batches"])])
             if row < shots:
                 _append(handle, experiment, shots, np.random.SeedSequence(entropy, spawn_key=key),

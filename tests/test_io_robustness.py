@@ -302,3 +302,21 @@ def test_a_file_size_limit_ends_the_run_cleanly_and_it_resumes(tmp_path):
     np.testing.assert_array_equal(io.read_samples(path).patterns,
                                   io.read_samples(reference).patterns)
     assert sorted(os.listdir(tmp_path)) == ["reference.h5", "run.h5"]
+
+
+def test_a_recovery_that_finds_no_room_leaves_the_file_as_it_was(tmp_path, monkeypatch):
+    """A killed writer's file is copied before it is resumed; a full disk
+    during the copy is a SampleFileWriteError, the file unchanged."""
+    reference = _reference(tmp_path)
+    path = tmp_path / "run.h5"
+    _killed_writer(path, SHOTS, stop_after=2)
+    before = path.read_bytes()
+    _fails_after(monkeypatch, 0)
+    with pytest.raises(io.SampleFileWriteError, match="cannot copy .*run.h5.* to recover it"):
+        io.write_samples(path, _experiment(), SHOTS, rng=11)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["reference.h5", "run.h5"]
+    io.write_samples(path, _experiment(), SHOTS, rng=11)
+    np.testing.assert_array_equal(io.read_samples(path).patterns,
+                                  io.read_samples(reference).patterns)
