@@ -356,6 +356,8 @@ def _exit_with_parent(caller, poll_seconds=0.5):
     sentinel = getattr(parent, "sentinel", None)
     if parent is not None and parent.pid == caller and sentinel is not None:
         multiprocessing.connection.wait([sentinel])
+    elif os.name != "posix":  # os.kill(pid, 0) would end the process there
+        return
     else:
         while True:
             try:
