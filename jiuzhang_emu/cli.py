@@ -274,14 +274,14 @@ def _sample(args, out):
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     seconds = time.perf_counter() - start
+    seed = f"seed {report.seed_entropy}" + (
+        f", spawn key {list(report.seed_spawn_key)}" if report.seed_spawn_key else "")
     if report.sampled == 0:
-        print(f"{args.out} is already complete: {report.shots} shots (seed "
-              f"{report.seed_entropy})", file=out)
+        print(f"{args.out} is already complete: {report.shots} shots ({seed})", file=out)
     else:
         resumed = f", resumed at shot {report.resumed_from}" if report.resumed_from else ""
         print(f"wrote {report.sampled} shots of {experiment.name} to {args.out} in "
-              f"{seconds:.1f} s{resumed}: {report.shots} in all (seed {report.seed_entropy})",
-              file=out)
+              f"{seconds:.1f} s{resumed}: {report.shots} in all ({seed})", file=out)
     return 0
 
 

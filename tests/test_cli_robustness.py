@@ -220,3 +220,19 @@ def test_a_worker_that_dies_ends_the_run_instead_of_a_hang(sig, error):
                    f"SIGKILL)" in str(caught.value)
     finally:
         batches.close()
+
+
+def test_a_file_of_a_spawned_seed_resumes_and_says_its_spawn_key(tmp_path, capsys):
+    experiment = presets.jiuzhang_like(6, rng=0)  # as the command builds it
+    path = tmp_path / "run.h5"
+    seed = np.random.SeedSequence(3).spawn(2)[1]
+    io.write_samples(path, experiment, 64, rng=seed)
+    argv = ["sample", "--preset", "jiuzhang_like", "--option", "n_modes=6", "--shots", "100",
+            "--out", str(path), "--no-progress"]
+    status, text = _run(argv)
+    assert status == 0 and "100 in all (seed 3, spawn key [1])" in text
+    np.testing.assert_array_equal(io.read_samples(path).patterns,
+                                  samplers.sample(experiment, 100, rng=seed).patterns)
+    status, _ = _run(argv + ["--seed", "3"])
+    error = capsys.readouterr().err
+    assert status == 2 and "seed_spawn_key '[1]' in the file, '[]' requested" in error
