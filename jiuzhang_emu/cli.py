@@ -32,16 +32,22 @@
     the ideal, squashed and fitted models
     (:func:`jiuzhang_emu.validation.jiuzhang1_comparison`).
 
-Bad input exits with status 2 and a one-line message; an interrupted
-``sample`` (Ctrl-C or SIGTERM) exits with 130 within a second or two and
-keeps every complete batch in the file.  Every sampling command says its
+Bad input (an ``--option`` value the preset cannot take, a damaged sample
+file included) exits with status 2 and a one-line message naming it; an
+interrupted ``sample`` (Ctrl-C or SIGTERM) exits with 130 within a second or
+two and keeps every complete batch in the file; a ``sample`` whose writes
+fail (a full disk) exits with 1, saying how many shots the file keeps and
+that the same command resumes it.  Killing ``sample --workers N`` with
+SIGKILL ends its worker processes too (they watch their parent).  Every sampling command says its
 predicted time before it starts.
 """
 import argparse
 import ast
 import contextlib
+import inspect
 import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -72,11 +78,56 @@ def _option(text):
 
 def _preset(name, options):
     """Build a preset; one with a random part gets ``rng=0`` unless given,
-    so that a command always builds the same experiment (and can resume)."""
+    so that a command always builds the same experiment (and can resume).
+
+    A value the preset cannot take is an InputError naming the option and
+    the value: text where the preset's default is a number or a bool is
+    refused before building, and any other TypeError or ValueError of the
+    build is reported with the options it may concern.
+    """
     options = dict(_option(text) for text in options)
-    if "rng" in presets.options(name):
+    given = set(options)
+    names = presets.options(name)
+    if "rng" in names:
         options.setdefault("rng", 0)
-    return presets.get(name, **options)
+    defaults = {key: parameter.default for key, parameter in
+                inspect.signature(presets.PRESETS[name]).parameters.items()}
+    for key, value in options.items():
+        default = defaults.get(key, inspect.Parameter.empty)
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise InputError(f"--option {key}={value!r}: {key} must be True or False "
+                             f"(preset {name!r}), got {value!r}")
+        if (isinstance(default, (int, float)) and not isinstance(default, bool)
+                and isinstance(value, str)):
+            raise InputError(f"--option {key}={value!r}: {key} must be a number (preset "
+                             f"{name!r}, default {default!r}), got the text {value!r}")
+    try:
+        return presets.get(name, **options)
+    except JiuzhangEmuError as exc:
+        cause = exc.__cause__ or exc.__context__
+        if not isinstance(cause, TypeError) or "required" in str(cause):
+            raise
+        raise _bad_options(name, options, given, cause) from None
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
+        raise _bad_options(name, options, given, exc) from None
+
+
+def _bad_options(name, options, given, exc):
+    """An InputError for an option value the preset's build refused, naming
+    the options the error's text points at (else every option given)."""
+    text = str(exc)
+
+    def mentioned(key):
+        value = options[key]
+        return (re.search(rf"\b{re.escape(key)}\b", text) or repr(value) in text
+                or re.search(rf"(?<!\w){re.escape(str(value))}(?!\w)", text)
+                or f"'{type(value).__name__}'" in text)
+
+    named = [key for key in options if mentioned(key)] or [key for key in options
+                                                           if key in given]
+    listed = ", ".join(f"{key}={options[key]!r}" for key in named or options)
+    return InputError(f"preset {name!r} cannot be built with --option {listed}: "
+                      f"{type(exc).__name__}: {exc}")
 
 
 def _shots(text):
@@ -207,6 +258,10 @@ def _sample(args, out):
                                   method=method, n_workers=args.workers,
                                   progress=args.progress,
                                   max_seconds=args.max_seconds or None)
+    except io.SampleFileWriteError as exc:  # a full disk: the file holds what was written
+        print(f"jiuzhang-emu sample: error: {exc}; make room, then rerun the same command to "
+              f"resume", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         if not os.path.isfile(args.out):
             print("interrupted before the file was created", file=sys.stderr)
@@ -219,14 +274,14 @@ def _sample(args, out):
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     seconds = time.perf_counter() - start
+    seed = f"seed {report.seed_entropy}" + (
+        f", spawn key {list(report.seed_spawn_key)}" if report.seed_spawn_key else "")
     if report.sampled == 0:
-        print(f"{args.out} is already complete: {report.shots} shots (seed "
-              f"{report.seed_entropy})", file=out)
+        print(f"{args.out} is already complete: {report.shots} shots ({seed})", file=out)
     else:
         resumed = f", resumed at shot {report.resumed_from}" if report.resumed_from else ""
         print(f"wrote {report.sampled} shots of {experiment.name} to {args.out} in "
-              f"{seconds:.1f} s{resumed}: {report.shots} in all (seed {report.seed_entropy})",
-              file=out)
+              f"{seconds:.1f} s{resumed}: {report.shots} in all ({seed})", file=out)
     return 0
 
 
@@ -366,7 +421,12 @@ def _model(args):
         preset = recorded["preset"]
         if args.option:
             raise InputError("--option goes with --model; the file records its preset's options")
-        experiment = presets.get(preset["name"], **preset["options"])
+        try:
+            experiment = presets.get(preset["name"], **preset["options"])
+        except (TypeError, ValueError) as exc:  # an InputError is a ValueError too
+            raise InputError(f"{args.file!r} records preset {preset['name']!r} with options "
+                             f"{preset['options']!r}, which do not build it ({exc}): pass "
+                             f"--model PRESET [--option KEY=VALUE ...]") from None
     elif recorded is not None:
         raise InputError(f"{args.file!r} does not record a preset to rebuild its experiment "
                          f"{recorded['name']!r} (built through the Python API): pass "

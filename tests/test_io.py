@@ -31,6 +31,16 @@ def _attrs(path):
                 for key, value in handle.attrs.items()}
 
 
+def _rewrite(path, **values):
+    """Set attributes as a writer of other values would have, digest included."""
+    with h5py.File(path, "r+") as handle:
+        for key, value in values.items():
+            handle.attrs[key] = value
+        handle.attrs["metadata_sha256"] = io.metadata_digest(
+            {key: (value.decode() if isinstance(value, bytes) else value)
+             for key, value in handle.attrs.items()})
+
+
 @pytest.fixture
 def reference(tmp_path):
     """An uninterrupted run's file and its patterns."""
@@ -177,8 +187,7 @@ def test_resume_of_a_different_run_is_refused_and_file_untouched(tmp_path, monke
 
 def test_resume_with_a_different_method_is_refused(tmp_path, monkeypatch, reference):
     path, _ = reference
-    with h5py.File(path, "r+") as handle:  # a file written by another sampler
-        handle.attrs["method"] = "thermal"
+    _rewrite(path, method="thermal")  # a file written by another sampler
     before = _digest(path)
     resolved = samplers.check_method("auto", _experiment())
     with pytest.raises(InputError, match=f"method 'thermal' in the file, '{resolved}' requested"):

@@ -19,23 +19,35 @@ model.
 Randomness and parallel runs: ``rng`` is anything
 :func:`numpy.random.default_rng` accepts.  Shots are drawn in batches of
 ``BATCH_SIZE``; batch i uses the child seed ``SeedSequence(entropy,
-spawn_key=(i,))``, so a seed gives the same samples whatever the number of
-workers (a local process pool, ``n_workers``) or a Dask ``client``.  A
-Generator passed as ``rng`` is used as one stream (single worker only).
+spawn_key=(*spawn_key, i))`` of the root ``SeedSequence(entropy, spawn_key)``
+(an int seed has the empty spawn key, so batch i of ``rng=7`` is
+``SeedSequence(7, spawn_key=(i,))``; a spawned child such as
+``SeedSequence(7).spawn(3)[1]``, spawn key (1,), draws batch i from spawn key
+(1, i)), so a seed gives the same samples whatever the number of workers (a
+local process pool, ``n_workers``) or a Dask ``client``, and children spawned
+from one seed give different samples.  Only the entropy and the spawn key of
+a SeedSequence are used (a non-default ``pool_size`` is not).  A Generator
+passed as ``rng`` is used as one stream (single worker only).
 
 Interrupting a run (Ctrl-C, or SIGTERM where the caller turns it into
 KeyboardInterrupt) stops it within a second or two: the native kernels poll
-for signals, and a local pool's workers are terminated.
+for signals, and a local pool's workers are terminated.  A pool worker also
+exits at once when the process that started the pool dies without cleaning
+up (SIGKILL): it watches its parent's sentinel (see :func:`_start_worker`).
 """
 import multiprocessing
+import multiprocessing.connection
+import os
 import signal
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from jiuzhang_emu.detectors import Threshold
-from jiuzhang_emu.errors import InputError
+from jiuzhang_emu.errors import InputError, JiuzhangEmuError
 from jiuzhang_emu.samplers.adversaries import ADVERSARIES, adversary_experiment, adversary_sampler
 from jiuzhang_emu.samplers import planning
 from jiuzhang_emu.samplers.exact import PhotonNumberSampler
@@ -63,6 +75,10 @@ class Samples:
         Largest probability mass rounding may have misplaced in a draw (no
         cutoff is used): the exact photon sampler's estimate, at most 1e-8
         (a draw above it raises PrecisionLimitError).
+    seed_spawn_key : tuple of int or None
+        The root seed's spawn key: () for an int seed, (j,) for the child j
+        of ``SeedSequence(...).spawn``; None when a Generator was passed.
+        :attr:`seed` rebuilds the root seed from the two.
     """
 
     patterns: np.ndarray
@@ -72,6 +88,15 @@ class Samples:
     version: str
     unresolved_mass: float = 0.0
     extra: dict = field(default_factory=dict)
+    seed_spawn_key: object = ()
+
+    @property
+    def seed(self):
+        """The root ``SeedSequence`` (entropy and spawn key); passed as
+        ``rng`` it draws these samples again.  None for a Generator's."""
+        if self.seed_entropy is None:
+            return None
+        return np.random.SeedSequence(self.seed_entropy, spawn_key=self.seed_spawn_key or ())
 
     @property
     def shots(self):
@@ -126,8 +151,9 @@ def check_workers(n_workers):
 
 
 def root_seed(rng):
-    """(entropy, root) for ``rng``: root is a SeedSequence, or the Generator
-    itself (entropy None)."""
+    """(entropy, root) for ``rng``: root is a SeedSequence (a given one with
+    its spawn key: :func:`spawn_key`), or the Generator itself (entropy
+    None)."""
     if isinstance(rng, np.random.Generator):
         return None, rng
     if isinstance(rng, np.random.SeedSequence):
@@ -138,6 +164,19 @@ def root_seed(rng):
         raise InputError(f"rng must be None, an int, a SeedSequence or a Generator, "
                          f"got {rng!r}") from exc
     return sequence.entropy, sequence
+
+
+def spawn_key(root):
+    """The spawn key of a root SeedSequence as a tuple of ints (() for an
+    int seed); None for a Generator."""
+    if isinstance(root, np.random.Generator):
+        return None
+    return tuple(int(k) for k in root.spawn_key)
+
+
+def batch_seed(entropy, key, index):
+    """The SeedSequence of batch ``index`` of the root seed (entropy, key)."""
+    return np.random.SeedSequence(entropy, spawn_key=(*key, index))
 
 
 def batch_sizes(shots):
@@ -178,8 +217,8 @@ class _BatchRunner:
     """Draws batch i of an experiment; picklable, builds its sampler once per
     process (a pool worker gets it once, at start: :func:`_start_worker`)."""
 
-    def __init__(self, experiment, method, entropy):
-        self.experiment, self.method, self.entropy = experiment, method, entropy
+    def __init__(self, experiment, method, entropy, key=()):
+        self.experiment, self.method, self.entropy, self.key = experiment, method, entropy, key
         self._sampler = None
 
     def __getstate__(self):
@@ -187,8 +226,7 @@ class _BatchRunner:
 
     def __call__(self, index, size, generator=None):
         if generator is None:
-            generator = np.random.default_rng(
-                np.random.SeedSequence(self.entropy, spawn_key=(index,)))
+            generator = np.random.default_rng(batch_seed(self.entropy, self.key, index))
         if self._sampler is None:
             self._sampler = photon_sampler(self.experiment, self.method)
         photons = self._sampler.photons(size, generator)
@@ -225,7 +263,7 @@ def iter_batches(experiment, shots, *, rng=None, method="auto", first_batch=0, n
     entropy, root = root_seed(rng)
     sizes = batch_sizes(shots)
     indices = range(first_batch, len(sizes))
-    runner = _BatchRunner(experiment, method, entropy)
+    runner = _BatchRunner(experiment, method, entropy, spawn_key(root))
     if entropy is None:
         if n_workers > 1 or client is not None:
             raise InputError("rng must be a seed (int or SeedSequence), not a Generator, "
@@ -249,21 +287,88 @@ def iter_batches(experiment, shots, *, rng=None, method="auto", first_batch=0, n
     # Leaving the block terminates the workers: an interrupted run stops at once.
     context = multiprocessing.get_context(
         "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn")
-    with context.Pool(n_workers, initializer=_start_worker, initargs=(runner,)) as pool:
+    with context.Pool(n_workers, initializer=_start_worker,
+                      initargs=(runner, os.getpid())) as pool:
         results = pool.imap(_run_batch, [(i, sizes[i]) for i in indices])
-        for i, result in zip(indices, results):
-            yield (i, *result)
+        workers = list(getattr(pool, "_pool", ()))
+        for i in indices:
+            yield (i, *_next_result(results, workers))
+
+
+class WorkerError(JiuzhangEmuError, RuntimeError):
+    """A pool worker process died while the run was sampling."""
+
+
+def _next_result(results, workers, poll_seconds=1.0):
+    """The next result of a pool's ``imap``, waited for in slices, so that
+    this thread runs its signal handlers and sees a worker that died.
+
+    A pool replaces a dead worker but not the batch it held, so waiting
+    without a limit would wait for ever (as after a SIGTERM sent to the
+    whole process group, which ends the workers too): a worker ended by
+    SIGTERM or SIGINT ends the run as an interrupt, any other death is a
+    :class:`WorkerError`.
+    """
+    while True:
+        try:
+            return results.next(timeout=poll_seconds)
+        except multiprocessing.TimeoutError:
+            pass
+        for worker in workers:
+            code = worker.exitcode
+            if code is None:
+                continue
+            if code in (-signal.SIGTERM, -signal.SIGINT):
+                raise KeyboardInterrupt
+            try:
+                cause = f"killed by {signal.Signals(-code).name}" if code < 0 else None
+            except ValueError:
+                cause = f"killed by signal {-code}"
+            cause = cause or f"exit status {code}"
+            raise WorkerError(f"worker process {worker.pid} ended while sampling ({cause}); "
+                              f"the batches it held are lost, so the run stops")
 
 
 _WORKER_RUNNER = None
 
 
-def _start_worker(runner):
+def _start_worker(runner, caller):
     """Pool initializer: keep the runner; Ctrl-C is the parent's to handle
-    (it terminates the pool)."""
+    (it terminates the pool); exit as soon as the process that started the
+    pool (pid ``caller``) is gone.
+
+    A worker killed with its pool's parent would otherwise live on: it waits
+    for tasks on a queue whose write end it holds itself, and with the
+    forkserver start method its parent is the fork server, which in turn
+    waits for its children (so ``PR_SET_PDEATHSIG`` would not fire either),
+    all of them holding the caller's stdout and stderr.  The watch thread
+    waits on the parent's sentinel (a pipe that closes when the caller dies),
+    or polls ``caller`` where there is no sentinel.
+    """
     global _WORKER_RUNNER
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER_RUNNER = runner
+    threading.Thread(target=_exit_with_parent, args=(caller,), daemon=True,
+                     name="jiuzhang_emu-parent-watch").start()
+
+
+def _exit_with_parent(caller, poll_seconds=0.5):
+    parent = multiprocessing.parent_process()
+    sentinel = getattr(parent, "sentinel", None)
+    if parent is not None and parent.pid == caller and sentinel is not None:
+        multiprocessing.connection.wait([sentinel])
+    elif os.name != "posix":  # os.kill(pid, 0) would end the process there
+        return
+    else:
+        while True:
+            try:
+                os.kill(caller, 0)
+            except ProcessLookupError:
+                break
+            except OSError:  # exists, owned by someone else: not ours any more
+                break
+            time.sleep(poll_seconds)
+    os._exit(1)
 
 
 def _run_batch(task):
@@ -349,4 +454,4 @@ def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=No
     finally:
         bar.close()
     return Samples(np.concatenate(patterns), experiment.describe(), method, entropy,
-                   __version__, unresolved)
+                   __version__, unresolved, seed_spawn_key=spawn_key(root))
