@@ -71,7 +71,7 @@ def hafnian_bytes(n_pairs, *, is_complex=True, precision="double", n_z=1, loops=
     """Bytes the hafnian kernel allocates per thread: for each processed pair
     a copy of the edge polynomials (r (r - 1) / 2 + 1 of n + 1 coefficients),
     of the loop polynomials and of the leaf polynomial; about n^4 / 1.5
-    scalars for 2n vertices (2.2 GB per thread for reps [120, 120])."""
+    scalars for 2n vertices (1.1 GB per thread of float64 for reps [120, 120])."""
     n = int(n_pairs)
     P, NL = n + 1, 2 if n_z > 1 else 1
     # r = 2m for m < n: sum r (r - 1) / 2 = 2 S2 - S1, sum (r + 1) = n^2
