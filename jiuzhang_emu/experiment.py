@@ -37,22 +37,17 @@ PROBABILITY_RTOL = 1e-8
 
 
 def _checked_probability(result, pattern, precision):
-    """Refuse a probability outside [-error, 1 + error] (KernelError), round
-    1 + rounding to 1, and warn when the error estimate exceeds
+    """Refuse a probability below -error or above 1 + PROBABILITY_RTOL
+    (KernelError), round 1 + rounding to 1, and warn when the error estimate exceeds
     PROBABILITY_RTOL times the value ("auto") or the value itself (any
     precision)."""
     value, error = result.value, result.error_estimate
-    if not np.isfinite(value) or value < -error or value > 1 + error:
+    if not np.isfinite(value) or value < -error or value > 1 + PROBABILITY_RTOL:
         raise KernelError(
             f"probability of pattern {pattern.tolist()}: computed {value:.6g} with an estimated "
             f"error of {error:.3g} in precision {result.precision!r}; a probability must lie in "
             "[0, 1], so this is a precision failure (use precision='auto', or fewer photons)")
-    if value > 1:
-        if value - 1 > PROBABILITY_RTOL:
-            raise KernelError(
-                f"probability of pattern {pattern.tolist()}: computed {value:.6g} (> 1) with an "
-                f"estimated error of {error:.3g} in precision {result.precision!r}; not one "
-                "digit is known")
+    if value > 1:  # rounding
         result = result._replace(value=1.0)
     limit = PROBABILITY_RTOL if precision == "auto" else 1.0
     if error > limit * abs(result.value):
@@ -246,10 +241,10 @@ class Experiment:
         Raises
         ------
         KernelError
-            When the computed value lies outside [-error, 1 + error] (error
-            the estimate): a precision failure, never returned.  A value
-            above 1 by no more than PROBABILITY_RTOL is rounding and is
-            returned as 1.
+            When the computed value lies below -error (error the estimate)
+            or above 1 + PROBABILITY_RTOL: a precision failure, never
+            returned.  A value above 1 by no more than PROBABILITY_RTOL is
+            rounding and is returned as 1.
         """
         modes = self._modes(modes)
         pattern = self.detector.check_pattern(pattern, len(modes))
