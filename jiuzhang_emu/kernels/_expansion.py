@@ -30,6 +30,24 @@ sum and the error of the recurrence in p-bit arithmetic is below
 (|r| + 1) (d + 3) 2^-p S.  The sum runs in :mod:`mpmath` (no overflow of
 intermediate coefficients) at a precision chosen from that condition, so the
 result meets the requested relative tolerance whatever the cancellation.
+
+When it is used (:func:`jiuzhang_emu.kernels.hafnian._single`): for any
+precision, where the matrix has a repeated row and the expansion is predicted
+cheaper than the native kernel, or where the kernel's estimate shows it short
+("auto": above AUTO_RTOL in the most precise tier; an explicit tier: above
+UNRELIABLE_RTOL = 1e-3, where the estimate stops being an upper bound) --
+as long as its grid stays below MAX_EXPANSION_GRID and its predicted time
+below max_seconds.  Its precision is reported as "mpmath".  Values beyond float64 (|lhaf| > 1.8e308) raise
+KernelError.
+
+Supported range, checked against an independent mpmath Fock-amplitude oracle
+(tests/test_probability_properties.py, default and slow grids): photon-number
+probabilities of squeezing r <= 2, transmission 0.3-1, displacement
+|alpha| <= 1, patterns of up to 100 photons on 1-3 modes, relative error below
+1e-8.  Beyond the expansion's limits (many distinct rows that are each
+repeated many times, e.g. lossy 3-mode patterns [n] * 3 with n > 10, whose
+6 x 6 A with reps [n] * 6 holds (n + 1)^6 coefficients) the sieve runs with
+the tiers and its estimate, and "auto" warns where that is short.
 """
 import math
 
@@ -38,14 +56,19 @@ import numpy as np
 from jiuzhang_emu.errors import KernelError
 from jiuzhang_emu.kernels._precision import KernelResult
 
-#: Most operations (grid points times (rows + 2)) the expansion may take;
-#: about 1 s per 1e5 in mpmath on the development machine.
-MAX_EXPANSION_WORK = 4e5
+#: Most coefficients the expansion may hold (about 150 bytes each in mpmath:
+#: 300 MB); its time, 3-6e-6 s per operation, is priced against max_seconds.
+MAX_EXPANSION_GRID = 2e6
 
 #: Cheapest bits of working precision; raised from the measured condition.
 _BASE_BITS = 64
 #: Most bits of working precision before giving up.
 _MAX_BITS = 1 << 14
+
+
+def expansion_grid(reps):
+    """Coefficients the recurrence holds: prod (r_i + 1)."""
+    return float(math.prod(int(r) + 1 for r in reps if r > 0))
 
 
 def expansion_work(reps):

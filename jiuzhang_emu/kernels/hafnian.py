@@ -26,7 +26,8 @@ from jiuzhang_emu.kernels._checks import (
     check_symmetric,
 )
 from jiuzhang_emu.kernels._expansion import (
-    MAX_EXPANSION_WORK,
+    MAX_EXPANSION_GRID,
+    expansion_grid,
     expansion_work,
     loop_hafnian_expansion,
 )
@@ -129,7 +130,8 @@ def _expansion_route(A, diag, reps, group_k, max_seconds, what):
         return None, np.inf
     work = expansion_work(reps)
     seconds = _cost.expansion_seconds(work, is_complex=A.dtype.kind == "c")
-    if work > MAX_EXPANSION_WORK or (max_seconds is not None and seconds > max_seconds):
+    if expansion_grid(reps) > MAX_EXPANSION_GRID or (max_seconds is not None
+                                                     and seconds > max_seconds):
         return None, seconds
     return (lambda: loop_hafnian_expansion(A, diag, reps, AUTO_RTOL)), seconds
 
