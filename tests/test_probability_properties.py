@@ -22,7 +22,6 @@ below PROBABILITY_RTOL = 1e-8, or the call warns (PrecisionWarning) or refuses
 (KernelError, RuntimeLimitError) -- it never returns a wrong value silently.
 """
 import itertools
-import math
 import warnings
 
 import mpmath

@@ -2,7 +2,6 @@
 [0, 1], and the pricing of partly distinguishable light (issue 13, items 3,
 4 and 9)."""
 import tracemalloc
-import warnings
 
 import numpy as np
 import pytest

@@ -7,7 +7,6 @@ Zen 5, AVX-512) for complex float64 inputs; real inputs cost about a third,
 and the higher tiers cost the factors below.  A guard against hour-long calls
 needs no more than the right order of magnitude.
 """
-import math
 import os
 
 from jiuzhang_emu.errors import RuntimeLimitError
