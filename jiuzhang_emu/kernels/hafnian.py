@@ -11,6 +11,14 @@ SODA 2012, extended with loops and with the repeated-row sieve of Bulmer et
 al., Sci. Adv. 8, eabl9236 (2022): k identical pairs cost k + 1 branches, not
 2^k.  Work: prod_i (floor(reps_i / 2) + 1) * 2^(odd reps / 2) leaves, each
 O(n^2) for N = 2n photons.
+
+A few rows repeated many times cancel catastrophically in the sieve (reps
+[36, 36] of ``np.full((2, 2), .5)``: -2.70e40 in float64, true +3.49e40):
+there the generating-function expansion of :mod:`jiuzhang_emu.kernels._expansion`
+is used instead, chosen up front where it is cheaper and as the fallback
+where the kernel's own estimate is short; its results report precision
+"mpmath".  Every kernel call is priced, time and memory, before the vertex
+list or any workspace is allocated (:mod:`jiuzhang_emu.kernels._cost`).
 """
 from typing import NamedTuple
 
