@@ -56,7 +56,7 @@ from typing import NamedTuple
 import numpy as np
 
 from jiuzhang_emu.errors import InputError, PrecisionWarning, RuntimeLimitError
-from jiuzhang_emu.kernels import loop_hafnian, loop_torontonian, torontonian
+from jiuzhang_emu.kernels import _cost, hafnian, loop_hafnian, loop_torontonian, torontonian
 from jiuzhang_emu.kernels._checks import check_integer
 from jiuzhang_emu.kernels._precision import AUTO_RTOL, TIERS, UNIT_ROUNDOFF
 from jiuzhang_emu.states import check_fraction
@@ -225,33 +225,89 @@ def _check_terms(count, what):
         )
 
 
+#: Python seconds per term of the grouped formulas around the kernel call or
+#: determinant (measured 2-5e-4 s per split of a photon number, 3e-5 s per
+#: determinant term); the pricing adds the kernels' own predictions.
+_SPLIT_SECONDS = 5e-4
+_DET_TERM_SECONDS = 3e-5
+#: Seconds per multiply-add of an LU determinant: numpy (2e-8 at size 144,
+#: 2e-10 at 544; the larger bound is kept) and mpmath at 34 digits (1.2e-4:
+#: 6 partly distinguishable modes, blocks up to 84 x 84 complex, 292 s).
+_DET_FLOP_SECONDS = 2e-8
+_MPMATH_FLOP_SECONDS = 1.2e-4
+
+
+def _check_grouped_seconds(seconds, max_seconds, what, count):
+    if max_seconds is not None and seconds > max_seconds:
+        raise RuntimeLimitError(
+            f"{what} of partly distinguishable light: predicted run time {seconds:.3g} s for "
+            f"{count:.3g} terms exceeds max_seconds={max_seconds:g}; pass max_seconds=None to "
+            "run it anyway")
+
+
 def _pnr_probability(state, pattern, groups=1, **kernel_options):
     if groups > 1:
-        _check_terms(np.prod([float(comb(int(n) + groups - 1, groups - 1)) for n in pattern]),
-                     "a photon-number probability")
-        splits = itertools.product(*(_compositions(int(n), groups) for n in pattern))
-        results = [_pnr_probability(state, np.array(split).T.ravel(), **kernel_options)
-                   for split in splits]
-        return _combine(results, [1.0] * len(results))
-    n = state.n_modes
+        return _grouped_pnr_probability(state, pattern, groups, **kernel_options)
+    return _pnr_term(_pnr_setup(state), pattern, **kernel_options)
+
+
+def _pnr_setup(state):
+    """What every photon-number probability of ``state`` shares: vacuum
+    probability, A, loops gamma, mode count and purity."""
     vacuum, Q, alpha = _prefactor(state)
+    A = state.a_matrix()
+    gamma = alpha.conj() - A @ alpha
+    return vacuum, A, gamma, state.n_modes, abs(state.purity() - 1) < 1e-10
+
+
+def _pnr_term(setup, pattern, **kernel_options):
+    vacuum, A, gamma, n, pure = setup
     if not pattern.any():
         return ProbabilityResult(vacuum, "double", 0.0)
     scale = vacuum * np.exp(-sum(lgamma(k + 1) for k in pattern))
-    A = state.a_matrix()
-    gamma = alpha.conj() - A @ alpha
-    if abs(state.purity() - 1) < 1e-10:
+    # without displacement the hafnian: an odd photon number is then an exact
+    # 0 with error 0 (the loop hafnian with zero loops rounds to ~1e-17 +- 1e-16)
+    kernel = (lambda M, g, **kw: hafnian(M, **kw)) if not np.any(gamma) else loop_hafnian
+    if pure:
         # pure: A = B (+) B^*, p = |lhaf(B_n)|^2 vacuum / prod n!
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PrecisionWarning)
-            info = loop_hafnian(A[:n, :n], gamma[:n], reps=pattern, return_info=True,
-                                **kernel_options)
+            info = kernel(A[:n, :n], gamma[:n], reps=pattern, return_info=True,
+                          **kernel_options)
         error = info.absolute_error
         value = abs(info.value) ** 2 * scale
         return ProbabilityResult(float(value), info.precision,
                                  float((2 * abs(info.value) + error) * error * scale))
-    return _run(loop_hafnian, A, gamma, reps=np.concatenate([pattern, pattern]), scale=scale,
+    return _run(kernel, A, gamma, reps=np.concatenate([pattern, pattern]), scale=scale,
                 **kernel_options)
+
+
+def _grouped_pnr_probability(state, pattern, groups, max_seconds=3600.0, **kernel_options):
+    """Sum over the ways each n_j splits over the ``groups`` copies, priced
+    (time) before the first term and summed as the terms come (memory: one
+    term at a time; a list of 2^20 results and 2^20 recomputed A matrices
+    made 8 modes take 116 s against max_seconds=60)."""
+    count = np.prod([float(comb(int(n) + groups - 1, groups - 1)) for n in pattern])
+    _check_terms(count, "a photon-number probability")
+    setup = _pnr_setup(state)
+    photons = int(pattern.sum())
+    # the dearest split has every photon in its own row: 2^(N/2) leaves pure, 2^N mixed
+    n_pairs = (photons + 1) // 2 if setup[4] else photons
+    precision = kernel_options.get("precision", "auto")
+    kernel = _cost.predicted_seconds("hafnian", _cost.hafnian_work([1] * n_pairs, n_pairs),
+                                     precision="double" if precision == "auto" else precision)
+    _check_grouped_seconds(count * (_SPLIT_SECONDS + kernel), max_seconds,
+                           "a photon-number probability", count)
+    splits = itertools.product(*(_compositions(int(n), groups) for n in pattern))
+    value = error = 0.0
+    tier = "double"
+    for split in splits:
+        r = _pnr_term(setup, np.array(split).T.ravel(), max_seconds=max_seconds,
+                      **kernel_options)
+        value += r.value
+        error += r.error_estimate
+        tier = max(tier, r.precision, key=_TIER_ORDER.index)
+    return ProbabilityResult(float(value), tier, float(error))
 
 
 def _threshold_probability(state, repeats, g, scale, **kernel_options):
@@ -278,31 +334,44 @@ def _threshold_probability(state, repeats, g, scale, **kernel_options):
     return _run(torontonian, O_s, scale=vacuum, **kernel_options)
 
 
-def _grouped_click_probability(state, pattern, g, k, groups, precision="auto"):
+def _grouped_click_probability(state, pattern, g, k, groups, precision="auto",
+                               max_seconds=3600.0):
     """Pseudo-PNR (threshold for k = 1) probability by inclusion-exclusion
     over detector groups; see the module docstring.
 
     The terms cancel like a torontonian's.  In float64 the error estimate is
     sum |terms| times u times the largest determinant size; "auto" (and
     "extended" / "double-double") redo the sum with mpmath at 34 digits when
-    that estimate exceeds AUTO_RTOL.
+    that estimate exceeds AUTO_RTOL.  Both passes are priced before they
+    start, and the terms are generated one at a time (storing them all took
+    7.85 GB for 16 modes before a MemoryError).
     """
-    _check_terms(float(np.prod(pattern + 1.0)), "a click probability")
+    count = float(np.prod(pattern + 1.0))
+    _check_terms(count, "a click probability")
     n_all = state.n_modes
     M = n_all // groups
+    largest = 2 * groups * int(pattern.sum())
+    # LU multiply-adds of all the terms: |z| photons-in-group rows of each size
+    sizes = np.ones(1)
+    for c in pattern:
+        sizes = np.convolve(sizes, np.ones(int(c) + 1))
+    flops = float(np.sum(sizes * (2.0 * groups * np.arange(len(sizes))) ** 3 / 3))
+    _check_grouped_seconds(count * _DET_TERM_SECONDS + _DET_FLOP_SECONDS * flops, max_seconds,
+                           "a click probability", count)
     vacuum, Q, alpha = _prefactor(state)
     O = state.o_matrix().conj()  # thewalrus's convention, as above
     gamma = np.linalg.solve(Q, alpha.conj()) / np.sqrt(k) if state.is_displaced() else None
     copies = np.arange(groups) * M
-    terms = []
-    for z in itertools.product(*(range(c + 1) for c in pattern)):
-        z = np.array(z)
-        weight = np.prod([comb(int(c), int(zj)) for c, zj in zip(pattern, z)])
-        weight *= (-1) ** int((pattern - z).sum()) / np.prod(g ** z)
-        rows = (np.repeat(np.arange(M), z)[:, None] + copies[None, :]).ravel()
-        idx = np.concatenate([rows, rows + n_all])
-        block = np.eye(len(idx)) - O[np.ix_(idx, idx)] / k
-        terms.append((weight, block, None if gamma is None else gamma[idx]))
+
+    def terms():
+        for z in itertools.product(*(range(c + 1) for c in pattern)):
+            z = np.array(z)
+            weight = np.prod([comb(int(c), int(zj)) for c, zj in zip(pattern, z)])
+            weight *= (-1) ** int((pattern - z).sum()) / np.prod(g ** z)
+            rows = (np.repeat(np.arange(M), z)[:, None] + copies[None, :]).ravel()
+            idx = np.concatenate([rows, rows + n_all])
+            block = np.eye(len(idx)) - O[np.ix_(idx, idx)] / k
+            yield weight, block, None if gamma is None else gamma[idx]
 
     def term(block, gz):
         if not len(block):
@@ -312,16 +381,21 @@ def _grouped_click_probability(state, pattern, g, k, groups, precision="auto"):
             value *= np.exp((gz @ np.linalg.solve(block, gz.conj())).real / 2)
         return value
 
-    values = [w * term(block, gz) for w, block, gz in terms]
-    total, abs_sum = sum(values), sum(abs(v) for v in values)
+    total = abs_sum = 0.0
+    for w, block, gz in terms():
+        v = w * term(block, gz)
+        total += v
+        abs_sum += abs(v)
     scale = vacuum * np.prod(g ** k) * np.prod([comb(k, int(c)) for c in pattern])
-    error = abs_sum * UNIT_ROUNDOFF["double"] * max(1, 2 * groups * int(pattern.sum()))
+    error = abs_sum * UNIT_ROUNDOFF["double"] * max(1, largest)
     if precision == "double" or error <= AUTO_RTOL * abs(total):
         return ProbabilityResult(float(scale * total), "double", float(scale * error))
-    return _grouped_sum_mpmath(terms, scale, abs_sum)
+    _check_grouped_seconds(_MPMATH_FLOP_SECONDS * flops, max_seconds,
+                           "a click probability in mpmath", count)
+    return _grouped_sum_mpmath(terms(), count, scale, abs_sum)
 
 
-def _grouped_sum_mpmath(terms, scale, abs_sum, dps=34):
+def _grouped_sum_mpmath(terms, count, scale, abs_sum, dps=34):
     import mpmath
 
     with mpmath.workdps(dps):
@@ -337,7 +411,7 @@ def _grouped_sum_mpmath(terms, scale, abs_sum, dps=34):
                 solved = mpmath.lu_solve(B, v.conjugate())
                 value *= mpmath.exp(mpmath.re((v.T * solved)[0]) / 2)
             total += weight * value
-        error = abs_sum * mpmath.mpf(10) ** (-dps) * 10 * len(terms)
+        error = abs_sum * mpmath.mpf(10) ** (-dps) * 10 * count
         return ProbabilityResult(float(scale * total), "mpmath", float(scale * error))
 
 
@@ -378,7 +452,8 @@ class Threshold(Detector):
         g = 1 - dark_count
         if groups > 1:
             return _grouped_click_probability(state, pattern, g, 1, groups,
-                                              kernel_options.get("precision", "auto"))
+                                              kernel_options.get("precision", "auto"),
+                                              kernel_options.get("max_seconds", 3600.0))
         result = _threshold_probability(state, pattern, g, 1.0, **kernel_options)
         return _combine([result], [float(np.prod(g))])
 
@@ -420,7 +495,8 @@ class PseudoPNR(Detector):
         g = 1 - dark_count
         if groups > 1:
             return _grouped_click_probability(state, pattern, g, k, groups,
-                                              kernel_options.get("precision", "auto"))
+                                              kernel_options.get("precision", "auto"),
+                                              kernel_options.get("max_seconds", 3600.0))
         multiplicity = float(np.prod([comb(k, int(c)) for c in pattern]))
         result = _threshold_probability(state, pattern, g, 1.0 / k, **kernel_options)
         return _combine([result], [float(np.prod(g ** k)) * multiplicity])

@@ -29,10 +29,36 @@ from jiuzhang_emu.sources import Source, sources_state
 from jiuzhang_emu.states import GaussianState
 
 #: A probability warns (precision="auto") when its estimated error exceeds
-#: both PROBABILITY_RTOL times its value and PROBABILITY_ATOL: eight correct
-#: digits are ample for statistics, and exact zeros have no relative error.
+#: PROBABILITY_RTOL times its value: eight correct digits are ample for
+#: statistics.  There is no absolute floor: a floor of 1e-20 let 2.28e-31 with
+#: an estimated error of 1.3e-29 pass silently (true value 2.4e-34, issue 13).
+#: Exact zeros (odd photon numbers of squeezed vacuum) come with an error
+#: estimate of 0 and do not warn.
 PROBABILITY_RTOL = 1e-8
-PROBABILITY_ATOL = 1e-20
+
+
+def _checked_probability(result, pattern, precision):
+    """Refuse a probability below -error or above 1 + PROBABILITY_RTOL
+    (KernelError), round 1 + rounding to 1, and warn when the error estimate exceeds
+    PROBABILITY_RTOL times the value ("auto") or the value itself (any
+    precision)."""
+    value, error = result.value, result.error_estimate
+    if not np.isfinite(value) or value < -error or value > 1 + PROBABILITY_RTOL:
+        raise KernelError(
+            f"probability of pattern {pattern.tolist()}: computed {value:.6g} with an estimated "
+            f"error of {error:.3g} in precision {result.precision!r}; a probability must lie in "
+            "[0, 1], so this is a precision failure (use precision='auto', or fewer photons)")
+    if value > 1:  # rounding
+        result = result._replace(value=1.0)
+    limit = PROBABILITY_RTOL if precision == "auto" else 1.0
+    if error > limit * abs(result.value):
+        digits = "not one digit is known" if error >= abs(result.value) else \
+            f"relative error {error / abs(result.value):.2g}"
+        warnings.warn(
+            f"probability {result.value:.6g} of pattern {pattern.tolist()} has an estimated "
+            f"absolute error {error:.3g} ({digits}) even in precision {result.precision!r}",
+            PrecisionWarning, stacklevel=3)
+    return result
 
 
 class Experiment:
@@ -216,10 +242,17 @@ class Experiment:
         -----
         PrecisionWarning
             With ``precision="auto"``, when the estimated absolute error
-            exceeds both PROBABILITY_RTOL (1e-8) times the probability and
-            PROBABILITY_ATOL (1e-20).  The absolute floor keeps exact zeros
-            (odd photon numbers of squeezed vacuum, say), whose relative
-            error means nothing, from raising alarms.
+            exceeds PROBABILITY_RTOL (1e-8) times the probability, however
+            small the probability; with any precision, when it exceeds the
+            probability itself (not one digit is known).
+
+        Raises
+        ------
+        KernelError
+            When the computed value lies below -error (error the estimate)
+            or above 1 + PROBABILITY_RTOL: a precision failure, never
+            returned.  A value above 1 by no more than PROBABILITY_RTOL is
+            rounding and is returned as 1.
         """
         modes = self._modes(modes)
         pattern = self.detector.check_pattern(pattern, len(modes))
@@ -227,15 +260,7 @@ class Experiment:
         result = self.detector.probability(
             state, pattern, self._dark_count[modes], self.internal_modes,
             precision=precision, n_threads=n_threads, max_seconds=max_seconds)
-        if not np.isfinite(result.value):
-            raise KernelError(f"probability of pattern {pattern.tolist()} came out {result.value} "
-                              f"(precision {result.precision!r}); please report this")
-        if precision == "auto" and result.error_estimate > max(
-                PROBABILITY_RTOL * abs(result.value), PROBABILITY_ATOL):
-            warnings.warn(
-                f"probability {result.value:.6g} of pattern {pattern.tolist()} has an estimated "
-                f"absolute error {result.error_estimate:.3g} even in precision "
-                f"{result.precision!r}", PrecisionWarning, stacklevel=2)
+        result = _checked_probability(result, pattern, precision)
         return result if return_info else result.value
 
     def vacuum_form(self):

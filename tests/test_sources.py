@@ -1,5 +1,6 @@
 """Light sources: covariances vs thewalrus's symplectics, closed forms of
 photon statistics, classical models (thermalised, squashed, thermal)."""
+import warnings
 from math import factorial
 
 import numpy as np
@@ -76,7 +77,12 @@ def test_two_mode_squeezed_vacuum_closed_forms(r):
     # threshold: each detector clicks with probability tanh^2 r
     thr = jz.Experiment(source, np.eye(2))
     assert thr.mean_clicks() == pytest.approx(2 * np.tanh(r) ** 2, rel=1e-12)
-    assert thr.probability([1, 0]) == pytest.approx(0, abs=TOL)
+    # a structural zero from a cancelling torontonian: for r = 0.6 it comes out
+    # ~1e-36 +- 1e-31 and says that not one digit is known (issue 13: no
+    # absolute floor hides that any more); the absolute value is what is checked
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", jz.PrecisionWarning)
+        assert thr.probability([1, 0]) == pytest.approx(0, abs=TOL)
     assert thr.probability([1, 1]) == pytest.approx(np.tanh(r) ** 2, rel=1e-12)
 
 

@@ -7,13 +7,17 @@ Zen 5, AVX-512) for complex float64 inputs; real inputs cost about a third,
 and the higher tiers cost the factors below.  A guard against hour-long calls
 needs no more than the right order of magnitude.
 """
-import math
+import os
 
 from jiuzhang_emu.errors import RuntimeLimitError
 
 # seconds per unit of work per thread, complex float64 (the torontonian was
-# measured on its real path, 2.2e-9, and is stored divided by _REAL_FACTOR)
-_RATE = {"hafnian": 1.7e-9, "torontonian": 6.4e-9, "permanent": 8.6e-10}
+# measured on its real path, 2.2e-9, and is stored divided by _REAL_FACTOR).
+# The hafnian's unit is one multiply-add of the polynomial contractions (see
+# hafnian_work); 1e-9 reproduces the former calibration of plain hafnians
+# (1.7e-9 per leaf x (n + 1)^2) within a factor 1.5, and the measured times of
+# repeated rows ([36, 36] ... [90, 90] on 2 x 2, [10] * 3, [8] * 4) within 3.
+_RATE = {"hafnian": 1.0e-9, "torontonian": 6.4e-9, "permanent": 8.6e-10}
 _REAL_FACTOR = 0.35
 _TIER_FACTOR = {
     "hafnian": {"extended": 14.0},
@@ -32,9 +36,81 @@ def predicted_seconds(kernel, work, *, is_complex=True, precision="double", n_th
 
 
 def hafnian_work(group_k, n_pairs):
-    """Leaves of the recursion times the cost of a leaf, O(n^2)."""
-    leaves = math.prod(int(k) + 1 for k in group_k)  # Python ints: no overflow
-    return float(leaves) * (int(n_pairs) + 1) ** 2
+    """Multiply-adds of the recursion of csrc/hafnian_impl.h.
+
+    Groups are removed from the end.  A node of a group of k pairs makes k
+    contractions, the c-th on r = s - 2c - 2 remaining vertices with
+    polynomials of degree D = min(pairs processed + k, n): r (r - 1) / 2
+    edges plus r loops, each a truncated product of D (D + 1) / 2
+    multiply-adds; each of its k + 1 branches goes on to the next group.  The
+    last single pair is closed in O(n^2).  (Counting leaves times n^2, as
+    before, missed the k contractions per group: 1100x too low for reps
+    [120, 120].)  Floats: no overflow, inf for astronomically large work.
+    """
+    n = int(n_pairs)
+    s, t, nodes, total = 2 * n, 0, 1.0, 0.0
+    group_k = [int(k) for k in group_k]
+    for gi in range(len(group_k) - 1, -1, -1):
+        k = group_k[gi]
+        if gi == 0 and k == 1:
+            return total + nodes * (n + 1) ** 2
+        D = float(min(t + k, n))
+        # sum over c < k of r^2 / 2 + r / 2 + 2 with r = s - 2 - 2c
+        a, kf = float(s - 2), float(k)
+        sum_c, sum_c2 = kf * (kf - 1) / 2, (kf - 1) * kf * (2 * kf - 1) / 6
+        sum_r = kf * a - 2 * sum_c
+        sum_r2 = kf * a * a - 4 * a * sum_c + 4 * sum_c2
+        total += nodes * (sum_r2 / 2 + sum_r / 2 + 2 * kf) * D * (D + 1) / 2
+        nodes *= k + 1
+        s, t = s - 2 * k, t + k
+    return total + nodes
+
+
+def hafnian_bytes(n_pairs, *, is_complex=True, precision="double", n_z=1, loops=True):
+    """Bytes the hafnian kernel allocates per thread: for each processed pair
+    a copy of the edge polynomials (r (r - 1) / 2 + 1 of n + 1 coefficients),
+    of the loop polynomials and of the leaf polynomial; about n^4 / 1.5
+    scalars for 2n vertices (1.1 GB per thread of float64 for reps [120, 120])."""
+    n = int(n_pairs)
+    P, NL = n + 1, 2 if n_z > 1 else 1
+    # r = 2m for m < n: sum r (r - 1) / 2 = 2 S2 - S1, sum (r + 1) = n^2
+    nf = float(n)
+    S1, S2 = nf * (nf - 1) / 2, (nf - 1) * nf * (2 * nf - 1) / 6
+    scalars = (2 * S2 - S1 + nf) * P + nf * nf * NL * P + nf * n_z * P
+    scalars += (n * (2 * n - 1) + 1) * P + (2 * n + 1) * NL * P  # the shared root
+    size = 8 * (2 if is_complex else 1) * (2 if precision == "extended" else 1)
+    return scalars * size
+
+
+#: Seconds per operation of the generating-function expansion in mpmath
+#: (kernels/_expansion.py), measured 3-6e-6 for real input; complex costs ~2x.
+EXPANSION_RATE = 6e-6
+
+
+def expansion_seconds(work, *, is_complex=True):
+    return EXPANSION_RATE * work * (2.0 if is_complex else 1.0)
+
+
+def memory_limit():
+    """Bytes a kernel call may allocate: half the physical memory."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 8e9
+
+
+def check_memory(per_thread, n_threads, *, what, shared=0.0):
+    """The number of threads whose workspaces (``per_thread`` bytes each, plus
+    ``shared``) fit in :func:`memory_limit`; raise :class:`RuntimeLimitError`
+    naming both numbers when not even one does.  Runs before allocating."""
+    limit = memory_limit()
+    if shared + per_thread > limit:
+        raise RuntimeLimitError(
+            f"{what}: needs {(shared + per_thread) / 1e9:.3g} GB of working memory, more than "
+            f"the limit of {limit / 1e9:.3g} GB (half the physical memory); use fewer or less "
+            "repeated rows"
+        )
+    return max(1, min(int(n_threads), int((limit - shared) // per_thread)))
 
 
 def torontonian_work(n_modes):

@@ -33,6 +33,13 @@ UNIT_ROUNDOFF = {
     "double-double": 2.0**-104,
 }
 AUTO_RTOL = 1e-10  # ten good digits: ample for probabilities; float64 holds up to condition ~1e6
+#: Past this estimated relative error the estimate itself is no longer an
+#: upper bound: the terms have lost their digits before they are summed.
+#: Measured on hafnians with repeated rows (issue 13), the true error was 0.3-3
+#: times the estimate below 1e-3 and up to 1e8 times it above 1 (reps [30] * 3:
+#: estimate 15, error 4e7).  An explicit tier whose estimate exceeds it hands
+#: over to an exact fallback where the caller has one.
+UNRELIABLE_RTOL = 1e-3
 
 
 class KernelResult(NamedTuple):
@@ -41,7 +48,9 @@ class KernelResult(NamedTuple):
     Attributes
     ----------
     value : float or complex
-    precision : {"double", "extended", "double-double"}
+    precision : {"double", "extended", "double-double", "mpmath"}
+        "mpmath": the hafnian's generating-function expansion for a few rows
+        repeated many times (:mod:`jiuzhang_emu.kernels._expansion`).
     condition : float
         Amplification of rounding errors: sum of |terms| over |value| (inf for
         a zero value with nonzero terms); in "auto" mode at least the observed
@@ -107,16 +116,24 @@ def _warn_if_short(condition, tier):
         )
 
 
-def evaluate(run, precision, available=TIERS[:2], rerun=None):
+def evaluate(run, precision, available=TIERS[:2], rerun=None, fallback=None):
     """Run ``run(tier) -> (value, abs_sum)`` in the requested tier.
 
     ``rerun(tier)``, where given, evaluates the same quantity in another order
     ("auto" uses it to see cancellation that the term sum does not show).
+    ``fallback()``, where given, returns a :class:`KernelResult` by a
+    formulation that does not cancel; it replaces the tiers' value when "auto"
+    finds even the most precise tier short (instead of a
+    :class:`~jiuzhang_emu.errors.PrecisionWarning`), and when an explicit
+    tier's estimate exceeds :data:`UNRELIABLE_RTOL` (an explicit tier
+    otherwise returns its value as computed, with its estimate).
     """
     if precision != "auto":
         value, abs_sum = run(precision)
         cond = condition_number(value, abs_sum)
         u = UNIT_ROUNDOFF[precision]
+        if fallback is not None and cond * u > UNRELIABLE_RTOL:
+            return fallback()
         return KernelResult(value, precision, cond, cond * u, abs_sum * u)
     value, abs_sum = run("double")
     cond = condition_number(value, abs_sum)
@@ -126,8 +143,12 @@ def evaluate(run, precision, available=TIERS[:2], rerun=None):
     cond = max(cond, spread)
     tier = _tier_for(cond, available)
     if tier != "double":
+        if fallback is not None and cond * UNIT_ROUNDOFF["double"] > UNRELIABLE_RTOL:
+            return fallback()  # the condition is not to be trusted: no tier can be chosen
         value, abs_sum = run(tier)
         cond = max(condition_number(value, abs_sum), spread)
+        if fallback is not None and cond * UNIT_ROUNDOFF[tier] > AUTO_RTOL:
+            return fallback()
         _warn_if_short(cond, tier)
     u = UNIT_ROUNDOFF[tier]
     return KernelResult(value, tier, cond, cond * u, max(abs_sum, spread * abs(value)) * u)

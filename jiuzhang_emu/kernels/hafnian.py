@@ -11,6 +11,14 @@ SODA 2012, extended with loops and with the repeated-row sieve of Bulmer et
 al., Sci. Adv. 8, eabl9236 (2022): k identical pairs cost k + 1 branches, not
 2^k.  Work: prod_i (floor(reps_i / 2) + 1) * 2^(odd reps / 2) leaves, each
 O(n^2) for N = 2n photons.
+
+A few rows repeated many times cancel catastrophically in the sieve (reps
+[36, 36] of ``np.full((2, 2), .5)``: -2.70e40 in float64, true +3.49e40):
+there the generating-function expansion of :mod:`jiuzhang_emu.kernels._expansion`
+is used instead, chosen up front where it is cheaper and as the fallback
+where the kernel's own estimate is short; its results report precision
+"mpmath".  Every kernel call is priced, time and memory, before the vertex
+list or any workspace is allocated (:mod:`jiuzhang_emu.kernels._cost`).
 """
 from typing import NamedTuple
 
@@ -26,7 +34,13 @@ from jiuzhang_emu.kernels._checks import (
     check_max_seconds,
     check_symmetric,
 )
-from jiuzhang_emu.kernels._precision import check_precision, evaluate, evaluate_batch
+from jiuzhang_emu.kernels._expansion import (
+    MAX_EXPANSION_GRID,
+    expansion_grid,
+    expansion_work,
+    loop_hafnian_expansion,
+)
+from jiuzhang_emu.kernels._precision import AUTO_RTOL, check_precision, evaluate, evaluate_batch
 
 
 class BatchResult(NamedTuple):
@@ -95,26 +109,77 @@ def _entry_scale(A, diag):
     return scale
 
 
+def _shape(reps, loops):
+    """(group_k, number of vertices) of :func:`_pairing` from the counts
+    alone, without building the vertex list (reps of 10**8 made a 1.6 GB
+    list before the runtime guard saw them); None for an odd size without
+    loops."""
+    reps = np.asarray(reps, dtype=np.int64)
+    pairs = reps // 2
+    n_singles = int(np.sum(reps % 2))
+    if n_singles % 2:
+        if not loops:
+            return None
+        n_singles += 1
+    group_k = np.concatenate([pairs[reps >= 2], np.ones(n_singles // 2, dtype=np.int64)])
+    return group_k, 2 * int(pairs.sum()) + n_singles
+
+
+def _kernel_threads(group_k, n_vertices, tier, *, max_seconds, what, is_complex, n_threads,
+                    batch=1):
+    """Price the kernel call in this tier, time and memory, before anything is
+    allocated: raise RuntimeLimitError, or return the threads to use."""
+    n_pairs = n_vertices // 2
+    threads = _cost.check_runtime(
+        "hafnian", batch * _cost.hafnian_work(group_k, n_pairs), max_seconds, what=what,
+        is_complex=is_complex, precision=tier, n_threads=n_threads,
+    )
+    return _cost.check_memory(_cost.hafnian_bytes(n_pairs, is_complex=is_complex, precision=tier),
+                              threads, what=what)
+
+
+def _expansion_route(A, diag, reps, group_k, max_seconds, what):
+    """A callable giving the generating-function value (see
+    :mod:`jiuzhang_emu.kernels._expansion`), or None where it does not apply
+    (no repeated row) or costs too much; and its predicted seconds."""
+    if not np.any(group_k > 1):
+        return None, np.inf
+    work = expansion_work(reps)
+    seconds = _cost.expansion_seconds(work, is_complex=A.dtype.kind == "c")
+    if expansion_grid(reps) > MAX_EXPANSION_GRID or (max_seconds is not None
+                                                     and seconds > max_seconds):
+        return None, seconds
+    return (lambda: loop_hafnian_expansion(A, diag, reps, AUTO_RTOL)), seconds
+
+
 def _single(A, diag, reps, loops, n_threads, precision, return_info, max_seconds, what):
     check_precision(precision)
     max_seconds = check_max_seconds(max_seconds)
     threads = effective_n_threads(n_threads)
     A, diag, reps = _prepare(A, diag, reps, loops, batch=False)
     is_complex = A.dtype.kind == "c"
-    pairing = _pairing(reps, loops)
-    if pairing is None:
+    shape = _shape(reps, loops)
+    if shape is None:
         result = evaluate(lambda tier: (0.0, 0.0), precision)  # odd size: exactly 0
     else:
-        V, group_k = pairing
-        threads = _cost.check_runtime(
-            "hafnian", _cost.hafnian_work(group_k, len(V) // 2), max_seconds, what=what,
-            is_complex=is_complex, precision=precision, n_threads=threads,
-        )
-        def run(tier, V=V, group_k=group_k):
-            return _kernels.loop_hafnian(A, diag, V, group_k, threads, tier == "extended")
+        group_k, n_vertices = shape
+        first = "double" if precision == "auto" else precision
+        expansion, expansion_seconds = _expansion_route(A, diag, reps, group_k, max_seconds, what)
+        kernel_seconds = _cost.predicted_seconds(
+            "hafnian", _cost.hafnian_work(group_k, n_vertices // 2), is_complex=is_complex,
+            precision=first)
+        if expansion is not None and expansion_seconds < kernel_seconds:
+            # few distinct rows, many repetitions: the expansion is cheaper, and exact
+            result = expansion()
+        else:
+            def run(tier, shuffle=False):
+                use = _kernel_threads(group_k, n_vertices, tier, max_seconds=max_seconds,
+                                      what=what, is_complex=is_complex, n_threads=threads)
+                V, gk = _pairing(reps, loops, shuffle=shuffle)
+                return _kernels.loop_hafnian(A, diag, V, gk, use, tier == "extended")
 
-        result = evaluate(run, precision,
-                          rerun=lambda tier: run(tier, *_pairing(reps, loops, shuffle=True)))
+            result = evaluate(run, precision, rerun=lambda tier: run(tier, shuffle=True),
+                              fallback=expansion)
     check_finite_result(result.value, what, "A", _entry_scale(A, diag))
     result = result._replace(value=_as_output(result.value, is_complex))
     return result if return_info else result.value
@@ -184,17 +249,18 @@ def _batch(As, diags, reps, loops, n_threads, precision, return_info, max_second
     As, diags, reps = _prepare(As, diags, reps, loops, batch=True)
     is_complex = As.dtype.kind == "c"
     B = As.shape[0]
-    pairing = _pairing(reps, loops)
-    if pairing is None:
+    shape = _shape(reps, loops)
+    if shape is None:
         values = np.zeros(B, dtype=As.dtype)
         zeros = np.zeros(B)
         result = BatchResult(values, np.full(B, "double"), zeros, zeros)
         return result if return_info else values
-    V, group_k = pairing
-    threads = _cost.check_runtime(
-        "hafnian", B * _cost.hafnian_work(group_k, len(V) // 2), max_seconds, what=what,
-        is_complex=is_complex, precision=precision, n_threads=threads,
-    )
+    group_k, n_vertices = shape
+    # priced (time and memory) before the vertex list or any workspace exists
+    threads = _kernel_threads(group_k, n_vertices, "double" if precision == "auto" else precision,
+                              max_seconds=max_seconds, what=what, is_complex=is_complex,
+                              n_threads=threads, batch=B)
+    V, group_k = _pairing(reps, loops)
 
     def run(tier, index, V=V, group_k=group_k):
         sub = As if index is None else np.ascontiguousarray(As[index])
