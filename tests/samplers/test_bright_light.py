@@ -184,8 +184,8 @@ def _distribution_mpmath(ell, b, g, terms):
 @pytest.mark.slow  # ~40 s: the quad loop hafnian of 91 photons in one mode
 @pytest.mark.skipif(not _kernels.HAS_QUAD, reason="quad tier not compiled (JZ_HAS_QUAD = 0)")
 def test_issue_reproducer_is_resolved_in_quad():
-    """The shot refused in long double (estimate 34) comes back from the quad
-    tier with an even total, and its draw at mode 1 is the one mpmath's
+    """The shot refused without quad (float64 estimate 34, long double
+    skipped as hopeless) comes back from the quad tier with an even total, and its draw at mode 1 is the one mpmath's
     conditional distribution gives for the same uniform."""
     B, loops, beta, u = _issue_shot()
     patterns, unresolved, refused = _kernels.sample_photons(B, loops, beta, u, 1)
