@@ -61,3 +61,44 @@
 #define IM(x) cimagl(x)
 #define TABS(x) (fabsl(creall(x)) + fabsl(cimagl(x)))
 #include "hafnian_impl.h"
+#undef T
+#undef TIN
+#undef R
+#undef SUF
+#undef RE
+#undef IM
+#undef TABS
+
+#if JZ_HAS_QUAD
+/* Quad precision, complex only and only the z-polynomial (the exact
+ * sampler's last tier, jz_kernels.h).  No libm or libquadmath call: the
+ * modulus is written out, the arithmetic is GCC's (libgcc soft float). */
+typedef _Complex float __attribute__((mode(TC))) jz_qz;  /* _Complex __float128 */
+static inline __float128 jz_qabs(__float128 x) { return x < 0 ? -x : x; }
+#define T jz_qz
+#define TIN jz_z
+#define R __float128
+#define SUF qz
+#define RE(x) (__real__(x))
+#define IM(x) (__imag__(x))
+#define TABS(x) (jz_qabs(__real__(x)) + jz_qabs(__imag__(x)))
+#define JZ_HAF_ZPOLY_ONLY
+#include "hafnian_impl.h"
+#undef JZ_HAF_ZPOLY_ONLY
+#undef T
+#undef TIN
+#undef R
+#undef SUF
+#undef RE
+#undef IM
+#undef TABS
+#else
+int jz_loop_hafnian_zpoly_qz(const void *A, int dim, const void *loops, const void *loops1,
+                             int n_z, const int *V, int nv, const int *group_k, int n_groups,
+                             int n_threads, double *out, double *out_abs)
+{
+    (void)A; (void)dim; (void)loops; (void)loops1; (void)n_z; (void)V; (void)nv;
+    (void)group_k; (void)n_groups; (void)n_threads; (void)out; (void)out_abs;
+    return JZ_ERR_ARGUMENT;
+}
+#endif

@@ -27,7 +27,10 @@
  *    up to twice as many rows.)
  *
  * Macros expected: T (compute scalar), TIN (input scalar), R (real of T),
- * SUF (name suffix), RE(x), IM(x), TABS(x).
+ * SUF (name suffix), RE(x), IM(x), TABS(x); with JZ_HAF_ZPOLY_ONLY defined
+ * only the z-polynomial entry point is emitted.  Arithmetic only: no libm
+ * call on T or R (TABS excepted), so a software type such as __float128
+ * needs no math library.
  */
 
 #define JZ_CAT2(a, b) a##_##b
@@ -376,6 +379,7 @@ static int FN(haf_generic)(const TIN *A, int dim, const TIN *loops, const TIN *l
     return status;
 }
 
+#ifndef JZ_HAF_ZPOLY_ONLY
 int FN(jz_loop_hafnian)(const void *A, int dim, const void *loops, const int *V, int nv,
                         const int *group_k, int n_groups, int n_threads,
                         double *out, double *out_abs)
@@ -383,6 +387,7 @@ int FN(jz_loop_hafnian)(const void *A, int dim, const void *loops, const int *V,
     return FN(haf_generic)(A, dim, loops, NULL, 1, V, nv, group_k, n_groups, n_threads, out,
                            out_abs);
 }
+#endif
 
 int FN(jz_loop_hafnian_zpoly)(const void *A, int dim, const void *loops, const void *loops1,
                               int n_z, const int *V, int nv, const int *group_k, int n_groups,

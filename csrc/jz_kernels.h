@@ -33,6 +33,27 @@ JZ_DECLARE_HAF(ld)
 JZ_DECLARE_HAF(z)
 JZ_DECLARE_HAF(lz)
 
+/* Quad precision (113-bit mantissa), for the exact sampler's last tier: the
+ * loop hafnian z-polynomial in _Complex __float128 (suffix qz; inputs jz_z,
+ * converted exactly), a GCC extension with +, -, *, / in libgcc, so no
+ * libquadmath.  JZ_HAS_QUAD is 1 where __float128 exists and long double is
+ * narrower (GCC on x86_64); 0 where long double already has 113 bits
+ * (aarch64 Linux: the long double tier is quad) or no quad type exists (clang
+ * on macOS arm64, MSVC).  Build with -DJZ_HAS_QUAD=0 to leave it out. */
+#include <float.h>
+#ifndef JZ_HAS_QUAD
+#if defined(__SIZEOF_FLOAT128__) && defined(__GNUC__) && !defined(__clang__) && \
+    LDBL_MANT_DIG < 113
+#define JZ_HAS_QUAD 1
+#else
+#define JZ_HAS_QUAD 0
+#endif
+#endif
+/* Where JZ_HAS_QUAD is 0 it returns JZ_ERR_ARGUMENT. */
+int jz_loop_hafnian_zpoly_qz(const void *A, int dim, const void *loops, const void *loops1,
+                             int n_z, const int *V, int nv, const int *group_k, int n_groups,
+                             int n_threads, double *out, double *out_abs);
+
 #define JZ_DECLARE_TOR(SUF)                                                       \
     int jz_torontonian_##SUF(const void *M, const void *v, int n, int n_threads, \
                              double *out, double *out_abs);

@@ -25,8 +25,13 @@
  * coefficients' (2 ||dL E|| / ||L E||, a total-variation bound, with |dL_m|
  * the unit roundoff times the sum of the moduli of the terms of ell_m), the
  * normaliser's and the amplitudes'.  Above MAX_MASS in float64 the step
- * recomputes L(z) in long double; still above, the shot is refused
- * (JZ_ERR_PRECISION), never returned.  The estimate is reported (unresolved).
+ * recomputes L(z) in long double, still above in quad precision (113-bit
+ * mantissa, where JZ_HAS_QUAD: jz_kernels.h), skipping a tier whose unit
+ * roundoff cannot bring the estimate within MAX_MASS; still above, the shot
+ * is refused (JZ_ERR_PRECISION), never returned.  The estimate is reported
+ * (unresolved).  The coefficients come back as float64 from every tier (their
+ * magnitudes are scaled by scale_coefficients; the normaliser and the walk
+ * stay in float64 and estimate their own rounding).
  */
 #include <float.h>
 #include <math.h>
@@ -38,9 +43,13 @@
 #define RESOLVED 1e-12
 /* The largest estimated probability mass that rounding may misplace in one
  * draw (the click sampler's MAX_PROBABILITY_ERROR).  A draw whose estimate
- * exceeds it in float64 recomputes L(z) in long double; one that still
- * exceeds it is refused with JZ_ERR_PRECISION, never returned. */
+ * exceeds it in float64 recomputes L(z) in long double, then in quad; one
+ * that still exceeds it is refused with JZ_ERR_PRECISION, never returned. */
 #define MAX_MASS 1e-8
+/* Tiers of the coefficients of L(z): float64, long double, quad (where
+ * JZ_HAS_QUAD), and their unit roundoffs. */
+#define N_TIERS (2 + JZ_HAS_QUAD)
+static const double tier_roundoff[3] = {DBL_EPSILON / 2, LDBL_EPSILON / 2, 0x1p-113};
 /* The walk stops at the latest at J with P(n_k >= J) <= TAIL (Chernoff). */
 #define TAIL 1e-14
 /* ... and at most at MAX_WALK photons: beyond, the draw is refused. */
@@ -262,18 +271,21 @@ static void pairing(const int64_t *reps, int k, int *V, int *nv, int *groups, in
 }
 
 /* ell and its error bounds ell_err (in coef_abs): the coefficients of
- * L(z) = lhaf(B_occ; n_occ; loops + z B[occ, k]) in one pass, in float64 or
- * long double; a coefficient's rounding error is estimated as the unit
- * roundoff of the tier times the sum of the moduli of its terms (the
- * kernels' cancellation indicator, kernels/_precision.py). */
-static int coefficients(workspace *w, int q, int D, int extended)
+ * L(z) = lhaf(B_occ; n_occ; loops + z B[occ, k]) in one pass, in float64,
+ * long double or quad (tier 0, 1, 2); a coefficient's rounding error is
+ * estimated as the unit roundoff of the tier times the sum of the moduli of
+ * its terms (the kernels' cancellation indicator, kernels/_precision.py). */
+static int coefficients(workspace *w, int q, int D, int tier)
 {
     int nv, ng, status;
     pairing(w->reps, q, w->V, &nv, w->groups, &ng);
-    status = (extended ? jz_loop_hafnian_zpoly_lz : jz_loop_hafnian_zpoly_z)(
-        w->sub, q, w->sub_loops, w->sub_column, D + 1, w->V, nv, w->groups, ng, 1, w->coef,
-        w->coef_abs);
-    const double roundoff = extended ? LDBL_EPSILON / 2 : DBL_EPSILON / 2;
+    int (*zpoly)(const void *, int, const void *, const void *, int, const int *, int,
+                 const int *, int, int, double *, double *) =
+        tier == 0 ? jz_loop_hafnian_zpoly_z
+                  : tier == 1 ? jz_loop_hafnian_zpoly_lz : jz_loop_hafnian_zpoly_qz;
+    status = zpoly(w->sub, q, w->sub_loops, w->sub_column, D + 1, w->V, nv, w->groups, ng, 1,
+                   w->coef, w->coef_abs);
+    const double roundoff = tier_roundoff[tier];
     for (int m = 0; m <= D; m++) {
         w->ell[m] = w->coef[2 * m] + I * w->coef[2 * m + 1];
         w->coef_abs[m] *= roundoff;
@@ -290,14 +302,22 @@ static int resolvable(normalised n)
     return n.norm > 0 && isfinite(n.norm) && 2 * n.coef_error + n.rounding <= MAX_MASS;
 }
 
-/* Whether long double coefficients could meet the budget where float64 ones
- * missed it: their error is smaller by the ratio of the unit roundoffs (a
- * usable float64 normaliser is needed to tell; without one, try). */
-static int extended_could_resolve(normalised n)
+/* The tier to retry in where the coefficients of `tier` missed the budget:
+ * the first higher tier whose coefficients could meet it, their error being
+ * smaller by the ratio of the unit roundoffs (a usable normaliser is needed
+ * to tell; without one, the next tier).  Quad, the slow tier, only where the
+ * coefficients miss the budget on their own: where they meet it, what misses
+ * is the normaliser's own float64 rounding, the same in every tier.  N_TIERS
+ * where no tier could. */
+static int retry_tier(normalised n, int tier)
 {
     if (!(n.norm > 0) || !isfinite(n.norm))
-        return 1;
-    return (2 * n.coef_error) * (LDBL_EPSILON / DBL_EPSILON) <= MAX_MASS;
+        return tier + 1;
+    for (int t = tier + 1; t < N_TIERS; t++)
+        if ((2 * n.coef_error) * (tier_roundoff[t] / tier_roundoff[tier]) <= MAX_MASS &&
+            (t < 2 || 2 * n.coef_error > MAX_MASS))
+            return t;
+    return N_TIERS;
 }
 
 /* Draw n_k = j, the first j whose cumulative |amplitude_j|^2 exceeds u N
@@ -391,11 +411,11 @@ static int sample_one(const jz_z *B, int M, const jz_z *loops_in, const jz_z *be
         }
         const jz_z b = B[(size_t)k * M + k], g = w.loops[k];
         normalised n;
-        for (int extended = 0; extended < 2; extended++) {
-            if ((status = coefficients(&w, q, D, extended)) != JZ_OK)
+        for (int tier = 0; tier < N_TIERS; tier = retry_tier(n, tier)) {
+            if ((status = coefficients(&w, q, D, tier)) != JZ_OK)
                 goto done;
             n = normaliser(w.ell, w.coef_abs, D, b, g, 1.0, w.mom, w.lf);
-            if (resolvable(n) || !extended_could_resolve(n))
+            if (resolvable(n))
                 break;
         }
         /* refused: the estimated mass, NaN for an unusable normaliser, -J for a walk bound

@@ -97,6 +97,8 @@ cdef void *_ptr(object a):
 ctypedef int (*haf_fn)(const void *, int, const void *, const int *, int, const int *,
                        int, int, double *, double *) noexcept nogil
 ctypedef int (*tor_fn)(const void *, const void *, int, int, double *, double *) noexcept nogil
+ctypedef int (*zpoly_fn)(const void *, int, const void *, const void *, int, const int *, int,
+                         const int *, int, int, double *, double *) noexcept nogil
 ctypedef int (*perm_fn)(const void *, int, int, double *, double *) noexcept nogil
 
 
@@ -139,10 +141,22 @@ def loop_hafnian(A, loops, V, group_k, int n_threads, bint extended):
     return complex(out[0], out[1]), out_abs
 
 
-def loop_hafnian_zpoly(A, loops, loops1, int n_z, V, group_k, int n_threads):
+#: Whether the quad-precision (113-bit) tier of the exact sampler and
+#: loop_hafnian_zpoly(tier="qz") are compiled (JZ_HAS_QUAD, csrc/jz_kernels.h).
+HAS_QUAD = bool(JZ_HAS_QUAD)
+
+
+def loop_hafnian_zpoly(A, loops, loops1, int n_z, V, group_k, int n_threads, str tier="z"):
     """Coefficients of z^0..z^(n_z-1) of the loop hafnian of the vertex list V
-    of A (complex128) with loop weights loops + z loops1 (complex128).
-    Returns (complex coefficients (n_z,), sums of |leaf values| (n_z,))."""
+    of A (complex128) with loop weights loops + z loops1 (complex128),
+    computed in ``tier``: "z" complex128, "lz" complex long double, "qz"
+    complex quad (where HAS_QUAD).  Returns (complex coefficients (n_z,),
+    sums of |leaf values| (n_z,)), rounded to float64."""
+    tiers = ("z", "lz", "qz") if HAS_QUAD else ("z", "lz")
+    if tier not in tiers:
+        raise ValueError(f"tier must be one of {tiers}, got {tier!r}")
+    cdef zpoly_fn fn = (jz_loop_hafnian_zpoly_z if tier == "z" else
+                        jz_loop_hafnian_zpoly_lz if tier == "lz" else jz_loop_hafnian_zpoly_qz)
     out = np.zeros(2 * n_z)
     out_abs = np.zeros(n_z)
     cdef double *o = <double *>_ptr(out)
@@ -154,7 +168,7 @@ def loop_hafnian_zpoly(A, loops, loops1, int n_z, V, group_k, int n_threads):
     cdef int *g = <int *>_ptr(group_k)
     cdef int dim = A.shape[0], nv = V.shape[0], ng = group_k.shape[0], status
     with nogil:
-        status = jz_loop_hafnian_zpoly_z(a, dim, l, l1, n_z, v, nv, g, ng, n_threads, o, oa)
+        status = fn(a, dim, l, l1, n_z, v, nv, g, ng, n_threads, o, oa)
     _check(status, "loop_hafnian_zpoly")
     return out[0::2] + 1j * out[1::2], out_abs
 

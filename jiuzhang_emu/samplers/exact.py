@@ -38,17 +38,33 @@ al., Sci. Adv. 8, eabl9236 (2022)):
    may misplace: 2 ||dL E|| / ||L E|| (a total-variation bound) with |dL_m|
    the unit roundoff times the sum of the moduli of the terms of ell_m, plus
    the normaliser's and the amplitudes' rounding.  Above ``MAX_MASS`` the
-   coefficients are recomputed in long double; still above, the sampler
-   raises :class:`~jiuzhang_emu.errors.PrecisionLimitError` rather than
-   return the shot.  ``unresolved_mass`` reports the largest estimate.
+   coefficients are recomputed in long double, then in quad precision
+   (113-bit mantissa, ``_kernels.HAS_QUAD``), skipping a tier whose unit
+   roundoff cannot meet the budget; quad only where the coefficients miss it
+   on their own.  Still above, the sampler raises
+   :class:`~jiuzhang_emu.errors.PrecisionLimitError` rather than return the
+   shot.  ``unresolved_mass`` reports the largest estimate.  The quad tier is
+   GCC's ``_Complex __float128`` (software arithmetic, no libquadmath): it is
+   compiled where ``__float128`` exists and long double is narrower (GCC on
+   x86_64 Linux); where long double is itself IEEE quad (aarch64 Linux) the
+   long double tier already has its precision; elsewhere (clang, e.g. macOS
+   arm64; MSVC) it is absent (``JZ_HAS_QUAD`` = 0, csrc/jz_kernels.h) and
+   such draws are refused.
 
-Supported range: draws exact to ``unresolved_mass`` <= ``MAX_MASS`` = 1e-8,
-which float64 and long double reach up to ~50 photons in one mode when two
-modes are bright, fewer when more are (measured over 1000 shots: a squeezer
-r = 1.5 into a 50:50 splitter never refused, r = 1.75 refused 0.2 %, r = 2.0
-0.4 %; three squeezers through a Haar unitary, r = 1.0 never, r = 1.5 1.8 %,
-from 20 photons in one mode).  Brighter light raises PrecisionLimitError,
-naming the shot, the mode and the estimate.
+Supported range: draws exact to ``unresolved_mass`` <= ``MAX_MASS`` = 1e-8.
+Float64 and long double reach ~50 photons in one mode when two modes are
+bright, fewer when more are.  Quad reaches further at a cost that grows
+steeply with the photons in the mode (software arithmetic; one core of a
+shared x86_64 machine: ~1.5 s for a draw after 58 photons in one mode, ~7 s
+after 71, ~40 s after 91, ~70 s after 99, 7.5 minutes after 172, where even
+quad's estimate, 29, misses the budget and the draw is refused).  Measured
+over 1000 shots (seed 1), refused without / with quad: a squeezer r = 1.5
+into a 50:50 splitter never; r = 2.0 0.7 % / none; r = 2.5 (100 shots) 9 % /
+1 % (that 172-photon draw); three squeezers r = 1.5 through Haar(3, rng=2)
+2.0 % / 1.0 %: the draws still refused there (at mode 1, after 20-33
+photons) miss the budget by the float64 rounding of the normaliser
+(estimates 1e-8 to 4e-5), which no coefficient tier changes.  Brighter light
+raises PrecisionLimitError, naming the shot, the mode and the estimate.
 """
 from math import factorial, lgamma
 

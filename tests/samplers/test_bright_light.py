@@ -1,11 +1,13 @@
 """The exact photon sampler on bright light (issue 13): exact where rounding
-allows, refused (PrecisionLimitError) where it does not, never a wrong shot.
+allows (float64, long double, then quad where compiled), refused
+(PrecisionLimitError) where it does not, never a wrong shot.
 
 Oracles: photon-number parity (squeezed vacua through a lossless
 interferometer give only even totals; a two-mode squeezed vacuum only equal
 counts in its two modes), the closed-form total photon-number distribution of
-a squeezed vacuum, P(2n) = (2n)! / (2^n n!)^2 tanh(r)^(2n) / cosh(r), and an
-mpmath evaluation of the normaliser.
+a squeezed vacuum, P(2n) = (2n)! / (2^n n!)^2 tanh(r)^(2n) / cosh(r), and
+mpmath evaluations of the normaliser and of a bright step's conditional
+distribution (one mode's loop hafnian in closed form).
 """
 from math import comb
 
@@ -24,7 +26,7 @@ from jiuzhang_emu import (
     haar_unitary,
 )
 from jiuzhang_emu.kernels import _kernels
-from jiuzhang_emu.samplers import iter_batches
+from jiuzhang_emu.samplers import batch_sizes, iter_batches, root_seed
 from jiuzhang_emu.samplers.exact import MAX_MASS, PhotonNumberSampler, _normaliser
 
 ALPHA = 1e-4  # tests/conftest.py: chi-square goodness of fit at p > 1e-4
@@ -47,12 +49,14 @@ def _native(experiment, shots, seed):
 def test_bright_splitter_returns_no_odd_total(r, shots):
     patterns, unresolved, refused = _native(_splitter(r), shots, seed=1)
     accepted = patterns[~refused]
-    assert len(accepted) > shots // 2  # refused: 0.4 % at r = 2.0, ~10 % at r = 2.5
+    # refused without quad: 0.7 % at r = 2.0, ~10 % at r = 2.5; with quad none at r = 2.0
+    assert len(accepted) > shots // 2
     assert (accepted.sum(axis=1) % 2 == 0).all()
     assert (unresolved[~refused] <= MAX_MASS).all()
     assert (patterns[refused] == -1).any(axis=1).all()
 
 
+@pytest.mark.skipif(_kernels.HAS_QUAD, reason="resolved by the quad tier")
 def test_issue_reproducer_is_refused_not_returned():
     """Batch 31 of Experiment.sample(3000, rng=1) held the shot [91, 78]."""
     with pytest.raises(PrecisionLimitError, match=r"mode 1 .*budget of 1e-08"):
@@ -141,3 +145,75 @@ def test_normaliser_matches_mpmath(degree):
     b, g = 0.45 - 0.2j, 1.5 + 0.7j
     expected = _normaliser_mpmath(ell, b, g, terms=6 * degree + 200)
     assert _normaliser(ell, b, g) == pytest.approx(expected, rel=1e-11)
+
+
+# -- the quad tier: the issue's shot resolved, and checked against mpmath --
+
+def _issue_shot():
+    """B and the inputs of shot 62 of batch 31 of Experiment.sample(3000,
+    rng=1) on a squeezer r = 2.0 into the splitter: 91 photons in mode 0."""
+    entropy, _ = root_seed(1)
+    sampler = PhotonNumberSampler(_splitter(2.0).output_state())
+    generator = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(31,)))
+    loops, beta, u = sampler._inputs(generator, batch_sizes(3000)[31])
+    return sampler._B, loops[62:63], beta[62:63], u[62:63]
+
+
+def _one_mode_polynomial_mpmath(a, l0, l1, n):
+    """Coefficients of L(z) = lhaf of one vertex repeated n times with edge
+    weight a and loop l0 + z l1: sum_k n! / (k! 2^k (n - 2k)!) a^k (l0 + z l1)^(n - 2k)."""
+    a, l0, l1 = mpmath.mpc(a), mpmath.mpc(l0), mpmath.mpc(l1)
+    ell = [mpmath.mpc(0)] * (n + 1)
+    for k in range(n // 2 + 1):
+        w = mpmath.factorial(n) / (mpmath.factorial(k) * 2**k * mpmath.factorial(n - 2 * k))
+        for m in range(n - 2 * k + 1):
+            ell[m] += w * a**k * mpmath.binomial(n - 2 * k, m) * l0**(n - 2 * k - m) * l1**m
+    return ell
+
+
+def _distribution_mpmath(ell, b, g, terms):
+    """j! |[z^j] L(z) E(z)|^2 for j < ``terms`` (unnormalised)."""
+    b, g = mpmath.mpc(b), mpmath.mpc(g)
+    e = [mpmath.mpc(1)]
+    for i in range(terms):  # (i + 1) e_{i+1} = g e_i + b e_{i-1}
+        e.append((g * e[i] + (b * e[i - 1] if i else 0)) / (i + 1))
+    return [mpmath.factorial(j) * abs(mpmath.fsum(
+        ell[m] * e[j - m] for m in range(min(j, len(ell) - 1) + 1))) ** 2 for j in range(terms)]
+
+
+@pytest.mark.slow  # ~40 s: the quad loop hafnian of 91 photons in one mode
+@pytest.mark.skipif(not _kernels.HAS_QUAD, reason="quad tier not compiled (JZ_HAS_QUAD = 0)")
+def test_issue_reproducer_is_resolved_in_quad():
+    """The shot refused without quad (float64 estimate 34, long double
+    skipped as hopeless) comes back from the quad tier with an even total, and its draw at mode 1 is the one mpmath's
+    conditional distribution gives for the same uniform."""
+    B, loops, beta, u = _issue_shot()
+    patterns, unresolved, refused = _kernels.sample_photons(B, loops, beta, u, 1)
+    assert not refused[0] and unresolved[0] <= MAX_MASS
+    n0, n1 = (int(n) for n in patterns[0])
+    assert n0 == 91 and (n0 + n1) % 2 == 0
+    # mode 1 given n0: loops with both modes out of the heterodyned set
+    ell_loops = loops[0] - B[:, 0] * beta[0, 0].conjugate() - B[:, 1] * beta[0, 1].conjugate()
+    with mpmath.workdps(60):
+        ell = _one_mode_polynomial_mpmath(B[0, 0], ell_loops[0], B[0, 1], n0)
+        p = _distribution_mpmath(ell, B[1, 1], ell_loops[1], terms=600)
+        total = mpmath.fsum(p)
+        assert p[-1] < 1e-30 * total  # the tail is negligible
+        # odd totals: only through the ~1e-8 residue left in the loops (7e-16 here)
+        assert mpmath.fsum(p[0::2]) < 1e-12 * total
+        cdf = np.cumsum([float(x / total) for x in p])
+    assert int(np.argmax(cdf > u[0, 1])) == n1
+
+
+def test_refused_where_no_tier_resolves():
+    """Shot 200 of 1000 of three squeezers r = 1.5 through Haar(3, rng=2), seed 1: at
+    mode 1, after 25 photons in mode 0, the coefficients resolve in long
+    double but the normaliser's own float64 rounding is estimated at 1.2e-6,
+    which no coefficient tier (quad included) changes: refused at once."""
+    experiment = Experiment([SingleModeSqueezer(1.5)] * 3, haar_unitary(3, rng=2),
+                            PhotonNumberResolving())
+    sampler = PhotonNumberSampler(experiment.output_state())
+    loops, beta, u = (a[200:201] for a in sampler._inputs(np.random.default_rng(1), 1000))
+    patterns, unresolved, refused = _kernels.sample_photons(sampler._B, loops, beta, u, 1)
+    assert refused[0] and patterns[0, :2].tolist() == [25, -1]
+    assert unresolved[0] > MAX_MASS
