@@ -49,6 +49,10 @@
 /* Tiers of the coefficients of L(z): float64, long double, quad (where
  * JZ_HAS_QUAD), and their unit roundoffs. */
 #define N_TIERS (2 + JZ_HAS_QUAD)
+/* Quad is software arithmetic: a retry costs ~40 s after 91 photons and
+ * ~7.5 min after 172 (one core).  Past this many photons a draw that long
+ * double cannot resolve is refused at once rather than retried. */
+#define QUAD_MAX_PHOTONS 100
 static const double tier_roundoff[3] = {DBL_EPSILON / 2, LDBL_EPSILON / 2, 0x1p-113};
 /* The walk stops at the latest at J with P(n_k >= J) <= TAIL (Chernoff). */
 #define TAIL 1e-14
@@ -307,15 +311,15 @@ static int resolvable(normalised n)
  * smaller by the ratio of the unit roundoffs (a usable normaliser is needed
  * to tell; without one, the next tier).  Quad, the slow tier, only where the
  * coefficients miss the budget on their own: where they meet it, what misses
- * is the normaliser's own float64 rounding, the same in every tier.  N_TIERS
- * where no tier could. */
-static int retry_tier(normalised n, int tier)
+ * is the normaliser's own float64 rounding, the same in every tier; and only
+ * up to QUAD_MAX_PHOTONS photons so far (D).  N_TIERS where no tier could. */
+static int retry_tier(normalised n, int tier, int D)
 {
     if (!(n.norm > 0) || !isfinite(n.norm))
         return tier + 1;
     for (int t = tier + 1; t < N_TIERS; t++)
         if ((2 * n.coef_error) * (tier_roundoff[t] / tier_roundoff[tier]) <= MAX_MASS &&
-            (t < 2 || 2 * n.coef_error > MAX_MASS))
+            (t < 2 || (2 * n.coef_error > MAX_MASS && D <= QUAD_MAX_PHOTONS)))
             return t;
     return N_TIERS;
 }
@@ -411,7 +415,7 @@ static int sample_one(const jz_z *B, int M, const jz_z *loops_in, const jz_z *be
         }
         const jz_z b = B[(size_t)k * M + k], g = w.loops[k];
         normalised n;
-        for (int tier = 0; tier < N_TIERS; tier = retry_tier(n, tier)) {
+        for (int tier = 0; tier < N_TIERS; tier = retry_tier(n, tier, D)) {
             if ((status = coefficients(&w, q, D, tier)) != JZ_OK)
                 goto done;
             n = normaliser(w.ell, w.coef_abs, D, b, g, 1.0, w.mom, w.lf);

@@ -57,7 +57,9 @@ bright, fewer when more are.  Quad reaches further at a cost that grows
 steeply with the photons in the mode (software arithmetic; one core of a
 shared x86_64 machine: ~1.5 s for a draw after 58 photons in one mode, ~7 s
 after 71, ~40 s after 91, ~70 s after 99, 7.5 minutes after 172, where even
-quad's estimate, 29, misses the budget and the draw is refused).  Measured
+quad's estimate, 29, missed the budget), so it is tried only up to 100
+photons so far (csrc/sampler.c, QUAD_MAX_PHOTONS); past that such a draw is
+refused at once.  Measured
 over 1000 shots (seed 1), refused without / with quad: a squeezer r = 1.5
 into a 50:50 splitter never; r = 2.0 0.7 % / none; r = 2.5 (100 shots) 9 % /
 1 % (that 172-photon draw); three squeezers r = 1.5 through Haar(3, rng=2)
