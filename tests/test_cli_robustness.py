@@ -198,7 +198,7 @@ def _pool_workers(iterator):
     first = next(iterator)
     import multiprocessing
     return first, [p for p in multiprocessing.active_children()
-                   if p.name.startswith(("ForkServerPoolWorker", "SpawnPoolWorker"))]
+                   if p.name.startswith(("ForkServerProcess", "SpawnProcess"))]
 
 
 @pytest.mark.parametrize("sig, error", [(signal.SIGKILL, samplers.WorkerError),

@@ -42,6 +42,9 @@ import signal
 import sys
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -284,49 +287,78 @@ def iter_batches(experiment, shots, *, rng=None, method="auto", first_batch=0, n
             yield (i, *runner(i, sizes[i]))
         return
     # forkserver: forking a process whose OpenMP runtime is live can hang.
-    # Leaving the block terminates the workers: an interrupted run stops at once.
+    # concurrent.futures, not multiprocessing.Pool: a Pool whose worker died
+    # holding a queue lock deadlocks in terminate(); the executor marks itself
+    # broken instead.  Leaving the block kills the workers: an interrupted
+    # run stops at once.
     context = multiprocessing.get_context(
         "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn")
-    with context.Pool(n_workers, initializer=_start_worker,
-                      initargs=(runner, os.getpid())) as pool:
-        results = pool.imap(_run_batch, [(i, sizes[i]) for i in indices])
-        workers = list(getattr(pool, "_pool", ()))
-        for i in indices:
-            yield (i, *_next_result(results, workers))
+    executor = ProcessPoolExecutor(n_workers, mp_context=context, initializer=_start_worker,
+                                   initargs=(runner, os.getpid()))
+    workers = {}
+    try:
+        futures = [executor.submit(_run_batch, (i, sizes[i])) for i in indices]
+        for i, future in zip(indices, futures):
+            yield (i, *_next_result(future, executor, workers))
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+        for worker in _seen_workers(executor, workers).values():
+            if worker.exitcode is None:
+                worker.kill()
+            worker.join(1)
 
 
 class WorkerError(JiuzhangEmuError, RuntimeError):
     """A pool worker process died while the run was sampling."""
 
 
-def _next_result(results, workers, poll_seconds=1.0):
-    """The next result of a pool's ``imap``, waited for in slices, so that
-    this thread runs its signal handlers and sees a worker that died.
+def _seen_workers(executor, workers):
+    """Add the executor's live worker processes to ``workers`` (pid ->
+    process) and return it: a broken executor forgets its processes."""
+    workers.update(getattr(executor, "_processes", None) or {})
+    return workers
 
-    A pool replaces a dead worker but not the batch it held, so waiting
-    without a limit would wait for ever (as after a SIGTERM sent to the
-    whole process group, which ends the workers too): a worker ended by
-    SIGTERM or SIGINT ends the run as an interrupt, any other death is a
-    :class:`WorkerError`.
+
+def _next_result(future, executor, workers, poll_seconds=1.0):
+    """The result of a batch's ``future``, waited for in slices, so that this
+    thread runs its signal handlers and sees a worker that died.
+
+    A worker ended by SIGTERM or SIGINT (e.g. `timeout` signals the whole
+    process group) ends the run as an interrupt; any other death is a
+    :class:`WorkerError` (the batches it held are lost).
     """
     while True:
+        _check_workers(_seen_workers(executor, workers))
         try:
-            return results.next(timeout=poll_seconds)
-        except multiprocessing.TimeoutError:
+            return future.result(timeout=poll_seconds)
+        except FuturesTimeout:
             pass
-        for worker in workers:
-            code = worker.exitcode
-            if code is None:
-                continue
-            if code in (-signal.SIGTERM, -signal.SIGINT):
-                raise KeyboardInterrupt
-            try:
-                cause = f"killed by {signal.Signals(-code).name}" if code < 0 else None
-            except ValueError:
-                cause = f"killed by signal {-code}"
-            cause = cause or f"exit status {code}"
-            raise WorkerError(f"worker process {worker.pid} ended while sampling ({cause}); "
-                              f"the batches it held are lost, so the run stops")
+        except BrokenProcessPool:
+            _check_workers(workers)
+            raise WorkerError("a worker process ended while sampling; the batches it held "
+                              "are lost, so the run stops") from None
+
+
+def _check_workers(workers):
+    """Raise for the dead workers in ``workers``: WorkerError naming one that
+    did not end by SIGTERM/SIGINT (the executor terminates the others once
+    one died), else KeyboardInterrupt."""
+    dead = {pid: worker.exitcode for pid, worker in workers.items()
+            if worker.exitcode is not None}
+    if not dead:
+        return
+    interrupts = (-signal.SIGTERM, -signal.SIGINT)
+    for pid, code in dead.items():
+        if code in interrupts:
+            continue
+        try:
+            cause = f"killed by {signal.Signals(-code).name}" if code < 0 else None
+        except ValueError:
+            cause = f"killed by signal {-code}"
+        cause = cause or f"exit status {code}"
+        raise WorkerError(f"worker process {pid} ended while sampling ({cause}); "
+                          f"the batches it held are lost, so the run stops")
+    raise KeyboardInterrupt
 
 
 _WORKER_RUNNER = None
