@@ -252,3 +252,25 @@ def random_experiment():
     """f(n_modes, seed, detector=None, *, displaced=False, lossy=True,
     thermal=True, r_max=0.6) -> a small random jiuzhang_emu.Experiment."""
     return _random_experiment
+
+
+def _one_mode_polynomial_mpmath(a, l0, l1, n):
+    """Coefficients (mpmath, at the caller's precision) of the z-polynomial
+    L(z) = lhaf of one vertex repeated n times with edge weight a and loop
+    l0 + z l1: sum_k n! / (k! 2^k (n - 2k)!) a^k (l0 + z l1)^(n - 2k)."""
+    import mpmath
+
+    a, l0, l1 = mpmath.mpc(a), mpmath.mpc(l0), mpmath.mpc(l1)
+    ell = [mpmath.mpc(0)] * (n + 1)
+    for k in range(n // 2 + 1):
+        w = mpmath.factorial(n) / (mpmath.factorial(k) * 2**k * mpmath.factorial(n - 2 * k))
+        for m in range(n - 2 * k + 1):
+            ell[m] += w * a**k * mpmath.binomial(n - 2 * k, m) * l0**(n - 2 * k - m) * l1**m
+    return ell
+
+
+@pytest.fixture
+def one_mode_polynomial_mpmath():
+    """f(a, l0, l1, n) -> the n + 1 mpmath coefficients of the loop hafnian of
+    one vertex repeated n times, edge a and loop l0 + z l1, as a polynomial in z."""
+    return _one_mode_polynomial_mpmath

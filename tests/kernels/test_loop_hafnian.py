@@ -1,5 +1,6 @@
 """Loop hafnian: telephone numbers, reduction to the hafnian, brute force,
 thewalrus, properties, thread invariance."""
+import mpmath
 import numpy as np
 import pytest
 import thewalrus
@@ -255,23 +256,8 @@ def test_zpoly_without_z_part_is_the_loop_hafnian():
     np.testing.assert_array_equal(coefficients[1:], 0)
 
 
-def _one_row_zpoly_mpmath(a, l0, l1, n):
-    """[z^m] lhaf of one vertex repeated n times (edge a, loop l0 + z l1):
-    sum_k n! / (k! 2^k (n - 2k)!) a^k (l0 + z l1)^(n - 2k), at 60 digits."""
-    import mpmath
-
-    with mpmath.workdps(60):
-        a, l0, l1 = mpmath.mpc(a), mpmath.mpc(l0), mpmath.mpc(l1)
-        ell = [mpmath.mpc(0)] * (n + 1)
-        for k in range(n // 2 + 1):
-            w = mpmath.factorial(n) / (mpmath.factorial(k) * 2**k * mpmath.factorial(n - 2 * k))
-            for m in range(n - 2 * k + 1):
-                ell[m] += w * a**k * mpmath.binomial(n - 2 * k, m) * l0**(n - 2 * k - m) * l1**m
-        return [complex(x) for x in ell]
-
-
 @pytest.mark.parametrize("tier", ["z", "lz", "qz"])
-def test_zpoly_tiers_of_a_bright_row_within_their_estimate(tier):
+def test_zpoly_tiers_of_a_bright_row_within_their_estimate(tier, one_mode_polynomial_mpmath):
     """41 photons in one mode (the sampler's L(z) at a bright step, inputs of
     the issue-13 shot): the sieve cancels by ~3e10, so float64 loses the small
     coefficients (3e-6 relative error).  In every tier the error stays within
@@ -288,7 +274,8 @@ def test_zpoly_tiers_of_a_bright_row_within_their_estimate(tier):
     V, group_k = _pairing([n], True)
     ell, abs_sum = _kernels.loop_hafnian_zpoly(
         np.array([[a]]), np.array([l0]), np.array([l1]), n + 1, V, group_k, 1, tier=tier)
-    exact = np.array(_one_row_zpoly_mpmath(a, l0, l1, n))
+    with mpmath.workdps(60):
+        exact = np.array([complex(c) for c in one_mode_polynomial_mpmath(a, l0, l1, n)])
     roundoff = {"z": 2.0**-53, "lz": 2.0**-64, "qz": 2.0**-113}[tier]
     error = np.abs(ell - exact)
     assert (error <= 10 * (roundoff * abs_sum + 2.0**-53 * np.abs(exact))).all()

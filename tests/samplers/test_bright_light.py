@@ -159,18 +159,6 @@ def _issue_shot():
     return sampler._B, loops[62:63], beta[62:63], u[62:63]
 
 
-def _one_mode_polynomial_mpmath(a, l0, l1, n):
-    """Coefficients of L(z) = lhaf of one vertex repeated n times with edge
-    weight a and loop l0 + z l1: sum_k n! / (k! 2^k (n - 2k)!) a^k (l0 + z l1)^(n - 2k)."""
-    a, l0, l1 = mpmath.mpc(a), mpmath.mpc(l0), mpmath.mpc(l1)
-    ell = [mpmath.mpc(0)] * (n + 1)
-    for k in range(n // 2 + 1):
-        w = mpmath.factorial(n) / (mpmath.factorial(k) * 2**k * mpmath.factorial(n - 2 * k))
-        for m in range(n - 2 * k + 1):
-            ell[m] += w * a**k * mpmath.binomial(n - 2 * k, m) * l0**(n - 2 * k - m) * l1**m
-    return ell
-
-
 def _distribution_mpmath(ell, b, g, terms):
     """j! |[z^j] L(z) E(z)|^2 for j < ``terms`` (unnormalised)."""
     b, g = mpmath.mpc(b), mpmath.mpc(g)
@@ -183,7 +171,7 @@ def _distribution_mpmath(ell, b, g, terms):
 
 @pytest.mark.slow  # ~40 s: the quad loop hafnian of 91 photons in one mode
 @pytest.mark.skipif(not _kernels.HAS_QUAD, reason="quad tier not compiled (JZ_HAS_QUAD = 0)")
-def test_issue_reproducer_is_resolved_in_quad():
+def test_issue_reproducer_is_resolved_in_quad(one_mode_polynomial_mpmath):
     """The shot refused without quad (float64 estimate 34, long double
     skipped as hopeless) comes back from the quad tier with an even total, and its draw at mode 1 is the one mpmath's
     conditional distribution gives for the same uniform."""
@@ -195,7 +183,7 @@ def test_issue_reproducer_is_resolved_in_quad():
     # mode 1 given n0: loops with both modes out of the heterodyned set
     ell_loops = loops[0] - B[:, 0] * beta[0, 0].conjugate() - B[:, 1] * beta[0, 1].conjugate()
     with mpmath.workdps(60):
-        ell = _one_mode_polynomial_mpmath(B[0, 0], ell_loops[0], B[0, 1], n0)
+        ell = one_mode_polynomial_mpmath(B[0, 0], ell_loops[0], B[0, 1], n0)
         p = _distribution_mpmath(ell, B[1, 1], ell_loops[1], terms=600)
         total = mpmath.fsum(p)
         assert p[-1] < 1e-30 * total  # the tail is negligible
