@@ -83,7 +83,9 @@ static inline __float128 jz_qabs(__float128 x) { return x < 0 ? -x : x; }
 #define IM(x) (__imag__(x))
 #define TABS(x) (jz_qabs(__real__(x)) + jz_qabs(__imag__(x)))
 #define JZ_HAF_ZPOLY_ONLY
+#define JZ_POLL_EVERY_NODE
 #include "hafnian_impl.h"
+#undef JZ_POLL_EVERY_NODE
 #undef JZ_HAF_ZPOLY_ONLY
 #undef T
 #undef TIN

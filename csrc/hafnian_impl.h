@@ -215,15 +215,24 @@ static void FN(haf_rec)(const FN(haf_ctx) *cx, FN(haf_work) *w, int gidx,
     }
 }
 
-/* haf_rec behind a poll, where at least JZ_POLL_LEVELS groups lie below.  Out
- * of line: code added to haf_rec changes how the compiler vectorizes its loops,
- * and with that the rounding of complex loop hafnians. */
+/* haf_rec behind a poll, where at least JZ_POLL_LEVELS groups lie below, and
+ * in the top three levels, leaves included: a few modes repeated many times
+ * make few groups, each of many contractions (a quad z-polynomial of one
+ * bright mode ran 40 s without a poll); and at every node where arithmetic
+ * is so slow that a contraction outweighs a poll many times over
+ * (JZ_POLL_EVERY_NODE: quad, where a subtree of five groups took minutes).
+ * Out of line: code added to haf_rec changes how the compiler vectorizes its
+ * loops, and with that the rounding of complex loop hafnians. */
 __attribute__((noinline)) static void FN(haf_node)(const FN(haf_ctx) *cx, FN(haf_work) *w,
                                                    int gidx, const T *b, const T *l,
                                                    const T *g, int s, R weight,
                                                    FN(haf_acc) *acc)
 {
-    if (gidx + 1 >= JZ_POLL_LEVELS && jz_stopped(cx->st))
+#ifdef JZ_POLL_EVERY_NODE
+    if (jz_stopped(cx->st))
+#else
+    if ((gidx + 1 >= JZ_POLL_LEVELS || gidx >= cx->n_groups - 3) && jz_stopped(cx->st))
+#endif
         return;
     FN(haf_rec)(cx, w, gidx, b, l, g, s, weight, acc);
 }

@@ -2,7 +2,10 @@
 
 File format ``jiuzhang_emu.samples``, version 1
 -----------------------------------------------
-HDF5 with the 1.10+ file format (``libver="latest"``, needed for SWMR).
+HDF5 in the 1.10 file format (``libver=("v110", "v110")``: SWMR needs at
+least 1.10, and capping it keeps files that HDF5 2.0 writes readable by the
+HDF5 1.14 of older h5py releases; "latest" under HDF5 2.0 writes layout
+messages HDF5 1.14 cannot read).
 
 Dataset ``/patterns``
     Detection patterns, shape (shots written, modes); int16 when the
@@ -112,6 +115,7 @@ FORMAT = "jiuzhang_emu.samples"
 FORMAT_VERSION = 1
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 SUFFIXES = (".h5", ".hdf5")
+LIBVER = ("v110", "v110")
 _CHUNK_BYTES = 1 << 16
 _READ_ROWS = 1 << 16
 #: The attributes that define a run, covered by ``metadata_sha256``.
@@ -536,7 +540,7 @@ def _new_file(path, n_modes, dtype, attrs):
         chunk_rows = max(samplers.BATCH_SIZE, _CHUNK_BYTES // (n_modes * dtype.itemsize))
         handle = None
         try:
-            handle = h5py.File(temporary, "w", libver="latest", locking=False, rdcc_nbytes=0)
+            handle = h5py.File(temporary, "w", libver=LIBVER, locking=False, rdcc_nbytes=0)
             handle.create_dataset("patterns", shape=(0, n_modes), maxshape=(None, n_modes),
                                   dtype=dtype, chunks=(chunk_rows, n_modes), compression="gzip",
                                   compression_opts=1, shuffle=True)
@@ -630,7 +634,7 @@ def _open_for_append(path, lock, name):
     h5py = _h5py()
     if not os.access(path, os.W_OK):
         raise InputError(f"{name!r} is not writable")
-    options = {"libver": "latest", "locking": False, "rdcc_nbytes": 0}
+    options = {"libver": LIBVER, "locking": False, "rdcc_nbytes": 0}
     try:
         return h5py.File(path, "r+", **options)
     except OSError:  # the consistency flags of a killed SWMR writer

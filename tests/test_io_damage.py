@@ -253,7 +253,8 @@ def test_flipped_bytes_anywhere_give_an_input_error_or_a_read_never_another_erro
     """Bytes flipped across the whole file (every 61st byte), in a child with a
     time limit: no reader raises anything but InputError, none hangs."""
     done = subprocess.run([sys.executable, "-c", _SWEEP, str(sample_file), "null", "61"],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600,
+                          cwd=sample_file.parent)
     assert done.returncode == 0, done.stderr[-2000:]
     outcomes = json.loads(done.stdout)
     assert set(outcomes) <= {"read", "InputError"}, {k: v[:5] for k, v in outcomes.items()}
