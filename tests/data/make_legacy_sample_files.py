@@ -7,6 +7,11 @@ to the same samples, and that an int seed still gives the same samples.
 Run from a checkout of that commit, with its extension built::
 
     PYTHONPATH=/path/to/that/checkout python tests/data/make_legacy_sample_files.py OUTDIR
+
+That code wrote with ``libver="latest"``, which under HDF5 2.0 (h5py >= 3.15)
+gives layout messages the HDF5 1.14 of the oldest supported h5py cannot read;
+the committed files were then copied, attributes and dataset unchanged, into
+the 1.10 format the writer now uses (``io.LIBVER``).
 """
 import hashlib
 import json
