@@ -98,6 +98,7 @@ import json
 import math
 import os
 import re
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -114,6 +115,7 @@ except ImportError:  # pragma: no cover - not POSIX: no lock
 FORMAT = "jiuzhang_emu.samples"
 FORMAT_VERSION = 1
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_WRITER_WAIT = 10.0  # seconds a reader waits for a running writer's file to become readable
 SUFFIXES = (".h5", ".hdf5")
 LIBVER = ("v110", "v110")
 _CHUNK_BYTES = 1 << 16
@@ -239,12 +241,13 @@ def _damaged(path, what):
     return InputError(f"{path!r} is damaged: {what}")
 
 
-def _open_checked(path, name=None):
+def _open_checked(path, name=None, *, locked=False):
     """Open an existing sample file read-only, or raise InputError.
 
     Files whose writer is running, or was killed, are opened with SWMR.
     HDF5's own file locks are not used: :class:`_RunLock` guards writers.
-    ``name`` is the path as the caller gave it (for messages).
+    ``name`` is the path as the caller gave it (for messages); ``locked``
+    says the caller holds the file's run lock (no other writer to wait for).
     """
     h5py = _h5py()
     name = path if name is None else name
@@ -257,16 +260,23 @@ def _open_checked(path, name=None):
         raise InputError(f"cannot read {name!r}: {exc.strerror or exc}") from None
     if signature != _HDF5_SIGNATURE:
         raise InputError(f"{name!r} is not an HDF5 file (not a jiuzhang_emu sample file)")
-    try:
-        handle = h5py.File(path, "r", locking=False)
-    except OSError as exc:
-        if "already open for write" not in str(exc):  # not a killed writer's flags
+    deadline = time.monotonic() + _WRITER_WAIT
+    while True:
+        running = not locked and _being_written(path)
+        try:
+            handle = _open_readable(h5py, path, running)
+            break
+        except OSError as exc:
+            if running and time.monotonic() < deadline:
+                time.sleep(0.05)  # a writer's file is unreadable until it is in SWMR mode
+                continue
+            if running:
+                raise InputError(f"cannot read {name!r}: a run writing it has not made it "
+                                 f"readable within {_WRITER_WAIT:g} s ({exc})") from None
+            if "already open for write" in str(exc):
+                raise InputError(f"cannot read {name!r}: {exc}") from None
             raise InputError(f"cannot read {name!r}: the file is damaged or truncated "
                              f"({exc})") from None
-        try:
-            handle = h5py.File(path, "r", swmr=True, locking=False)
-        except OSError as exc:
-            raise InputError(f"cannot read {name!r}: {exc}") from None
     try:
         with _reading(name):
             fmt = _text(handle.attrs.get("format", ""))
@@ -283,6 +293,35 @@ def _open_checked(path, name=None):
         handle.close()
         raise
     return handle
+
+
+def _open_readable(h5py, path, running):
+    """Open with SWMR when a writer is ``running`` or the flags say one (maybe
+    killed) has the file open."""
+    if not running:
+        try:
+            return h5py.File(path, "r", locking=False)
+        except OSError as exc:
+            if "already open for write" not in str(exc):  # not a writer's flags
+                raise
+    return h5py.File(path, "r", swmr=True, locking=False)
+
+
+def _being_written(path):
+    """Whether a run holds the lock of the file at ``path`` (:class:`_RunLock`)."""
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock taken here
+    return False
 
 
 @contextlib.contextmanager
@@ -594,7 +633,7 @@ def _create(path, experiment, attrs, name):
 def _recover(path, lock, name):
     """Replace a file left open by a killed writer with a clean copy of its
     attributes and counted rows (built aside, then renamed over it)."""
-    with _open_checked(path, name) as old:
+    with _open_checked(path, name, locked=True) as old:
         meta = _metadata(old, name)
         with _reading(name):
             source = old["patterns"]
@@ -723,7 +762,7 @@ def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers
         lock = _RunLock(target, path)
         try:
             _remove_stale_temporaries(target)
-            with _open_checked(target, path) as handle:
+            with _open_checked(target, path, locked=True) as handle:
                 meta = _metadata(handle, path)
             seed = requested or (meta["seed_entropy"], meta["seed_spawn_key"])
             wanted = {**expected, "seed_entropy": _entropy_text(seed[0]),

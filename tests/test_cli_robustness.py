@@ -188,6 +188,8 @@ def test_sigkill_of_sample_with_workers_leaves_no_process_holding_stdout(tmp_pat
     finally:
         for pid in _session(child.pid):
             os.kill(pid, signal.SIGKILL)
+        child.kill()
+        child.wait()
         child.stdout.close()
     summary = io.info(tmp_path / "run.h5", statistics=False)
     assert 0 < summary["shots_written"] < summary["shots_requested"]

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 
 import h5py
 import numpy as np
@@ -320,3 +321,61 @@ def test_a_recovery_that_finds_no_room_leaves_the_file_as_it_was(tmp_path, monke
     io.write_samples(path, _experiment(), SHOTS, rng=11)
     np.testing.assert_array_equal(io.read_samples(path).patterns,
                                   io.read_samples(reference).patterns)
+
+
+
+_OPEN_WRITER = textwrap.dedent("""
+    import sys, h5py
+    from jiuzhang_emu import io
+    with io._RunLock(sys.argv[1]), h5py.File(sys.argv[1], "r+", libver=io.LIBVER,
+                                             locking=False) as writer:
+        writer.flush()
+        print("open", flush=True)
+        if sys.stdin.readline().strip() == "swmr":
+            writer.swmr_mode = True
+            print("swmr", flush=True)
+            sys.stdin.readline()
+""")
+
+
+def _writer(path):
+    """A process holding ``path`` open for writing (not yet in SWMR mode)."""
+    child = subprocess.Popen([sys.executable, "-c", _OPEN_WRITER, str(path)],
+                             cwd=path.parent, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+    assert child.stdout.readline() == "open\n"
+    return child
+
+
+def test_a_file_being_written_is_read_with_swmr_once_its_writer_is_ready(tmp_path):
+    """A reader of a running writer's file: opened without SWMR it read a
+    superblock flushed before the rows it counts ('truncated file'), and
+    before the writer was in SWMR mode it failed at once."""
+    path = _reference(tmp_path)
+    shots = io.info(path, statistics=False)["shots_written"]
+    child = _writer(path)
+    try:
+        def swmr():
+            child.stdin.write("swmr\n")
+            child.stdin.flush()
+
+        timer = threading.Timer(0.5, swmr)
+        timer.start()
+        summary = io.info(path, statistics=False)
+        timer.join()
+        assert child.stdout.readline() == "swmr\n"
+        assert summary["shots_written"] == shots
+        assert io.info(path)["shots_written"] == shots
+    finally:
+        child.communicate("done\n", timeout=60)
+
+
+def test_a_reader_stops_waiting_for_a_writer_that_never_gets_ready(tmp_path, monkeypatch):
+    path = _reference(tmp_path)
+    monkeypatch.setattr(io, "_WRITER_WAIT", 0.2)
+    child = _writer(path)
+    try:
+        with pytest.raises(InputError, match="cannot read .*a run writing it has not made it readable within 0.2 s"):
+            io.info(path, statistics=False)
+    finally:
+        child.communicate("done\n", timeout=60)
