@@ -6,8 +6,8 @@ order on the interferometer's inputs; the transfer matrix T of shape
 lossy), and one detector of the given model watches each output mode.
 Detector efficiency acts as loss in front of the detectors, so
 :meth:`Experiment.output_state` is the state the (then ideal) detectors see.
-Formulas and conventions: :mod:`jiuzhang_emu.detectors`,
-:mod:`jiuzhang_emu.states`.
+Formulas and conventions: :mod:`jiuzhang_emu.probabilities`,
+:mod:`jiuzhang_emu.detectors`, :mod:`jiuzhang_emu.states`.
 
 Partly distinguishable sources (``indistinguishability`` v < 1, see
 :mod:`jiuzhang_emu.sources`) add internal modes: such a source's light is
@@ -18,48 +18,15 @@ copies of the M outputs, block by block, and each detector adds up its copies.
 """
 import hashlib
 from collections.abc import Iterable, Mapping
-import warnings
 
 import numpy as np
 
 from jiuzhang_emu.detectors import Detector, PseudoPNR, Threshold
-from jiuzhang_emu.errors import InputError, KernelError, PrecisionWarning
+from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.interferometers import check_transfer_matrix
+from jiuzhang_emu.probabilities import check_probability, detection_probability
 from jiuzhang_emu.sources import Source, sources_state
 from jiuzhang_emu.states import GaussianState
-
-#: A probability warns (precision="auto") when its estimated error exceeds
-#: PROBABILITY_RTOL times its value: eight correct digits are ample for
-#: statistics.  There is no absolute floor: a floor of 1e-20 let 2.28e-31 with
-#: an estimated error of 1.3e-29 pass silently (true value 2.4e-34, issue 13).
-#: Exact zeros (odd photon numbers of squeezed vacuum) come with an error
-#: estimate of 0 and do not warn.
-PROBABILITY_RTOL = 1e-8
-
-
-def _checked_probability(result, pattern, precision):
-    """Refuse a probability below -error or above 1 + PROBABILITY_RTOL
-    (KernelError), round 1 + rounding to 1, and warn when the error estimate exceeds
-    PROBABILITY_RTOL times the value ("auto") or the value itself (any
-    precision)."""
-    value, error = result.value, result.error_estimate
-    if not np.isfinite(value) or value < -error or value > 1 + PROBABILITY_RTOL:
-        raise KernelError(
-            f"probability of pattern {pattern.tolist()}: computed {value:.6g} with an estimated "
-            f"error of {error:.3g} in precision {result.precision!r}; a probability must lie in "
-            "[0, 1], so this is a precision failure (use precision='auto', or fewer photons)")
-    if value > 1:  # rounding
-        result = result._replace(value=1.0)
-    limit = PROBABILITY_RTOL if precision == "auto" else 1.0
-    if error > limit * abs(result.value):
-        digits = "not one digit is known" if error >= abs(result.value) else \
-            f"relative error {error / abs(result.value):.2g}"
-        warnings.warn(
-            f"probability {result.value:.6g} of pattern {pattern.tolist()} has an estimated "
-            f"absolute error {error:.3g} ({digits}) even in precision {result.precision!r}",
-            PrecisionWarning, stacklevel=3)
-    return result
-
 
 class Experiment:
     """A GBS experiment.
@@ -231,7 +198,7 @@ class Experiment:
             Passed to the kernels; "auto" escalates precision when the
             cancellation indicator asks for it.
         return_info : bool
-            Return a :class:`~jiuzhang_emu.detectors.ProbabilityResult`
+            Return a :class:`~jiuzhang_emu.probabilities.ProbabilityResult`
             (value, precision, absolute error estimate) instead of the value.
 
         Returns
@@ -256,11 +223,11 @@ class Experiment:
         """
         modes = self._modes(modes)
         pattern = self.detector.check_pattern(pattern, len(modes))
-        state = self._state_of(modes)
-        result = self.detector.probability(
-            state, pattern, self._dark_count[modes], self.internal_modes,
+        state = self.marginal_state(modes)
+        result = detection_probability(
+            state, self.detector, pattern, self._dark_count[modes], self.internal_modes,
             precision=precision, n_threads=n_threads, max_seconds=max_seconds)
-        result = _checked_probability(result, pattern, precision)
+        result = check_probability(result, pattern, precision)
         return result if return_info else result.value
 
     def vacuum_form(self):
@@ -282,8 +249,10 @@ class Experiment:
             self._vacuum_form = (G, v, 2 * copies)
         return self._vacuum_form
 
-    def _state_of(self, modes):
-        """The output state of ``modes`` (all their internal copies)."""
+    def marginal_state(self, modes):
+        """The output state of the output ``modes`` (ndarray of int), all
+        their internal copies, copy b of ``modes[i]`` being mode
+        i + b * len(modes)."""
         state = self.output_state()
         if len(modes) == self.n_modes and np.all(modes == np.arange(self.n_modes)):
             return state
@@ -292,7 +261,13 @@ class Experiment:
 
     def sample(self, shots, *, rng=None, method="auto", n_workers=1, client=None,
                max_seconds=3600.0, progress=None):
-        """Draw detection patterns; see :func:`jiuzhang_emu.samplers.sample`."""
+        """Draw detection patterns: a facade over :func:`jiuzhang_emu.samplers.sample`,
+        which documents the arguments.
+
+        The samplers sit above the physics layer and import this module, so
+        the import is made here, at the call (the one import upwards that the
+        layer contract in pyproject.toml allows).
+        """
         from jiuzhang_emu.samplers import sample
 
         return sample(self, shots, rng=rng, method=method, n_workers=n_workers, client=client,
@@ -310,9 +285,7 @@ class Experiment:
     def click_probabilities(self):
         """Per output mode, the probability that it registers at least one
         count (a click; for pseudo-PNR, at least one of its detectors)."""
-        g = 1 - self._dark_count
-        if isinstance(self.detector, PseudoPNR):
-            g = g ** self.detector.n_detectors
+        g = self.detector.dark_factors(self.n_modes)
         return 1 - g * self._empty_probabilities(1.0)
 
     def mean_clicks(self):
@@ -328,5 +301,5 @@ class Experiment:
         """P(no photon reaches detector j) after an extra loss, per mode."""
         if self.internal_modes == 1:
             return self.output_state().mode_vacuum_probabilities(transmission)
-        return np.array([self._state_of(np.array([j])).loss(transmission).vacuum_probability()
+        return np.array([self.marginal_state(np.array([j])).loss(transmission).vacuum_probability()
                          for j in range(self.n_modes)])

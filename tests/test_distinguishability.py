@@ -17,7 +17,7 @@ from jiuzhang_emu import (
     Vacuum,
     haar_unitary,
 )
-from jiuzhang_emu.detectors import _grouped_click_probability
+from jiuzhang_emu.probabilities import _grouped_click_probability
 
 BALANCED = np.array([[1, 1], [1, -1]]) / np.sqrt(2)
 

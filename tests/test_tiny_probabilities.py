@@ -8,10 +8,11 @@ import pytest
 import thewalrus
 
 from jiuzhang_emu import presets
-from jiuzhang_emu.detectors import PhotonNumberResolving, ProbabilityResult, Threshold
+from jiuzhang_emu.detectors import PhotonNumberResolving, Threshold
 from jiuzhang_emu.errors import KernelError, PrecisionWarning, RuntimeLimitError
-from jiuzhang_emu.experiment import Experiment, _checked_probability
+from jiuzhang_emu.experiment import Experiment
 from jiuzhang_emu.interferometers import haar_unitary
+from jiuzhang_emu.probabilities import ProbabilityResult, check_probability
 from jiuzhang_emu.sources import SingleModeSqueezer
 from jiuzhang_emu.validation.hypotheses import PatternProbabilities
 
@@ -54,16 +55,16 @@ def test_exact_zero_does_not_warn():
                                           (-1e-3, 1e-6), (np.nan, 0.0)])
 def test_probability_outside_the_unit_interval_is_refused(value, error):
     with pytest.raises(KernelError, match="precision"):
-        _checked_probability(ProbabilityResult(value, "extended", error), np.array([50, 50]),
+        check_probability(ProbabilityResult(value, "extended", error), np.array([50, 50]),
                              "auto")
 
 
 def test_rounding_above_one_is_one_and_small_negatives_warn():
-    result = _checked_probability(ProbabilityResult(1 + 1e-15, "double", 1e-16), np.array([0]),
+    result = check_probability(ProbabilityResult(1 + 1e-15, "double", 1e-16), np.array([0]),
                                   "auto")
     assert result.value == 1.0
     with pytest.warns(PrecisionWarning, match="not one digit"):
-        _checked_probability(ProbabilityResult(-1e-17, "double", 1e-15), np.array([1]), "double")
+        check_probability(ProbabilityResult(-1e-17, "double", 1e-15), np.array([1]), "double")
 
 
 def _distinguishable(M, detector, r=0.5):

@@ -10,7 +10,7 @@ The native route (csrc/click_sampler.c) conditions the state on vacuum at
 every dark detector (a Schur complement), so a step costs 2^(clicks so far)
 small Cholesky extensions whatever the number of dark modes before it.  The
 reference route evaluates each marginal with
-:meth:`~jiuzhang_emu.detectors.Threshold.probability` (auto precision).  Both
+:func:`~jiuzhang_emu.probabilities.detection_probability` (auto precision).  Both
 are the same function of one uniform number per mode, so they give the same
 clicks.  The alternating sums can cancel: a conditional click probability
 carries an absolute error of about sum(|terms|) / value times the unit
@@ -28,6 +28,7 @@ from jiuzhang_emu.detectors import Threshold
 from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.kernels import _kernels
 from jiuzhang_emu.kernels._precision import TIERS, UNIT_ROUNDOFF
+from jiuzhang_emu.probabilities import detection_probability
 
 #: Largest estimated absolute error of a conditional click probability (the
 #: eight digits of Experiment.probability's "auto" policy: ample for sampling).
@@ -77,9 +78,9 @@ class ThresholdChainSampler:
     def _marginal(self, clicks):
         """P(modes 0..len(clicks)-1 show ``clicks``), light only."""
         modes = np.arange(len(clicks))
-        state = self._experiment._state_of(modes)
-        return self._light.probability(state, clicks, np.zeros(len(clicks)),
-                                       self._experiment.internal_modes).value
+        state = self._experiment.marginal_state(modes)
+        return detection_probability(state, self._light, clicks, np.zeros(len(clicks)),
+                                     self._experiment.internal_modes).value
 
     def clicks_reference(self, u):
         """The clicks that the uniforms ``u`` (one per mode) select, from

@@ -49,9 +49,9 @@ from math import comb
 import numpy as np
 
 from jiuzhang_emu.errors import InputError
-from jiuzhang_emu.experiment import PROBABILITY_RTOL
 from jiuzhang_emu.kernels import _kernels
 from jiuzhang_emu.kernels._precision import TIERS, UNIT_ROUNDOFF
+from jiuzhang_emu.probabilities import PROBABILITY_RTOL
 from jiuzhang_emu.validation.click_numbers import click_number_distribution
 from jiuzhang_emu.validation.statistics import check_click_model, check_clicks, max_count
 
