@@ -79,26 +79,25 @@ first-order coherence with another).
   Poisson photons and the detector model keeps one code path for all
   detectors; the uniform hypothesis of Zhong et al., Science 370, 1460 (2020).
 
-:func:`adversary_experiment` gives the Gaussian :class:`~jiuzhang_emu.Experiment`
-of "thermal", "squashed" and "distinguishable", whose exact probabilities
-validation code can compute; its ``mean_photon_numbers()`` equal the ideal
-experiment's.
+:func:`~jiuzhang_emu.adversary_models.adversary_experiment` gives the Gaussian
+:class:`~jiuzhang_emu.Experiment` of "thermal", "squashed" and "distinguishable",
+whose exact probabilities validation code can compute; its
+``mean_photon_numbers()`` equal the ideal experiment's.
 """
-from dataclasses import replace
-
 import numpy as np
 
+from jiuzhang_emu.adversary_models import (
+    SQUEEZERS,
+    adversary_experiment,
+    adversary_sources,
+    check_adversary_name,
+)
 from jiuzhang_emu.detectors import PseudoPNR, Threshold
 from jiuzhang_emu.errors import InputError
-from jiuzhang_emu.experiment import Experiment
 from jiuzhang_emu.samplers.exact import PhotonNumberSampler
-from jiuzhang_emu.sources import SingleModeSqueezer, TwoModeSqueezer
 from jiuzhang_emu.states import GaussianState
 
 ADVERSARIES = ("thermal", "squashed", "coherent", "distinguishable", "uniform", "greedy")
-
-#: Adversaries that are a Gaussian Experiment (see adversary_experiment).
-GAUSSIAN_ADVERSARIES = ("thermal", "squashed", "distinguishable")
 
 #: Most negative eigenvalue of cov - I, relative to max(1, max |cov|), still
 #: taken for rounding of a classical state.
@@ -106,52 +105,6 @@ CLASSICAL_RTOL = 1e-9
 
 #: Poisson mean standing in for "every detector surely clicks".
 _SURE_CLICK = 50.0
-
-_SQUEEZERS = (SingleModeSqueezer, TwoModeSqueezer)
-
-
-def _check_name(name, allowed):
-    if name not in allowed:
-        raise InputError(f"name must be one of {allowed}, got {name!r}")
-    return name
-
-
-def _sources(experiment, name):
-    if experiment.sources is None:
-        raise InputError(f"the {name!r} adversary replaces the experiment's squeezers, so the "
-                         f"experiment must be built from sources, not from a GaussianState")
-    return experiment.sources
-
-
-def adversary_experiment(experiment, name):
-    """The classical (Gaussian) experiment behind the adversary ``name``.
-
-    Parameters
-    ----------
-    experiment : Experiment
-        Built from sources.
-    name : {"thermal", "squashed", "distinguishable"}
-
-    Returns
-    -------
-    Experiment
-        The same transfer matrix and detector; every squeezer replaced by its
-        thermal (``.thermal()``) or squashed (``.squashed()``) counterpart, or
-        given ``indistinguishability=0``.  Its ``mean_photon_numbers()`` equal
-        ``experiment.mean_photon_numbers()``.
-    """
-    _check_name(name, GAUSSIAN_ADVERSARIES)
-    sources = []
-    for source in _sources(experiment, name):
-        if isinstance(source, _SQUEEZERS):
-            source = {"thermal": source.thermal, "squashed": source.squashed,
-                      "distinguishable": lambda s=source: replace(s, indistinguishability=0.0),
-                      }[name]()
-        sources.append(source)
-    provenance = {"adversary": name, "of": experiment.name,
-                  "fingerprint": experiment.fingerprint()}
-    return Experiment(sources, experiment.transfer_matrix, experiment.detector,
-                      name=f"{experiment.name}-{name}", provenance=provenance)
 
 
 def adversary_sampler(experiment, name):
@@ -165,7 +118,7 @@ def adversary_sampler(experiment, name):
         (per-mode probabilities for ``detector.detect``) and
         ``unresolved_mass``.
     """
-    _check_name(name, ADVERSARIES)
+    check_adversary_name(name, ADVERSARIES)
     if name in ("thermal", "squashed"):
         return PFunctionSampler(adversary_experiment(experiment, name).output_state(),
                                 experiment.detector.dark_counts(experiment.n_modes))
@@ -225,9 +178,9 @@ class CoherentSampler:
     def __init__(self, experiment):
         squeezed, photons, kept = [], [], []
         start = 0
-        for source in _sources(experiment, "coherent"):
+        for source in adversary_sources(experiment, "coherent"):
             modes = range(start, start + source.n_modes)
-            if isinstance(source, _SQUEEZERS):
+            if isinstance(source, SQUEEZERS):
                 squeezed.extend(modes)
                 photons.extend([np.sinh(source.r) ** 2] * source.n_modes)
                 kept.append(GaussianState.vacuum(source.n_modes))
@@ -253,9 +206,9 @@ class DistinguishableSampler:
     interferometer, sampled exactly; photon numbers added."""
 
     def __init__(self, experiment):
-        sources = _sources(experiment, "distinguishable")
-        groups = [[i] for i, s in enumerate(sources) if isinstance(s, _SQUEEZERS)]
-        groups.append([i for i, s in enumerate(sources) if not isinstance(s, _SQUEEZERS)])
+        sources = adversary_sources(experiment, "distinguishable")
+        groups = [[i] for i, s in enumerate(sources) if isinstance(s, SQUEEZERS)]
+        groups.append([i for i, s in enumerate(sources) if not isinstance(s, SQUEEZERS)])
         efficiency = experiment.detector.efficiencies(experiment.n_modes)
         self._samplers = []
         for group in groups:

@@ -4,8 +4,9 @@
   correlators of a model and their estimates from samples, with standard
   errors; photon-number means and covariances of PNR models likewise.
 - :mod:`~jiuzhang_emu.validation.click_numbers`: total click-number
-  distributions (exact, or positive-P phase space at any size) and
-  chi-square / Z-score tests of data against them.
+  distributions (exact, or positive-P phase space at any size, from
+  :mod:`jiuzhang_emu.phase_space`) and chi-square / Z-score tests of data
+  against them.
 - :mod:`~jiuzhang_emu.validation.hypotheses`: likelihood ratios against the
   classical hypotheses, cross-entropy and HOG scores, subset TVD (exact
   pattern probabilities).
@@ -16,8 +17,6 @@
   matplotlib).
 - :mod:`~jiuzhang_emu.validation.grouped_counts`: joint click counts of
   disjoint mode groups (exact or phase space) and their chi-square test.
-- :mod:`~jiuzhang_emu.validation.phase_space`: positive-P samples of a
-  Gaussian state.
 - :mod:`~jiuzhang_emu.validation.fitting`: model parameters fitted to the
   measured click-number mean and variance.
 - :mod:`~jiuzhang_emu.validation.raw_formats`: readers and writers of the

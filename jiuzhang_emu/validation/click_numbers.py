@@ -10,7 +10,7 @@ so with V_t = sum_{|T| = t} P(T dark), P(C = c) = sum_t V_t (-1)^(c - s + t) C(t
 (s = |S|): 2^s Gaussian integrals, no sampling error.
 
 Phase space ("phase-space", any size): every positive-P sample (alpha, beta)
-of the output state (:mod:`jiuzhang_emu.validation.phase_space`) gives
+of the output state (:mod:`jiuzhang_emu.phase_space`) gives
 pi_j = g_j exp(-beta_j alpha_j), an unbiased estimate of mode j staying dark,
 and prod_j (pi_j + x (1 - pi_j)) estimates E[x^C]; its coefficients, averaged
 over samples, estimate P(C = c) with standard errors from their spread
@@ -33,7 +33,7 @@ import mpmath
 import numpy as np
 
 from jiuzhang_emu.errors import InputError
-from jiuzhang_emu.validation.phase_space import click_count_estimates
+from jiuzhang_emu.phase_space import click_count_estimates
 from jiuzhang_emu.validation.statistics import (
     check_click_model,
     check_clicks,

@@ -23,13 +23,13 @@ from math import comb
 import numpy as np
 
 from jiuzhang_emu.errors import InputError
+from jiuzhang_emu.phase_space import click_count_estimates
 from jiuzhang_emu.validation.click_numbers import (
     AUTO_EXACT_MODES,
     DEFAULT_SAMPLES,
     EXACT_MAX_MODES,
     count_test,
 )
-from jiuzhang_emu.validation.phase_space import click_count_estimates
 from jiuzhang_emu.validation.statistics import (
     check_click_model,
     check_clicks,

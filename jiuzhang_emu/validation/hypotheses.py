@@ -7,7 +7,7 @@ samplers of :mod:`jiuzhang_emu.samplers.adversaries` are):
 
 - "ideal": the model itself;
 - "thermal", "squashed", "distinguishable": Gaussian models
-  (:func:`~jiuzhang_emu.samplers.adversaries.adversary_experiment`), whose
+  (:func:`~jiuzhang_emu.adversary_models.adversary_experiment`), whose
   pattern probabilities are exact: for threshold detection the click chain
   rule of csrc/click_sampler.c run along the given pattern (the product of
   its conditional probabilities, dark counts included), in microseconds;
@@ -48,6 +48,7 @@ from math import comb
 
 import numpy as np
 
+from jiuzhang_emu.adversary_models import adversary_experiment
 from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.kernels import _kernels
 from jiuzhang_emu.kernels._precision import TIERS, UNIT_ROUNDOFF
@@ -76,8 +77,6 @@ class PatternProbabilities:
         elif hypothesis == "ideal":
             self._model = experiment
         else:
-            from jiuzhang_emu.samplers.adversaries import adversary_experiment
-
             self._model = adversary_experiment(experiment, hypothesis)
         self._k = max_count(experiment)
         self._cache = {}

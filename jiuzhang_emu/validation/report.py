@@ -66,6 +66,7 @@ from pathlib import Path
 
 import numpy as np
 
+from jiuzhang_emu.adversary_models import adversary_experiment
 from jiuzhang_emu.detectors import PhotonNumberResolving, Threshold
 from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.experiment import Experiment
@@ -252,8 +253,6 @@ def click_model_of(experiment):
 def imitations_of(experiment, names=IMITATIONS):
     """{"ideal": experiment, name: its classical imitation, ...}, leaving out
     imitations that cannot be built (an experiment not built from sources)."""
-    from jiuzhang_emu.samplers.adversaries import adversary_experiment
-
     models = {"ideal": experiment}
     for name in names:
         try:

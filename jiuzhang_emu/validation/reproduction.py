@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jiuzhang_emu import presets
+from jiuzhang_emu.adversary_models import adversary_experiment
 from jiuzhang_emu.validation.click_numbers import click_number_distribution, click_number_test
 from jiuzhang_emu.validation.fitting import click_moments, fit_click_moments, histogram_moments
 from jiuzhang_emu.validation.statistics import click_correlators
@@ -105,8 +106,6 @@ def jiuzhang1_comparison(*, samples=100_000, rng=0):
     Comparison
         ``.table()`` gives the Markdown summary.
     """
-    from jiuzhang_emu.samplers.adversaries import adversary_experiment
-
     measured = presets.jiuzhang1_measured()
     ideal = presets.jiuzhang1()
     fit = fit_click_moments(lambda **p: presets.jiuzhang1(**p),

@@ -50,13 +50,6 @@ def check_click_model(experiment):
             f"(photon-number patterns give clicks by counts > 0)")
 
 
-def _dark_factors(experiment):
-    g = 1 - experiment.detector.dark_counts(experiment.n_modes)
-    if isinstance(experiment.detector, PseudoPNR):
-        g = g ** experiment.detector.n_detectors
-    return g
-
-
 def dark_probabilities(experiment, subsets):
     """P(every mode of each subset registers no count), dark counts included.
 
@@ -77,7 +70,7 @@ def dark_probabilities(experiment, subsets):
     if k == 0:
         return np.ones(S)
     G, v, b = experiment.vacuum_form()
-    g = _dark_factors(experiment)
+    g = experiment.detector.dark_factors(experiment.n_modes)
     out = np.empty(S)
     for start in range(0, S, _CHUNK):
         rows = subsets[start:start + _CHUNK]

@@ -28,7 +28,7 @@ from scipy import stats
 
 from jiuzhang_emu import InputError, presets
 from jiuzhang_emu import validation
-from jiuzhang_emu.validation.phase_space import PhaseSpaceSampler, takagi_factor
+from jiuzhang_emu.phase_space import PhaseSpaceSampler, takagi_factor
 
 ALPHA = 1e-4
 Z_MAX = 4.5

@@ -20,7 +20,7 @@ import pytest
 
 from jiuzhang_emu import InputError, PhotonNumberResolving, Threshold, presets
 from jiuzhang_emu import io as sample_io
-from jiuzhang_emu.samplers.adversaries import adversary_experiment
+from jiuzhang_emu.adversary_models import adversary_experiment
 from jiuzhang_emu.validation import click_number_distribution
 from jiuzhang_emu.validation import report
 from jiuzhang_emu.validation.click_numbers import _merge_bins, count_test_power

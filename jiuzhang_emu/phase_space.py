@@ -77,17 +77,16 @@ _CHUNK = 2_000
 def click_count_estimates(experiment, groups, samples, rng, *, covariance=False):
     """Positive-P estimates of P(C_1 = c_1, ..., C_G = c_G) for disjoint mode
     groups, and their standard errors (arrays with one axis of length
-    len(group) + 1 per group).
+    len(group) + 1 per group), dark counts included
+    (:meth:`~jiuzhang_emu.detectors.Detector.dark_factors`).
 
     With ``covariance=True`` also the covariance matrix of the estimates,
     flattened bins by flattened bins (its diagonal is the squared standard
     errors), for statistics of several bins.
     """
-    from jiuzhang_emu.validation.statistics import _dark_factors
-
     sampler = PhaseSpaceSampler(experiment.output_state())
-    copies, M = experiment.internal_modes, experiment.n_modes
-    g_all = _dark_factors(experiment)
+    internal_modes, M = experiment.internal_modes, experiment.n_modes
+    g_all = experiment.detector.dark_factors(M)
     shape = tuple(len(g) + 1 for g in groups)
     n_bins = int(np.prod(shape))
     shift = None  # the first chunk's mean: sums of squares of small deviations
@@ -99,7 +98,7 @@ def click_count_estimates(experiment, groups, samples, rng, *, covariance=False)
         size = min(_CHUNK, samples - done)
         alpha, beta = sampler.sample(size, rng)
         # normally ordered photon number per detector, internal copies summed
-        n_out = (alpha * beta).reshape(size, copies, M).sum(axis=1)
+        n_out = (alpha * beta).reshape(size, internal_modes, M).sum(axis=1)
         joint = np.ones((size,), dtype=complex)
         for modes in groups:
             dark = g_all[modes] * np.exp(-n_out[:, modes])
