@@ -238,15 +238,15 @@ class Experiment:
         of a set A dark with probability exp(-v_A^T G_A^-1 v_A) / sqrt(det G_A);
         v is None for an undisplaced state."""
         if self._vacuum_form is None:
-            state, M, copies = self.output_state(), self.n_modes, self.internal_modes
-            internal = np.arange(M)[:, None] + M * np.arange(copies)[None, :]
-            order = np.stack([internal, internal + copies * M], axis=-1).ravel()
+            state, M, internal_modes = self.output_state(), self.n_modes, self.internal_modes
+            internal = np.arange(M)[:, None] + M * np.arange(internal_modes)[None, :]
+            order = np.stack([internal, internal + internal_modes * M], axis=-1).ravel()
             G = np.ascontiguousarray((state.cov[np.ix_(order, order)] + np.eye(len(order))) / 2)
             v = np.ascontiguousarray(state.means[order] / 2) if state.is_displaced() else None
             for array in (G, v):
                 if array is not None:
                     array.setflags(write=False)
-            self._vacuum_form = (G, v, 2 * copies)
+            self._vacuum_form = (G, v, 2 * internal_modes)
         return self._vacuum_form
 
     def marginal_state(self, modes):

@@ -20,8 +20,22 @@ each states its significance level and sets its limits from it:
 - a check that a wrong model is caught uses enough shots that its statistic
   clears the limit by a wide margin for any seed (the typical value is
   stated next to the limit).
+
+The ``any_seed`` fixture shows that they do not depend on one lucky draw: a
+statistical test draws through ``rng=any_seed(8)`` instead of ``rng=8``.  By
+default ``any_seed(8)`` is 8, so the suite is deterministic.  With the
+environment variable JIUZHANG_EMU_TEST_SEED set to an integer S, it is a seed
+derived from (S, 8) (SeedSequence: the same default gives the same seed, so
+paired draws stay paired); with JIUZHANG_EMU_TEST_SEED=random, S is drawn once
+per session.  The session's S is in the report header, and a failing test's
+report lists its seeds, so ``JIUZHANG_EMU_TEST_SEED=S pytest -m statistical``
+repeats the draw::
+
+    JIUZHANG_EMU_TEST_SEED=random python -m pytest -m statistical tests/validation
 """
 import itertools
+import os
+import secrets
 
 import numpy as np
 import pytest
@@ -29,6 +43,68 @@ from thewalrus.quantum import Qmat
 from thewalrus.random import random_covariance
 
 import jiuzhang_emu as jz
+
+SEED_VARIABLE = "JIUZHANG_EMU_TEST_SEED"
+_SESSION_SEED = pytest.StashKey()  # S, or None
+_USED_SEEDS = pytest.StashKey()  # per test: [(default, drawn), ...]
+
+
+def _session_seed():
+    """S from JIUZHANG_EMU_TEST_SEED (None when unset; drawn for "random")."""
+    value = os.environ.get(SEED_VARIABLE, "").strip()
+    if not value:
+        return None
+    if value == "random":
+        return secrets.randbits(32)
+    try:
+        seed = int(value)
+    except ValueError:
+        seed = -1
+    if seed < 0:
+        raise pytest.UsageError(f"{SEED_VARIABLE} must be a non-negative integer or 'random', "
+                                f"got {value!r}")
+    return seed
+
+
+def pytest_configure(config):
+    config.stash[_SESSION_SEED] = _session_seed()
+
+
+def pytest_report_header(config):
+    seed = config.stash[_SESSION_SEED]
+    return (f"{SEED_VARIABLE}={seed}: statistical tests draw derived seeds" if seed is not None
+            else f"{SEED_VARIABLE} unset: statistical tests draw their fixed seeds")
+
+
+@pytest.fixture
+def any_seed(request):
+    """``any_seed(default)``: ``default``, or with JIUZHANG_EMU_TEST_SEED set
+    a seed derived from the session's seed and ``default`` (module docstring)."""
+    session = request.config.stash[_SESSION_SEED]
+    used = request.node.stash.setdefault(_USED_SEEDS, [])
+
+    def seed(default):
+        if session is None:
+            drawn = default
+        else:
+            drawn = int(np.random.SeedSequence([session, default]).generate_state(1)[0])
+        used.append((default, drawn))
+        return drawn
+
+    return seed
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test that drew through ``any_seed`` reports its seeds."""
+    outcome = yield
+    report = outcome.get_result()
+    used = item.stash.get(_USED_SEEDS, None)
+    if report.failed and used:
+        session = item.config.stash[_SESSION_SEED]
+        seeds = ", ".join(f"{default} -> {drawn}" for default, drawn in used)
+        report.sections.append(("any_seed", f"{SEED_VARIABLE}={session}; seeds (default -> "
+                                            f"drawn): {seeds}"))
 
 
 def _random_symmetric(n, rng, complex_=False, scale=1.0):

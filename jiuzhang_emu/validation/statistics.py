@@ -296,9 +296,9 @@ def photon_number_moments(experiment):
     if not isinstance(experiment.detector, PhotonNumberResolving):
         raise InputError(f"photon-number moments need photon-number-resolving detection, got "
                          f"{experiment.detector.kind} detection")
-    state, M, copies = experiment.output_state(), experiment.n_modes, experiment.internal_modes
-    means = state.mean_photon_numbers().reshape(copies, M).sum(axis=0)
-    cov = state.photon_number_covariance().reshape(copies, M, copies, M).sum(axis=(0, 2))
+    state, M, internal = experiment.output_state(), experiment.n_modes, experiment.internal_modes
+    means = state.mean_photon_numbers().reshape(internal, M).sum(axis=0)
+    cov = state.photon_number_covariance().reshape(internal, M, internal, M).sum(axis=(0, 2))
     d = experiment.detector.dark_counts(M)
     return means + d, cov + np.diag(d * (1 - d))
 

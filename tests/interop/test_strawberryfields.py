@@ -452,10 +452,7 @@ def test_dark_counts_rejected(detector):
 
 
 def test_partly_distinguishable_sources_rejected():
-    try:
-        source = jz.TwoModeSqueezer(0.5, indistinguishability=0.9)
-    except TypeError:
-        pytest.skip("this version has no partly distinguishable sources")
+    source = jz.TwoModeSqueezer(0.5, indistinguishability=0.9)
     with pytest.raises(InputError, match="indistinguishability"):
         to_program(jz.Experiment([source], np.eye(2)))
 

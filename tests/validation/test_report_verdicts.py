@@ -113,13 +113,13 @@ def test_count_test_power_matches_the_noncentral_chi_square_formula():
 
 # -- simulated data ---------------------------------------------------------------
 @pytest.mark.statistical
-def test_ideal_samples_are_not_rejected_and_thermal_is(tmp_path):
+def test_ideal_samples_are_not_rejected_and_thermal_is(tmp_path, any_seed):
     """Exact samples of the 12-mode model, report at alpha = 0.001 (Holm):
     the tests of the ideal model reject another draw with probability at
     most 0.001; the thermal model's count test has power > 0.9999."""
     experiment = small()
     shots = 2000
-    patterns = experiment.sample(shots, rng=11, method="auto").patterns
+    patterns = experiment.sample(shots, rng=any_seed(11), method="auto").patterns
     ideal = click_number_distribution(experiment)
     thermal = click_number_distribution(adversary_experiment(experiment, "thermal"))
     assert count_test_power(thermal, ideal, shots, STRICT / 5) > 0.9999
@@ -136,7 +136,7 @@ def test_ideal_samples_are_not_rejected_and_thermal_is(tmp_path):
 
 
 @pytest.mark.statistical
-def test_thermal_samples_are_rejected_with_enough_shots(tmp_path):
+def test_thermal_samples_are_rejected_with_enough_shots(tmp_path, any_seed):
     """4000 thermal-imitation samples, alpha = 0.01: the ideal model's count
     test has power > 0.9999 at 0.01 / 5, and its pair test (thermal light has
     no pair covariances here, the model up to 0.025) about 6 standard errors
@@ -145,14 +145,14 @@ def test_thermal_samples_are_rejected_with_enough_shots(tmp_path):
     ideal = click_number_distribution(experiment)
     thermal = click_number_distribution(adversary_experiment(experiment, "thermal"))
     assert count_test_power(ideal, thermal, 4000, 0.01 / 5) > 0.9999
-    patterns = experiment.sample(4000, rng=12, method="thermal").patterns
+    patterns = experiment.sample(4000, rng=any_seed(12), method="thermal").patterns
     found = verdicts(write_report(patterns, experiment, tmp_path, max_clicks=0))
     assert found["click numbers vs ideal"].startswith("rejected")
     assert found["pair covariances"].startswith("rejected")
 
 
 @pytest.mark.statistical
-def test_few_thermal_shots_are_inconclusive(tmp_path):
+def test_few_thermal_shots_are_inconclusive(tmp_path, any_seed):
     """30 thermal-imitation shots, alpha = 0.001: the ideal model's count
     test has power < 0.01 at 0.001 / 5, so it neither rejects (probability
     < 0.01) nor calls the data consistent; it says how many shots would do."""
@@ -161,7 +161,7 @@ def test_few_thermal_shots_are_inconclusive(tmp_path):
     ideal = click_number_distribution(experiment)
     thermal = click_number_distribution(adversary_experiment(experiment, "thermal"))
     assert count_test_power(ideal, thermal, shots, STRICT / 5) < 0.01
-    patterns = experiment.sample(shots, rng=13, method="thermal").patterns
+    patterns = experiment.sample(shots, rng=any_seed(13), method="thermal").patterns
     found = verdicts(write_report(patterns, experiment, tmp_path, alpha=STRICT, max_clicks=0))
     verdict = found["click numbers vs ideal"]
     match = re.match(r"inconclusive: 30 shots give power (0\.\d\d) to tell ideal from "
@@ -187,7 +187,7 @@ def test_click_model_of_a_pnr_model_keeps_efficiency_and_dark_counts():
 
 
 @pytest.mark.statistical
-def test_pnr_report_end_to_end(tmp_path):
+def test_pnr_report_end_to_end(tmp_path, any_seed):
     """Exact PNR samples at alpha = 0.001: click rows (coarse-grained,
     against the threshold model) and photon-number rows present, none
     rejected; 6000 thermal-imitation PNR samples: the photon-number
@@ -195,7 +195,7 @@ def test_pnr_report_end_to_end(tmp_path):
     covariance p-value at 3000 samples was at most 3e-4, the Holm threshold
     at least 0.0014)."""
     experiment = pnr_model()
-    patterns = experiment.sample(3000, rng=21, method="auto").patterns
+    patterns = experiment.sample(3000, rng=any_seed(21), method="auto").patterns
     assert patterns.max() > 1
     path = write_report(patterns, experiment, tmp_path / "ideal", alpha=STRICT, max_clicks=0)
     text, found = path.read_text(), verdicts(path)
@@ -207,7 +207,7 @@ def test_pnr_report_end_to_end(tmp_path):
     # the imitations have the model's mean photon numbers by construction
     assert "no number of shots is enough" in found["mean photon numbers"]
 
-    patterns = experiment.sample(6000, rng=22, method="thermal").patterns
+    patterns = experiment.sample(6000, rng=any_seed(22), method="thermal").patterns
     found = verdicts(write_report(patterns, experiment, tmp_path / "thermal", max_clicks=0))
     assert found["photon-number covariances"].startswith("rejected")
     assert found["click numbers vs ideal"].startswith("rejected")
