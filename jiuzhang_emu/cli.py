@@ -30,7 +30,7 @@
 ``jiuzhang-emu reproduce [--samples N] [--seed S]``
     Jiuzhang 1.0's measured click rates and click-number histogram against
     the ideal, squashed and fitted models
-    (:func:`jiuzhang_emu.validation.jiuzhang1_comparison`).
+    (:func:`jiuzhang_emu.presets.jiuzhang1_comparison`).
 
 Bad input (an ``--option`` value the preset cannot take, a damaged sample
 file included) exits with status 2 and a one-line message naming it; an
@@ -506,7 +506,7 @@ def _cost(args, out):
 def _reproduce(args, out):
     print(f"Jiuzhang 1.0: measured data against the ideal, squashed and fitted models "
           f"({args.samples} positive-P samples per model, seed {args.seed}) ...", file=out)
-    comparison = validation.jiuzhang1_comparison(samples=args.samples, rng=args.seed)
+    comparison = presets.jiuzhang1_comparison(samples=args.samples, rng=args.seed)
     print(comparison.table(), file=out)
     return 0
 

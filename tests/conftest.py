@@ -102,8 +102,9 @@ def pytest_runtest_makereport(item, call):
     used = item.stash.get(_USED_SEEDS, None)
     if report.failed and used:
         session = item.config.stash[_SESSION_SEED]
+        setting = " unset" if session is None else f"={session}"
         seeds = ", ".join(f"{default} -> {drawn}" for default, drawn in used)
-        report.sections.append(("any_seed", f"{SEED_VARIABLE}={session}; seeds (default -> "
+        report.sections.append(("any_seed", f"{SEED_VARIABLE}{setting}; seeds (default -> "
                                             f"drawn): {seeds}"))
 
 

@@ -21,8 +21,9 @@
   measured click-number mean and variance.
 - :mod:`~jiuzhang_emu.validation.raw_formats`: readers and writers of the
   Jiuzhang 1.0 and 2.0 raw sample files.
-- :mod:`~jiuzhang_emu.validation.reproduction`: Jiuzhang 1.0's data against
-  the ideal, squashed and fitted models (``jiuzhang-emu reproduce``).
+- :mod:`~jiuzhang_emu.validation.reproduction`: models against measured click
+  rates and click-number histograms (Jiuzhang 1.0's data:
+  :func:`jiuzhang_emu.presets.jiuzhang1_comparison`, ``jiuzhang-emu reproduce``).
 """
 from jiuzhang_emu.validation.adversary_table import AdversaryTable, adversary_table
 from jiuzhang_emu.validation.click_numbers import (
@@ -60,7 +61,7 @@ from jiuzhang_emu.validation.raw_formats import (
     write_jiuzhang1,
     write_jiuzhang2,
 )
-from jiuzhang_emu.validation.reproduction import Comparison, jiuzhang1_comparison
+from jiuzhang_emu.validation.reproduction import Comparison, compare_models
 from jiuzhang_emu.validation.statistics import (
     click_correlators,
     dark_probabilities,
@@ -89,13 +90,13 @@ __all__ = [
     "histogram_moments",
     "iter_jiuzhang1",
     "iter_jiuzhang2",
-    "jiuzhang1_comparison",
     "likelihood_ratio_test",
     "read_jiuzhang1",
     "read_jiuzhang2",
     "click_correlators",
     "click_number_distribution",
     "click_number_test",
+    "compare_models",
     "cross_entropy_score",
     "dark_probabilities",
     "photon_number_moments",

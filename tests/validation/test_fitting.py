@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from jiuzhang_emu import Experiment, InputError, Threshold, TwoModeSqueezer, haar_unitary
-from jiuzhang_emu import validation
+from jiuzhang_emu import presets, validation
 from jiuzhang_emu.cli import main
 
 U = haar_unitary(10, rng=11)
@@ -59,7 +59,7 @@ def test_bad_histogram():
 
 @pytest.mark.slow
 def test_jiuzhang1_reproduction_prefers_the_fitted_model():
-    comparison = validation.jiuzhang1_comparison(samples=20_000, rng=3)
+    comparison = presets.jiuzhang1_comparison(samples=20_000, rng=3)
     ideal, squashed, fitted = comparison.models
     assert [m.name for m in comparison.models] == ["ideal", "squashed", "fitted"]
     assert fitted.mean_clicks == pytest.approx(comparison.data["mean"], abs=1e-3)
