@@ -316,3 +316,28 @@ def test_detector_rejects_bad_parameters(cls, kwargs, name):
 def test_pseudo_pnr_rejects_bad_n_detectors(k):
     with pytest.raises(InputError, match="n_detectors"):
         jz.PseudoPNR(n_detectors=k)
+
+
+@pytest.mark.statistical
+def test_dark_factors_are_the_no_dark_count_probabilities(any_seed):
+    """g_j = P(no detector of mode j fires dark): 1 - d_j, (1 - d_j)^k for
+    k pseudo-PNR detectors; checked against the detectors' own draws of
+    vacuum (photons 0) over every mode."""
+    dark = np.array([0.0, 0.1, 0.3])
+    for detector, want in [(jz.Threshold(dark_count=dark), 1 - dark),
+                           (jz.PhotonNumberResolving(dark_count=dark), 1 - dark),
+                           (jz.PseudoPNR(n_detectors=3, dark_count=dark), (1 - dark) ** 3)]:
+        np.testing.assert_array_equal(detector.dark_factors(3), want)
+        silent = detector.detect(np.zeros((200_000, 3), dtype=np.int64), dark,
+                                 np.random.default_rng(any_seed(1))) == 0
+        # binomial standard error <= 0.0012: 5 of them (false alarm < 1e-6 each)
+        np.testing.assert_allclose(silent.mean(axis=0), want, atol=0.006)
+
+
+def test_probability_engine_rejects_an_unknown_detector():
+    from jiuzhang_emu.detectors import Detector
+    from jiuzhang_emu.probabilities import detection_probability
+
+    state = jz.GaussianState.vacuum(1)
+    with pytest.raises(InputError, match="detector must be"):
+        detection_probability(state, Detector(), np.array([0]), np.zeros(1))
