@@ -391,8 +391,7 @@ def predict(experiment, *, samples=20_000, rng=0, calibration=None):
         The photon route for every detector; the click route as well for
         threshold detectors.
     """
-    from jiuzhang_emu.validation.phase_space import PhaseSpaceSampler
-    from jiuzhang_emu.validation.statistics import _dark_factors
+    from jiuzhang_emu.phase_space import PhaseSpaceSampler
 
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
         raise InputError(f"samples must be an integer >= 2, got {samples!r}")
@@ -401,7 +400,7 @@ def predict(experiment, *, samples=20_000, rng=0, calibration=None):
     M, copies = experiment.n_modes, experiment.internal_modes
     threshold = isinstance(experiment.detector, Threshold)
     sampler = PhaseSpaceSampler(experiment.output_state())
-    g = _dark_factors(experiment)
+    g = experiment.detector.dark_factors(experiment.n_modes)
     photon_seconds, click_work = [], []
     tilted = np.zeros(M + 1)
     for start in range(0, samples, _CHUNK):
