@@ -25,16 +25,9 @@ import numpy as np
 from jiuzhang_emu.detectors import Detector, PseudoPNR, Threshold
 from jiuzhang_emu.errors import InputError, KernelError, PrecisionWarning
 from jiuzhang_emu.interferometers import check_transfer_matrix
+from jiuzhang_emu.kernels.precision import PROBABILITY_RTOL
 from jiuzhang_emu.sources import Source, sources_state
 from jiuzhang_emu.states import GaussianState
-
-#: A probability warns (precision="auto") when its estimated error exceeds
-#: PROBABILITY_RTOL times its value: eight correct digits are ample for
-#: statistics.  There is no absolute floor: a floor of 1e-20 let 2.28e-31 with
-#: an estimated error of 1.3e-29 pass silently (true value 2.4e-34, issue 13).
-#: Exact zeros (odd photon numbers of squeezed vacuum) come with an error
-#: estimate of 0 and do not warn.
-PROBABILITY_RTOL = 1e-8
 
 
 def _checked_probability(result, pattern, precision):

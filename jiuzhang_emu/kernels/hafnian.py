@@ -26,7 +26,7 @@ import numpy as np
 
 from jiuzhang_emu._threads import effective_n_threads
 from jiuzhang_emu.kernels import _cost, _kernels
-from jiuzhang_emu.kernels._checks import (
+from jiuzhang_emu.kernels.checks import (
     as_matrix,
     as_reps,
     as_vector,
@@ -40,7 +40,7 @@ from jiuzhang_emu.kernels._expansion import (
     expansion_work,
     loop_hafnian_expansion,
 )
-from jiuzhang_emu.kernels._precision import AUTO_RTOL, check_precision, evaluate, evaluate_batch
+from jiuzhang_emu.kernels.precision import AUTO_RTOL, check_precision, evaluate, evaluate_batch
 
 
 class BatchResult(NamedTuple):
@@ -201,7 +201,7 @@ def hafnian(A, reps=None, *, n_threads=None, precision="double", return_info=Fal
     precision : {"double", "extended", "auto"}
         "extended" computes in 80-bit long double; "auto" escalates when the
         cancellation indicator says float64 cannot be trusted (see
-        :mod:`jiuzhang_emu.kernels._precision`).
+        :mod:`jiuzhang_emu.kernels.precision`).
     return_info : bool
         Return a :class:`~jiuzhang_emu.kernels.KernelResult` (value, tier,
         condition, error estimate) instead of the bare value.

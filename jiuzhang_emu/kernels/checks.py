@@ -9,6 +9,61 @@ import numpy as np
 
 from jiuzhang_emu.errors import InputError
 
+#: What each ``kind`` of :func:`as_array` accepts (numpy dtype kinds), and the
+#: dtype it converts to: bool and integers are exact in all of them.
+_KINDS = {
+    "real": ("biuf", np.float64),
+    "complex": ("biufc", np.complex128),
+    "integer": ("biuf", np.int64),  # floats only where every value is a whole number
+}
+
+
+def as_array(a, name, shape, kind):
+    """Return ``a`` as a C-contiguous array of the ``kind``'s dtype (float64,
+    complex128 or int64), after checking its shape and values.
+
+    Parameters
+    ----------
+    a : array_like
+    name : str
+        The parameter, for the messages.
+    shape : tuple of int or None
+        The expected shape; None leaves that axis free.
+    kind : {"real", "complex", "integer"}
+        "real" refuses complex input (never drops an imaginary part);
+        "integer" refuses floats that are not whole numbers.
+
+    Returns
+    -------
+    ndarray
+        Finite (and, for "integer", exactly the integers given).
+    """
+    try:
+        arr = np.asarray(a)
+    except Exception as exc:  # noqa: BLE001 - report any conversion failure the same way
+        raise InputError(f"{name} must be array-like, got {type(a).__name__}") from exc
+    wanted = "(" + ", ".join("n" if n is None else str(n) for n in shape) \
+        + ("," if len(shape) == 1 else "") + ")"
+    if arr.ndim != len(shape) or any(n is not None and n != m for n, m in zip(shape, arr.shape)):
+        raise InputError(f"{name} must have shape {wanted}, got {arr.shape}")
+    kinds, dtype = _KINDS[kind]
+    if arr.dtype.kind not in kinds:
+        what = {"real": "real numbers", "complex": "real or complex numbers",
+                "integer": "integers"}[kind]
+        raise InputError(f"{name} must hold {what}, got dtype {arr.dtype}")
+    if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        raise InputError(f"{name} must be finite, got {arr[bad]} at index {bad}")
+    if kind == "integer" and arr.dtype.kind in "fu":
+        whole = (arr == np.round(arr)) & (np.abs(arr) < 2.0**63) if arr.dtype.kind == "f" \
+            else arr <= np.iinfo(np.int64).max
+        if not np.all(whole):
+            bad = tuple(int(i) for i in np.argwhere(~whole)[0])
+            raise InputError(f"{name} must hold integers of int64's range, got {arr[bad]} "
+                             f"at index {bad}")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
 def as_matrix(A, name="A", *, batch=False):
     """Return ``A`` as a C-contiguous float64 or complex128 square matrix
     (or stack of them when ``batch``)."""
