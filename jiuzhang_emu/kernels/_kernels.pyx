@@ -62,7 +62,7 @@ def openmp_enabled():
     return bool(jz_openmp_enabled())
 
 
-def max_threads():
+def openmp_max_threads():
     """The number of threads OpenMP would use by default."""
     return jz_max_threads()
 
