@@ -57,8 +57,8 @@ import numpy as np
 
 from jiuzhang_emu.errors import InputError, PrecisionWarning, RuntimeLimitError
 from jiuzhang_emu.kernels import _cost, hafnian, loop_hafnian, loop_torontonian, torontonian
-from jiuzhang_emu.kernels._checks import check_integer
-from jiuzhang_emu.kernels._precision import AUTO_RTOL, TIERS, UNIT_ROUNDOFF
+from jiuzhang_emu.kernels.checks import check_integer
+from jiuzhang_emu.kernels.precision import AUTO_RTOL, TIERS, UNIT_ROUNDOFF
 from jiuzhang_emu.states import check_fraction
 
 #: Photon-number patterns with dark counts sum 2^(occupied modes) PNR
