@@ -22,6 +22,7 @@ from jiuzhang_emu.kernels.hafnian import (
     hafnian_batch,
     loop_hafnian,
     loop_hafnian_batch,
+    loop_hafnian_polynomial,
 )
 from jiuzhang_emu.kernels.permanent import permanent, permanent_batch
 from jiuzhang_emu.kernels.torontonian import (
@@ -41,6 +42,7 @@ __all__ = [
     "hafnian_batch",
     "loop_hafnian",
     "loop_hafnian_batch",
+    "loop_hafnian_polynomial",
     "loop_torontonian",
     "loop_torontonian_batch",
     "openmp_enabled",
