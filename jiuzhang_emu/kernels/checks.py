@@ -77,14 +77,7 @@ def as_matrix(A, name="A", *, batch=False):
         raise InputError(f"{name} must be {what}, got an array of shape {arr.shape}")
     if arr.shape[-1] != arr.shape[-2]:
         raise InputError(f"{name} must be {what}, got shape {arr.shape}")
-    if arr.dtype.kind not in "biufc":
-        raise InputError(f"{name} must hold real or complex numbers, got dtype {arr.dtype}")
-    dtype = np.complex128 if arr.dtype.kind == "c" else np.float64
-    arr = np.ascontiguousarray(arr, dtype=dtype)
-    if not np.all(np.isfinite(arr)):
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-        raise InputError(f"{name} must be finite, got {arr[bad]} at index {bad}")
-    return arr
+    return as_array(arr, name, arr.shape, "complex" if arr.dtype.kind == "c" else "real")
 
 
 def check_symmetric(A, name="A"):
@@ -103,28 +96,16 @@ def check_symmetric(A, name="A"):
 
 def as_vector(v, name, length, *, batch_shape=()):
     """Return ``v`` as a finite float64/complex128 vector of the given length."""
-    arr = np.asarray(v)
-    shape = (*batch_shape, length)
-    if arr.shape != shape:
-        raise InputError(f"{name} must have shape {shape}, got {arr.shape}")
-    if arr.dtype.kind not in "biufc":
-        raise InputError(f"{name} must hold real or complex numbers, got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.complex128 if arr.dtype.kind == "c" else np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"{name} must be finite, got {arr}")
-    return arr
+    kind = "complex" if np.asarray(v).dtype.kind == "c" else "real"
+    return as_array(v, name, (*batch_shape, length), kind)
 
 
 def as_reps(reps, length, name="reps"):
-    """Return repetition counts as an int64 vector of non-negative integers."""
+    """Return repetition counts (one per row) as an int64 vector of
+    non-negative integers; None means once each."""
     if reps is None:
         return np.ones(length, dtype=np.int64)
-    arr = np.asarray(reps)
-    if arr.shape != (length,):
-        raise InputError(f"{name} must have shape ({length},), one count per row, got {arr.shape}")
-    if arr.dtype.kind not in "biuf" or (arr.dtype.kind == "f" and not np.all(arr == np.round(arr))):
-        raise InputError(f"{name} must hold non-negative integers, got {arr}")
-    arr = arr.astype(np.int64)
+    arr = as_array(reps, name, (length,), "integer")
     if np.any(arr < 0):
         raise InputError(f"{name} must be non-negative, got {arr}")
     return arr
