@@ -45,9 +45,13 @@ TIERS = ("double", "extended", "double-double")
 PRECISIONS = (*TIERS, "auto")
 UNIT_ROUNDOFF = {
     "double": 2.0**-53,
-    "extended": float(np.finfo(np.longdouble).eps) / 2,
+    "extended": float(np.finfo(np.longdouble).eps) / 2,  # 2**-64 for x87's 80 bits
     "double-double": 2.0**-104,
+    "mpmath": 10.0**-34,  # the 34 digits of the detectors' grouped sums
 }
+#: Every tier that can produce a value, least precise first ("mpmath": the
+#: hafnian's expansion and the grouped detector sums, beyond the kernels).
+TIER_ORDER = (*TIERS, "mpmath")
 
 # ---------------------------------------------------------------- error budgets
 
