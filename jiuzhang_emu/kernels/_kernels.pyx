@@ -451,7 +451,7 @@ def sample_clicks(const double[:, ::1] G not None, const double[::1] v, int bloc
     clicks = np.zeros((shots, n_blocks), dtype=np.int64)
     condition = np.zeros(shots)
     statuses = np.zeros(shots, dtype=np.intc)
-    if shots == 0 or n_blocks == 0:
+    if shots == 0:
         return clicks, condition
     cdef int64_t[:, ::1] cl = clicks
     cdef double[::1] cond = condition
@@ -479,6 +479,8 @@ cdef clicks_fn _clicks_fn(str tier) except NULL:
 cdef int _check_vacuum_form(const double[:, ::1] G, const double[::1] v, int block,
                             int n_blocks) except -1:
     cdef Py_ssize_t dim = <Py_ssize_t>block * n_blocks
+    if n_blocks < 1:
+        raise ValueError("the click kernels need at least one detector, got 0")
     if block < 1 or G.shape[0] != dim or G.shape[1] != dim:
         raise ValueError(f"G must have shape ({dim}, {dim}) (block {block} x {n_blocks} "
                          f"detectors), got ({G.shape[0]}, {G.shape[1]})")
@@ -513,7 +515,7 @@ def click_probabilities(const double[:, ::1] G not None, const double[::1] v,
     log_prob = np.zeros(n)
     condition = np.zeros(n)
     statuses = np.zeros(n, dtype=np.intc)
-    if n == 0 or n_blocks == 0:
+    if n == 0:
         return log_prob, condition
     cdef double[::1] lp = log_prob
     cdef double[::1] cond = condition

@@ -39,7 +39,9 @@ def _tier(tier):
     return tier
 
 
-def _vacuum_form(G, v, block, n_detectors):
+def _vacuum_form(G, v, block, n_detectors, name):
+    if n_detectors < 1:
+        raise InputError(f"{name} must have one column per detector (at least one), got 0")
     block = check_integer(block, "block", low=1)
     dim = block * n_detectors
     G = as_array(G, "G", (dim, dim), "real")
@@ -105,7 +107,7 @@ def sample_clicks(G, v, block, u, tier="double", n_threads=None):
     """
     threads = effective_n_threads(n_threads)
     u = _uniforms(u, (None, None))
-    G, v, block = _vacuum_form(G, v, block, u.shape[1])
+    G, v, block = _vacuum_form(G, v, block, u.shape[1], "u")
     return _kernels.sample_clicks(G, v, block, u, _tier(tier), threads)
 
 
@@ -135,7 +137,7 @@ def click_probabilities(G, v, g, block, patterns, tier="double", n_threads=None)
     if np.any((patterns != 0) & (patterns != 1)):
         raise InputError(f"patterns must hold 0 or 1 (dark or click), got "
                          f"{patterns[(patterns != 0) & (patterns != 1)][0]}")
-    G, v, block = _vacuum_form(G, v, block, patterns.shape[1])
+    G, v, block = _vacuum_form(G, v, block, patterns.shape[1], "patterns")
     if g is not None:
         g = as_array(g, "g", (patterns.shape[1],), "real")
         if np.any((g < 0) | (g > 1)):
