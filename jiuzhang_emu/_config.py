@@ -9,15 +9,15 @@ def config():
     """Versions, OpenMP status and thread counts as a dict."""
     from jiuzhang_emu import __version__
     from jiuzhang_emu._threads import usable_cores
-    from jiuzhang_emu.kernels import _kernels
+    from jiuzhang_emu.kernels import openmp_enabled, openmp_max_threads
 
     return {
         "jiuzhang_emu": __version__,
         "python": sys.version.split()[0],
         "numpy": np.__version__,
         "platform": platform.platform(),
-        "openmp": _kernels.openmp_enabled(),
-        "openmp_max_threads": _kernels.max_threads(),
+        "openmp": openmp_enabled(),
+        "openmp_max_threads": openmp_max_threads(),
         "usable_cores": usable_cores(),
         "long_double_mantissa_bits": int(np.finfo(np.longdouble).nmant) + 1,
     }

@@ -151,7 +151,7 @@ def calibrate(*, batches=6, rng=0):
     import platform
 
     from jiuzhang_emu.kernels import _kernels
-    from jiuzhang_emu.kernels._precision import TIERS
+    from jiuzhang_emu.kernels.precision import TIERS
     from jiuzhang_emu.presets import jiuzhang_like
     from jiuzhang_emu.samplers import BATCH_SIZE as shots
     from jiuzhang_emu.samplers.exact import PhotonNumberSampler
@@ -272,13 +272,12 @@ def _escalating_clicks(experiment, tier, rng):
     """The click count from which the click sampler's error estimate
     (condition x unit roundoff) exceeds the budget in ``tier``'s predecessor,
     i.e. shots are redrawn in ``tier`` ("reference": the Python route)."""
-    from jiuzhang_emu.kernels._precision import TIERS, UNIT_ROUNDOFF
-    from jiuzhang_emu.samplers.threshold_chain import MAX_PROBABILITY_ERROR
+    from jiuzhang_emu.kernels.precision import SAMPLING_ATOL, TIERS, UNIT_ROUNDOFF
 
     a, b, d = _condition_growth(experiment, rng)
     M = experiment.n_modes
     previous = TIERS[(*TIERS, "reference").index(tier) - 1]
-    limit = math.log(MAX_PROBABILITY_ERROR / UNIT_ROUNDOFF[previous])
+    limit = math.log(SAMPLING_ATOL / UNIT_ROUNDOFF[previous])
     if b <= 0:
         return M + 1
     return int(np.clip(math.ceil((limit - a - d * M) / b), 0, M + 1))

@@ -27,7 +27,7 @@ from math import comb, factorial
 import numpy as np
 
 from jiuzhang_emu.errors import InputError
-from jiuzhang_emu.kernels._checks import check_integer
+from jiuzhang_emu.kernels.checks import check_integer
 from jiuzhang_emu.states import check_fraction
 
 

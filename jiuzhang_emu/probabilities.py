@@ -50,7 +50,14 @@ import numpy as np
 from jiuzhang_emu.detectors import PhotonNumberResolving, PseudoPNR, Threshold
 from jiuzhang_emu.errors import InputError, KernelError, PrecisionWarning, RuntimeLimitError
 from jiuzhang_emu.kernels import _cost, hafnian, loop_hafnian, loop_torontonian, torontonian
-from jiuzhang_emu.kernels._precision import AUTO_RTOL, TIERS, UNIT_ROUNDOFF
+from jiuzhang_emu.kernels.precision import (
+    AUTO_RTOL,
+    PROBABILITY_RTOL,
+    TIER_ORDER,
+    UNIT_ROUNDOFF,
+    condition_number,
+    escalate,
+)
 
 #: Photon-number patterns with dark counts sum 2^(occupied modes) PNR
 #: probabilities; refuse more occupied modes than this.
@@ -78,17 +85,6 @@ class ProbabilityResult(NamedTuple):
     precision: str
     error_estimate: float
 
-
-_TIER_ORDER = (*TIERS, "mpmath")
-
-
-#: A probability warns (precision="auto") when its estimated error exceeds
-#: PROBABILITY_RTOL times its value: eight correct digits are ample for
-#: statistics.  There is no absolute floor: a floor of 1e-20 let 2.28e-31 with
-#: an estimated error of 1.3e-29 pass silently (true value 2.4e-34, issue 13).
-#: Exact zeros (odd photon numbers of squeezed vacuum) come with an error
-#: estimate of 0 and do not warn.
-PROBABILITY_RTOL = 1e-8
 
 
 def check_probability(result, pattern, precision):
@@ -189,7 +185,7 @@ def _combine(results, weights):
         return ProbabilityResult(0.0, "double", 0.0)
     value = sum(w * r.value for w, r in zip(weights, results))
     error = sum(abs(w) * r.error_estimate for w, r in zip(weights, results))
-    tier = max((r.precision for r in results), key=_TIER_ORDER.index)
+    tier = max((r.precision for r in results), key=TIER_ORDER.index)
     return ProbabilityResult(float(value), tier, float(error))
 
 
@@ -302,7 +298,7 @@ def _grouped_pnr_probability(state, pattern, internal_modes, max_seconds=3600.0,
                       **kernel_options)
         value += r.value
         error += r.error_estimate
-        tier = max(tier, r.precision, key=_TIER_ORDER.index)
+        tier = max(tier, r.precision, key=TIER_ORDER.index)
     return ProbabilityResult(float(value), tier, float(error))
 
 
@@ -377,18 +373,29 @@ def _grouped_click_probability(state, pattern, g, k, internal_modes, precision="
             value *= np.exp((gz @ np.linalg.solve(block, gz.conj())).real / 2)
         return value
 
-    total = abs_sum = 0.0
-    for w, block, gz in terms():
-        v = w * term(block, gz)
-        total += v
-        abs_sum += abs(v)
     scale = vacuum * np.prod(g ** k) * np.prod([comb(k, int(c)) for c in pattern])
-    error = abs_sum * UNIT_ROUNDOFF["double"] * max(1, largest)
-    if precision == "double" or error <= AUTO_RTOL * abs(total):
-        return ProbabilityResult(float(scale * total), "double", float(scale * error))
-    _check_grouped_seconds(_MPMATH_FLOP_SECONDS * flops, max_seconds,
-                           "a click probability in mpmath", count)
-    return _grouped_sum_mpmath(terms(), count, scale, abs_sum)
+    sums = {}
+
+    def run(tier, index):
+        if tier == "mpmath":
+            _check_grouped_seconds(_MPMATH_FLOP_SECONDS * flops, max_seconds,
+                                   "a click probability in mpmath", count)
+            r = _grouped_sum_mpmath(terms(), count, scale, sums["abs"])
+            return ([condition_number(r.value, r.error_estimate / UNIT_ROUNDOFF["mpmath"])],
+                    [r.value], [r.error_estimate])
+        total = abs_sum = 0.0
+        for w, block, gz in terms():
+            v = w * term(block, gz)
+            total += v
+            abs_sum += abs(v)
+        sums["abs"] = abs_sum
+        return ([condition_number(total, abs_sum * max(1, largest))], [scale * total],
+                [scale * (abs_sum * UNIT_ROUNDOFF["double"] * max(1, largest))])
+
+    ladder = escalate(run, 1, AUTO_RTOL, ("double",) if precision == "double"
+                      else ("double", "mpmath"))
+    value, error = (out.item() for out in ladder.outputs)
+    return ProbabilityResult(float(value), str(ladder.tiers[0]), float(error))
 
 
 def _grouped_sum_mpmath(terms, count, scale, abs_sum, dps=34):

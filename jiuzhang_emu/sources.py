@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jiuzhang_emu.errors import InputError
-from jiuzhang_emu.kernels._checks import check_real
+from jiuzhang_emu.kernels.checks import check_real
 from jiuzhang_emu.states import MAX_SQUEEZING, MAX_VARIANCE, GaussianState
 
 

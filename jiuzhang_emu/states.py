@@ -42,7 +42,7 @@ import numpy as np
 
 from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.interferometers import check_transfer_matrix
-from jiuzhang_emu.kernels._checks import check_integer
+from jiuzhang_emu.kernels.checks import check_integer
 
 #: Tolerance of the physicality and contractivity checks, relative to the
 #: largest entry.

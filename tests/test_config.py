@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import jiuzhang_emu as jz
-from jiuzhang_emu.kernels import _kernels
+from jiuzhang_emu import kernels
 
 
 def test_show_config_prints_versions_openmp_and_threads(capsys):
@@ -16,7 +16,7 @@ def test_show_config_prints_versions_openmp_and_threads(capsys):
         key, _, value = line.partition(":")
         fields[key.strip()] = value.strip()
     assert "openmp" in fields
-    assert fields["openmp"] == str(_kernels.openmp_enabled())
+    assert fields["openmp"] == str(kernels.openmp_enabled())
     assert fields["jiuzhang_emu"] == jz.__version__
     assert fields["numpy"] == np.__version__
     assert int(fields["usable_cores"]) == len(os.sched_getaffinity(0))
@@ -29,14 +29,14 @@ def test_show_config_prints_versions_openmp_and_threads(capsys):
 def test_build_has_openmp():
     """CI sets JIUZHANG_EMU_EXPECT_OPENMP=1 so that a build that silently lost
     OpenMP (and runs every kernel on one thread) fails."""
-    assert _kernels.openmp_enabled() is True
-    assert _kernels.max_threads() >= 1
+    assert kernels.openmp_enabled() is True
+    assert kernels.openmp_max_threads() >= 1
 
 
 def test_openmp_enabled_is_a_bool():
-    assert isinstance(_kernels.openmp_enabled(), bool)
-    if not _kernels.openmp_enabled():
-        assert _kernels.max_threads() == 1
+    assert isinstance(kernels.openmp_enabled(), bool)
+    if not kernels.openmp_enabled():
+        assert kernels.openmp_max_threads() == 1
 
 
 @pytest.mark.parametrize("n_threads,expected", [(1, 1), (2, 2), (7, 7), (np.int64(3), 3)])

@@ -9,7 +9,7 @@ import pytest
 import jiuzhang_emu as jz
 from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.interferometers import haar_unitary
-from jiuzhang_emu.kernels._checks import check_integer, check_real
+from jiuzhang_emu.kernels.checks import check_integer, check_real
 from jiuzhang_emu.states import GaussianState
 
 T2 = np.eye(2)

@@ -31,7 +31,7 @@ import pytest
 from jiuzhang_emu.detectors import PhotonNumberResolving
 from jiuzhang_emu.errors import KernelError, PrecisionWarning, RuntimeLimitError
 from jiuzhang_emu.experiment import Experiment
-from jiuzhang_emu.probabilities import PROBABILITY_RTOL
+from jiuzhang_emu.kernels.precision import PROBABILITY_RTOL
 from jiuzhang_emu.sources import SingleModeSqueezer
 from jiuzhang_emu.states import GaussianState
 

@@ -54,7 +54,7 @@ import math
 import numpy as np
 
 from jiuzhang_emu.errors import KernelError
-from jiuzhang_emu.kernels._precision import KernelResult
+from jiuzhang_emu.kernels.precision import KernelResult
 
 #: Most coefficients the expansion may hold (about 150 bytes each in mpmath:
 #: 300 MB); its time, 3-6e-6 s per operation, is priced against max_seconds.

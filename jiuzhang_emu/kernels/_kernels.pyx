@@ -1,9 +1,12 @@
 # cython: language_level=3
 """Thin typed layer over the C kernels.
 
-Inputs arrive validated, C-contiguous and of the right dtype from the Python
-front end (``jiuzhang_emu.kernels``); this layer only takes their data
-pointers, releases the GIL, and turns a nonzero status into an exception.
+Every array argument is a typed memoryview with an explicit dtype and C order
+(``double[:, ::1]``, ``const int64_t[:, ::1]``, ...): an array of another
+dtype or layout is refused here (ValueError), never reinterpreted.  The
+conversion to that dtype and order happens once, in the checked Python front
+ends (``jiuzhang_emu.kernels``); this layer takes the data pointers, releases
+the GIL, and turns a nonzero status into an exception.
 Batched entry points loop over a stack of matrices in parallel, one matrix per
 thread (jz_run_batch).
 
@@ -18,10 +21,8 @@ import threading
 
 import numpy as np
 
-cimport numpy as cnp
+cimport cython
 from cpython.exc cimport PyErr_Occurred
-
-cnp.import_array()
 
 from jiuzhang_emu.errors import InputError, KernelError
 
@@ -61,7 +62,7 @@ def openmp_enabled():
     return bool(jz_openmp_enabled())
 
 
-def max_threads():
+def openmp_max_threads():
     """The number of threads OpenMP would use by default."""
     return jz_max_threads()
 
@@ -88,10 +89,22 @@ cdef int _check_items(int[::1] item_status, str kernel) except -1:
     return 0
 
 
-cdef void *_ptr(object a):
-    if a is None:
-        return NULL
-    return cnp.PyArray_DATA(<cnp.ndarray>a)
+ctypedef fused real_or_complex:
+    double
+    double complex
+
+#: torontonian inputs: float64 / complex128 ("double", "double-double"),
+#: long double / complex long double ("extended")
+ctypedef fused tor_scalar:
+    double
+    long double
+    double complex
+    long double complex
+
+
+# the address of an empty array's (absent) first element: the kernels read
+# nothing there, but take no NULL for a matrix
+cdef double _EMPTY[2]
 
 
 ctypedef int (*haf_fn)(const void *, int, const void *, const int *, int, const int *,
@@ -108,12 +121,17 @@ cdef haf_fn _haf_fn(bint is_complex, bint extended):
     return jz_loop_hafnian_ld if extended else jz_loop_hafnian_d
 
 
-cdef tor_fn _tor_fn(bint is_complex, str tier):
-    if tier == "double-double":
+cdef tor_fn _tor_fn(bint is_complex, bint is_long, str tier) except NULL:
+    # the tier fixes the element type the kernel reads
+    if tier == "double-double" and is_complex and not is_long:
         return jz_torontonian_dd  # takes the complex-basis O and gamma
-    if is_complex:
-        return jz_torontonian_lz if tier == "extended" else jz_torontonian_z
-    return jz_torontonian_ld if tier == "extended" else jz_torontonian_d
+    if tier == "extended" and is_long:
+        return jz_torontonian_lz if is_complex else jz_torontonian_ld
+    if tier == "double" and not is_long:
+        return jz_torontonian_z if is_complex else jz_torontonian_d
+    raise ValueError(f"torontonian: tier {tier!r} does not take "
+                     f"{'long double' if is_long else 'double'} "
+                     f"{'complex' if is_complex else 'real'} input")
 
 
 cdef perm_fn _perm_fn(bint is_complex, bint extended):
@@ -122,18 +140,22 @@ cdef perm_fn _perm_fn(bint is_complex, bint extended):
     return jz_permanent_ld if extended else jz_permanent_d
 
 
-def loop_hafnian(A, loops, V, group_k, int n_threads, bint extended):
+def loop_hafnian(const real_or_complex[:, ::1] A, const real_or_complex[::1] loops,
+                 const int[::1] V not None, const int[::1] group_k not None, int n_threads,
+                 bint extended):
     """Loop hafnian of the vertex list V (pairs grouped by group_k) of A.
 
     Returns (complex value, sum of |leaf values|).  loops None: hafnian.
     """
     cdef double out[2]
     cdef double out_abs = 0
-    cdef haf_fn fn = _haf_fn(A.dtype.kind == "c", extended)
-    cdef void *a = _ptr(A)
-    cdef void *l = _ptr(loops)
-    cdef int *v = <int *>_ptr(V)
-    cdef int *g = <int *>_ptr(group_k)
+    cdef haf_fn fn = _haf_fn(real_or_complex is cython.doublecomplex, extended)
+    cdef const void *a = &A[0, 0] if A.shape[0] else <const void *>_EMPTY
+    cdef const void *l = NULL
+    if loops is not None:
+        l = &loops[0] if loops.shape[0] else <const void *>_EMPTY
+    cdef const int *v = &V[0] if V.shape[0] else NULL
+    cdef const int *g = &group_k[0] if group_k.shape[0] else NULL
     cdef int dim = A.shape[0], nv = V.shape[0], ng = group_k.shape[0], status
     with nogil:
         status = fn(a, dim, l, v, nv, g, ng, n_threads, out, &out_abs)
@@ -146,41 +168,46 @@ def loop_hafnian(A, loops, V, group_k, int n_threads, bint extended):
 HAS_QUAD = bool(JZ_HAS_QUAD)
 
 
-def loop_hafnian_zpoly(A, loops, loops1, int n_z, V, group_k, int n_threads, str tier="z"):
+def loop_hafnian_zpoly(const double complex[:, ::1] A not None,
+                       const double complex[::1] loops not None,
+                       const double complex[::1] loops1 not None, int n_z,
+                       const int[::1] V not None, const int[::1] group_k not None,
+                       int n_threads, str tier="z"):
     """Coefficients of z^0..z^(n_z-1) of the loop hafnian of the vertex list V
-    of A (complex128) with loop weights loops + z loops1 (complex128),
-    computed in ``tier``: "z" complex128, "lz" complex long double, "qz"
-    complex quad (where HAS_QUAD).  Returns (complex coefficients (n_z,),
-    sums of |leaf values| (n_z,)), rounded to float64."""
+    of A with loop weights loops + z loops1, computed in ``tier``: "z"
+    complex128, "lz" complex long double, "qz" complex quad (where HAS_QUAD).
+    Returns (complex coefficients (n_z,), sums of |leaf values| (n_z,)),
+    rounded to float64."""
     tiers = ("z", "lz", "qz") if HAS_QUAD else ("z", "lz")
     if tier not in tiers:
         raise ValueError(f"tier must be one of {tiers}, got {tier!r}")
+    if n_z < 1:
+        raise ValueError(f"n_z must be at least 1, got {n_z}")
     cdef zpoly_fn fn = (jz_loop_hafnian_zpoly_z if tier == "z" else
                         jz_loop_hafnian_zpoly_lz if tier == "lz" else jz_loop_hafnian_zpoly_qz)
-    out = np.zeros(2 * n_z)
-    out_abs = np.zeros(n_z)
-    cdef double *o = <double *>_ptr(out)
-    cdef double *oa = <double *>_ptr(out_abs)
-    cdef void *a = _ptr(A)
-    cdef void *l = _ptr(loops)
-    cdef void *l1 = _ptr(loops1)
-    cdef int *v = <int *>_ptr(V)
-    cdef int *g = <int *>_ptr(group_k)
+    cdef double[::1] out = np.zeros(2 * n_z)
+    cdef double[::1] out_abs = np.zeros(n_z)
+    cdef const void *a = &A[0, 0] if A.shape[0] else <const void *>_EMPTY
+    cdef const void *l = &loops[0] if loops.shape[0] else <const void *>_EMPTY
+    cdef const void *l1 = &loops1[0] if loops1.shape[0] else <const void *>_EMPTY
+    cdef const int *v = &V[0] if V.shape[0] else NULL
+    cdef const int *g = &group_k[0] if group_k.shape[0] else NULL
     cdef int dim = A.shape[0], nv = V.shape[0], ng = group_k.shape[0], status
     with nogil:
-        status = fn(a, dim, l, l1, n_z, v, nv, g, ng, n_threads, o, oa)
+        status = fn(a, dim, l, l1, n_z, v, nv, g, ng, n_threads, &out[0], &out_abs[0])
     _check(status, "loop_hafnian_zpoly")
-    return out[0::2] + 1j * out[1::2], out_abs
+    values = np.asarray(out)
+    return values[0::2] + 1j * values[1::2], np.asarray(out_abs)
 
 
 ctypedef struct haf_batch:
     haf_fn fn
-    char *a
-    char *l
+    const char *a
+    const char *l
     Py_ssize_t astride, lstride
     int dim, nv, ng
-    int *v
-    int *g
+    const int *v
+    const int *g
     double *vals
     double *abss
 
@@ -191,39 +218,64 @@ cdef int _haf_item(void *ctx, long i) noexcept nogil:
                 b.v, b.nv, b.g, b.ng, 1, &b.vals[2 * i], &b.abss[i])
 
 
-def loop_hafnian_batch(As, loops, V, group_k, int n_threads, bint extended):
+def loop_hafnian_batch(const real_or_complex[:, :, ::1] As, const real_or_complex[:, ::1] loops,
+                       const int[::1] V not None, const int[::1] group_k not None,
+                       int n_threads, bint extended):
     """Loop hafnians of a stack As of shape (B, dim, dim); loops (B, dim) or None."""
     cdef long B = As.shape[0]
     cdef int status
     cdef haf_batch ctx
-    ctx.fn = _haf_fn(As.dtype.kind == "c", extended)
-    ctx.a = <char *>_ptr(As)
-    ctx.l = <char *>_ptr(loops)
+    ctx.fn = _haf_fn(real_or_complex is cython.doublecomplex, extended)
+    ctx.a = <const char *>_EMPTY
+    if As.shape[0] and As.shape[1]:
+        ctx.a = <const char *>&As[0, 0, 0]
     ctx.astride = As.strides[0]
-    ctx.lstride = loops.strides[0] if loops is not None else 0
+    ctx.l = NULL
+    ctx.lstride = 0
+    if loops is not None:
+        if loops.shape[0] != B or loops.shape[1] != As.shape[1]:
+            raise ValueError(f"loops must have shape ({B}, {As.shape[1]}), "
+                             f"got ({loops.shape[0]}, {loops.shape[1]})")
+        ctx.l = <const char *>_EMPTY
+        if loops.shape[0] and loops.shape[1]:
+            ctx.l = <const char *>&loops[0, 0]
+        ctx.lstride = loops.strides[0]
     ctx.dim, ctx.nv, ctx.ng = As.shape[1], V.shape[0], group_k.shape[0]
-    ctx.v = <int *>_ptr(V)
-    ctx.g = <int *>_ptr(group_k)
-    values = np.empty((B, 2))
-    abs_sums = np.empty(B)
-    statuses = np.zeros(B, dtype=np.intc)
-    ctx.vals = <double *>_ptr(values)
-    ctx.abss = <double *>_ptr(abs_sums)
-    cdef int *st = <int *>_ptr(statuses)
+    ctx.v = &V[0] if V.shape[0] else NULL
+    ctx.g = &group_k[0] if group_k.shape[0] else NULL
+    cdef double[:, ::1] values = np.empty((B, 2))
+    cdef double[::1] abs_sums = np.empty(B)
+    cdef int[::1] statuses = np.zeros(B, dtype=np.intc)
+    if B == 0:
+        return np.empty(0, dtype=complex), np.empty(0)
+    ctx.vals = &values[0, 0]
+    ctx.abss = &abs_sums[0]
     with nogil:
-        status = jz_run_batch(_haf_item, &ctx, B, n_threads, st)
+        status = jz_run_batch(_haf_item, &ctx, B, n_threads, &statuses[0])
     _check(status, "loop_hafnian")  # interrupted: what the signal handler raised
     _check_items(statuses, "loop_hafnian")
-    return values[:, 0] + 1j * values[:, 1], abs_sums
+    v = np.asarray(values)
+    return v[:, 0] + 1j * v[:, 1], np.asarray(abs_sums)
 
 
-def torontonian(M, v, int n_threads, str tier):
-    """(Loop) torontonian.  M = I - O in mode-adjacent order ("double",
-    "extended"), or O itself ("double-double").  Returns (value, sum |terms|)."""
+def torontonian(const tor_scalar[:, ::1] M not None, const tor_scalar[::1] v, int n_threads,
+                str tier):
+    """(Loop) torontonian.  M = I - O in mode-adjacent order ("double":
+    float64/complex128, "extended": long double), or O itself
+    ("double-double": complex128).  Returns (value, sum |terms|)."""
     cdef double out = 0, out_abs = 0
-    cdef tor_fn fn = _tor_fn(M.dtype.kind == "c", tier)
-    cdef void *m = _ptr(M)
-    cdef void *vv = _ptr(v)
+    cdef tor_fn fn = _tor_fn(tor_scalar is cython.doublecomplex
+                             or tor_scalar is cython.longdoublecomplex,
+                             tor_scalar is cython.longdouble
+                             or tor_scalar is cython.longdoublecomplex, tier)
+    if M.shape[0] != M.shape[1] or M.shape[0] % 2:
+        raise ValueError(f"M must be square of even size, got ({M.shape[0]}, {M.shape[1]})")
+    if v is not None and v.shape[0] != M.shape[0]:
+        raise ValueError(f"v must have length {M.shape[0]}, got {v.shape[0]}")
+    cdef const void *m = &M[0, 0] if M.shape[0] else <const void *>_EMPTY
+    cdef const void *vv = NULL
+    if v is not None:
+        vv = &v[0] if v.shape[0] else <const void *>_EMPTY
     cdef int n = M.shape[0] // 2, status
     with nogil:
         status = fn(m, vv, n, n_threads, &out, &out_abs)
@@ -233,8 +285,8 @@ def torontonian(M, v, int n_threads, str tier):
 
 ctypedef struct tor_batch:
     tor_fn fn
-    char *m
-    char *v
+    const char *m
+    const char *v
     Py_ssize_t mstride, vstride
     int n
     double *vals
@@ -247,37 +299,57 @@ cdef int _tor_item(void *ctx, long i) noexcept nogil:
                 b.n, 1, &b.vals[i], &b.abss[i])
 
 
-def torontonian_batch(Ms, vs, int n_threads, str tier):
+def torontonian_batch(const tor_scalar[:, :, ::1] Ms not None, const tor_scalar[:, ::1] vs,
+                      int n_threads, str tier):
     """(Loop) torontonians of a stack of matrices of shape (B, 2n, 2n), as
     :func:`torontonian`."""
     cdef long B = Ms.shape[0]
     cdef int status
     cdef tor_batch ctx
-    ctx.fn = _tor_fn(Ms.dtype.kind == "c", tier)
-    ctx.m = <char *>_ptr(Ms)
-    ctx.v = <char *>_ptr(vs)
+    ctx.fn = _tor_fn(tor_scalar is cython.doublecomplex
+                     or tor_scalar is cython.longdoublecomplex,
+                     tor_scalar is cython.longdouble
+                     or tor_scalar is cython.longdoublecomplex, tier)
+    if Ms.shape[1] != Ms.shape[2] or Ms.shape[1] % 2:
+        raise ValueError(f"Ms must be a stack of square matrices of even size, got "
+                         f"({Ms.shape[0]}, {Ms.shape[1]}, {Ms.shape[2]})")
+    ctx.m = <const char *>_EMPTY
+    if Ms.shape[0] and Ms.shape[1]:
+        ctx.m = <const char *>&Ms[0, 0, 0]
     ctx.mstride = Ms.strides[0]
-    ctx.vstride = vs.strides[0] if vs is not None else 0
+    ctx.v = NULL
+    ctx.vstride = 0
+    if vs is not None:
+        if vs.shape[0] != B or vs.shape[1] != Ms.shape[1]:
+            raise ValueError(f"vs must have shape ({B}, {Ms.shape[1]}), "
+                             f"got ({vs.shape[0]}, {vs.shape[1]})")
+        ctx.v = <const char *>_EMPTY
+        if vs.shape[0] and vs.shape[1]:
+            ctx.v = <const char *>&vs[0, 0]
+        ctx.vstride = vs.strides[0]
     ctx.n = Ms.shape[1] // 2
-    values = np.empty(B)
-    abs_sums = np.empty(B)
-    statuses = np.zeros(B, dtype=np.intc)
-    ctx.vals = <double *>_ptr(values)
-    ctx.abss = <double *>_ptr(abs_sums)
-    cdef int *st = <int *>_ptr(statuses)
+    cdef double[::1] values = np.empty(B)
+    cdef double[::1] abs_sums = np.empty(B)
+    cdef int[::1] statuses = np.zeros(B, dtype=np.intc)
+    if B == 0:
+        return np.empty(0), np.empty(0)
+    ctx.vals = &values[0]
+    ctx.abss = &abs_sums[0]
     with nogil:
-        status = jz_run_batch(_tor_item, &ctx, B, n_threads, st)
+        status = jz_run_batch(_tor_item, &ctx, B, n_threads, &statuses[0])
     _check(status, "torontonian")  # interrupted: what the signal handler raised
     _check_items(statuses, "torontonian")
-    return values, abs_sums
+    return np.asarray(values), np.asarray(abs_sums)
 
 
-def permanent(A, int n_threads, bint extended):
+def permanent(const real_or_complex[:, ::1] A not None, int n_threads, bint extended):
     """Permanent of a square matrix.  Returns (complex value, sum |terms|)."""
     cdef double out[2]
     cdef double out_abs = 0
-    cdef perm_fn fn = _perm_fn(A.dtype.kind == "c", extended)
-    cdef void *a = _ptr(A)
+    cdef perm_fn fn = _perm_fn(real_or_complex is cython.doublecomplex, extended)
+    if A.shape[0] != A.shape[1]:
+        raise ValueError(f"A must be square, got ({A.shape[0]}, {A.shape[1]})")
+    cdef const void *a = &A[0, 0] if A.shape[0] else <const void *>_EMPTY
     cdef int n = A.shape[0], status
     with nogil:
         status = fn(a, n, n_threads, out, &out_abs)
@@ -287,7 +359,7 @@ def permanent(A, int n_threads, bint extended):
 
 ctypedef struct perm_batch:
     perm_fn fn
-    char *a
+    const char *a
     Py_ssize_t astride
     int n
     double *vals
@@ -299,48 +371,64 @@ cdef int _perm_item(void *ctx, long i) noexcept nogil:
     return b.fn(b.a + i * b.astride, b.n, 1, &b.vals[2 * i], &b.abss[i])
 
 
-def permanent_batch(As, int n_threads, bint extended):
+def permanent_batch(const real_or_complex[:, :, ::1] As not None, int n_threads,
+                    bint extended):
     """Permanents of a stack of square matrices of shape (B, n, n)."""
     cdef long B = As.shape[0]
     cdef int status
     cdef perm_batch ctx
-    ctx.fn = _perm_fn(As.dtype.kind == "c", extended)
-    ctx.a = <char *>_ptr(As)
+    ctx.fn = _perm_fn(real_or_complex is cython.doublecomplex, extended)
+    if As.shape[1] != As.shape[2]:
+        raise ValueError(f"As must be a stack of square matrices, got "
+                         f"({As.shape[0]}, {As.shape[1]}, {As.shape[2]})")
+    ctx.a = <const char *>_EMPTY
+    if As.shape[0] and As.shape[1]:
+        ctx.a = <const char *>&As[0, 0, 0]
     ctx.astride = As.strides[0]
     ctx.n = As.shape[1]
-    values = np.empty((B, 2))
-    abs_sums = np.empty(B)
-    statuses = np.zeros(B, dtype=np.intc)
-    ctx.vals = <double *>_ptr(values)
-    ctx.abss = <double *>_ptr(abs_sums)
-    cdef int *st = <int *>_ptr(statuses)
+    cdef double[:, ::1] values = np.empty((B, 2))
+    cdef double[::1] abs_sums = np.empty(B)
+    cdef int[::1] statuses = np.zeros(B, dtype=np.intc)
+    if B == 0:
+        return np.empty(0, dtype=complex), np.empty(0)
+    ctx.vals = &values[0, 0]
+    ctx.abss = &abs_sums[0]
     with nogil:
-        status = jz_run_batch(_perm_item, &ctx, B, n_threads, st)
+        status = jz_run_batch(_perm_item, &ctx, B, n_threads, &statuses[0])
     _check(status, "permanent")  # interrupted: what the signal handler raised
     _check_items(statuses, "permanent")
-    return values[:, 0] + 1j * values[:, 1], abs_sums
+    v = np.asarray(values)
+    return v[:, 0] + 1j * v[:, 1], np.asarray(abs_sums)
 
 
-
-def sample_photons(B, loops, beta, u, int n_threads):
-    """Exact photon numbers of a pure state (csrc/sampler.c).  B (M, M)
-    complex128; loops, beta (shots, M) complex128; u (shots, M) float64.
-    Returns (patterns int64 (shots, M), unresolved float64 (shots,), refused
-    bool (shots,)): a refused shot's draw at the mode marked -1 could not be
-    resolved to the budget in any tier (unresolved: its estimated error)."""
+def sample_photons(const double complex[:, ::1] B not None,
+                   const double complex[:, ::1] loops not None,
+                   const double complex[:, ::1] beta not None,
+                   const double[:, ::1] u not None, int n_threads):
+    """Exact photon numbers of a pure state (csrc/sampler.c).  B (M, M);
+    loops, beta and u (shots, M).  Returns (patterns int64 (shots, M),
+    unresolved float64 (shots,), refused bool (shots,)): a refused shot's
+    draw at the mode marked -1 could not be resolved to the budget in any
+    tier (unresolved: its estimated error)."""
     cdef int M = B.shape[0], shots = loops.shape[0], status
+    for name, view in (("loops", loops), ("beta", beta)):
+        if view.shape[0] != shots or view.shape[1] != M:
+            raise ValueError(f"{name} must have shape ({shots}, {M}), "
+                             f"got ({view.shape[0]}, {view.shape[1]})")
+    if B.shape[1] != M or u.shape[0] != shots or u.shape[1] != M:
+        raise ValueError(f"B must be ({M}, {M}) and u ({shots}, {M}), got "
+                         f"({B.shape[0]}, {B.shape[1]}) and ({u.shape[0]}, {u.shape[1]})")
     patterns = np.zeros((shots, M), dtype=np.int64)
     unresolved = np.zeros(shots)
     statuses = np.zeros(shots, dtype=np.intc)
-    cdef void *b = _ptr(B)
-    cdef void *l = _ptr(loops)
-    cdef void *be = _ptr(beta)
-    cdef double *uu = <double *>_ptr(u)
-    cdef int64_t *pat = <int64_t *>_ptr(patterns)
-    cdef double *unr = <double *>_ptr(unresolved)
-    cdef int *st = <int *>_ptr(statuses)
+    if shots == 0 or M == 0:
+        return patterns, unresolved, np.zeros(shots, dtype=bool)
+    cdef int64_t[:, ::1] pat = patterns
+    cdef double[::1] unr = unresolved
+    cdef int[::1] st = statuses
     with nogil:
-        status = jz_sample_photons(b, M, shots, l, be, uu, pat, unr, st, n_threads)
+        status = jz_sample_photons(&B[0, 0], M, shots, &loops[0, 0], &beta[0, 0], &u[0, 0],
+                                   &pat[0, 0], &unr[0], &st[0], n_threads)
     if status != JZ_ERR_PRECISION:
         _check(status, "sample_photons")
     return patterns, unresolved, statuses == JZ_ERR_PRECISION
@@ -350,59 +438,96 @@ ctypedef int (*clicks_fn)(const double *, const double *, int, int, int, const d
                          int64_t *, double *, int *, int) noexcept nogil
 
 
-def sample_clicks(G, v, int block, u, str tier, int n_threads):
+def sample_clicks(const double[:, ::1] G not None, const double[::1] v, int block,
+                  const double[:, ::1] u not None, str tier, int n_threads):
     """Exact threshold clicks (csrc/click_sampler.c) computed in ``tier``
-    ("double", "extended" or "double-double").  G (dim, dim) float64 with dim
-    = block * detectors, rows detector by detector; v (dim,) float64 or None;
-    u (shots, detectors) float64.  Returns (clicks int64 (shots, detectors),
-    condition float64 (shots,))."""
-    cdef clicks_fn fn = jz_sample_clicks_d
-    if tier == "extended":
-        fn = jz_sample_clicks_ld
-    elif tier == "double-double":
-        fn = jz_sample_clicks_dd
+    ("double", "extended" or "double-double").  G (dim, dim) with dim =
+    block * detectors, rows detector by detector; v (dim,) or None; u (shots,
+    detectors).  Returns (clicks int64 (shots, detectors), condition float64
+    (shots,))."""
+    cdef clicks_fn fn = _clicks_fn(tier)
     cdef int n_blocks = u.shape[1], shots = u.shape[0], status
+    _check_vacuum_form(G, v, block, n_blocks)
     clicks = np.zeros((shots, n_blocks), dtype=np.int64)
     condition = np.zeros(shots)
     statuses = np.zeros(shots, dtype=np.intc)
-    cdef double *g = <double *>_ptr(G)
-    cdef double *vv = <double *>_ptr(v)
-    cdef double *uu = <double *>_ptr(u)
-    cdef int64_t *cl = <int64_t *>_ptr(clicks)
-    cdef double *cond = <double *>_ptr(condition)
-    cdef int *st = <int *>_ptr(statuses)
+    if shots == 0:
+        return clicks, condition
+    cdef int64_t[:, ::1] cl = clicks
+    cdef double[::1] cond = condition
+    cdef int[::1] st = statuses
+    cdef const double *vv = NULL
+    if v is not None:
+        vv = &v[0]
     with nogil:
-        status = fn(g, vv, n_blocks, block, shots, uu, cl, cond, st, n_threads)
+        status = fn(&G[0, 0], vv, n_blocks, block, shots, &u[0, 0], &cl[0, 0], &cond[0],
+                    &st[0], n_threads)
     _check(status, "sample_clicks")
     return clicks, condition
+
+
+cdef clicks_fn _clicks_fn(str tier) except NULL:
+    if tier == "double":
+        return jz_sample_clicks_d
+    if tier == "extended":
+        return jz_sample_clicks_ld
+    if tier == "double-double":
+        return jz_sample_clicks_dd
+    raise ValueError(f"tier must be 'double', 'extended' or 'double-double', got {tier!r}")
+
+
+cdef int _check_vacuum_form(const double[:, ::1] G, const double[::1] v, int block,
+                            int n_blocks) except -1:
+    cdef Py_ssize_t dim = <Py_ssize_t>block * n_blocks
+    if n_blocks < 1:
+        raise ValueError("the click kernels need at least one detector, got 0")
+    if block < 1 or G.shape[0] != dim or G.shape[1] != dim:
+        raise ValueError(f"G must have shape ({dim}, {dim}) (block {block} x {n_blocks} "
+                         f"detectors), got ({G.shape[0]}, {G.shape[1]})")
+    if v is not None and v.shape[0] != dim:
+        raise ValueError(f"v must have length {dim}, got {v.shape[0]}")
+    return 0
 
 
 ctypedef int (*click_prob_fn)(const double *, const double *, const double *, int, int, int,
                               const int64_t *, double *, double *, int *, int) noexcept nogil
 
 
-def click_probabilities(G, v, g, int block, patterns, str tier, int n_threads):
+def click_probabilities(const double[:, ::1] G not None, const double[::1] v,
+                        const double[::1] g, int block, const int64_t[:, ::1] patterns not None,
+                        str tier, int n_threads):
     """Log-probabilities of click patterns by the chain rule
     (csrc/click_sampler.c) in ``tier``.  G, v as for sample_clicks; g
-    (detectors,) float64 dark-count factors 1 - d, or None; patterns (n,
-    detectors) int64 0/1.  Returns (log_prob (n,), condition (n,))."""
+    (detectors,) dark-count factors 1 - d, or None; patterns (n, detectors)
+    0/1.  Returns (log_prob (n,), condition (n,))."""
     cdef click_prob_fn fn = jz_click_probabilities_d
     if tier == "extended":
         fn = jz_click_probabilities_ld
     elif tier == "double-double":
         fn = jz_click_probabilities_dd
+    elif tier != "double":
+        raise ValueError(f"tier must be 'double', 'extended' or 'double-double', "
+                         f"got {tier!r}")
     cdef int n_blocks = patterns.shape[1], n = patterns.shape[0], status
+    _check_vacuum_form(G, v, block, n_blocks)
+    if g is not None and g.shape[0] != n_blocks:
+        raise ValueError(f"g must have length {n_blocks}, got {g.shape[0]}")
     log_prob = np.zeros(n)
     condition = np.zeros(n)
     statuses = np.zeros(n, dtype=np.intc)
-    cdef double *gg = <double *>_ptr(G)
-    cdef double *vv = <double *>_ptr(v)
-    cdef double *dark = <double *>_ptr(g)
-    cdef int64_t *pat = <int64_t *>_ptr(patterns)
-    cdef double *lp = <double *>_ptr(log_prob)
-    cdef double *cond = <double *>_ptr(condition)
-    cdef int *st = <int *>_ptr(statuses)
+    if n == 0:
+        return log_prob, condition
+    cdef double[::1] lp = log_prob
+    cdef double[::1] cond = condition
+    cdef int[::1] st = statuses
+    cdef const double *vv = NULL
+    cdef const double *dark = NULL
+    if v is not None:
+        vv = &v[0]
+    if g is not None:
+        dark = &g[0]
     with nogil:
-        status = fn(gg, vv, dark, n_blocks, block, n, pat, lp, cond, st, n_threads)
+        status = fn(&G[0, 0], vv, dark, n_blocks, block, n, &patterns[0, 0], &lp[0],
+                    &cond[0], &st[0], n_threads)
     _check(status, "click_probabilities")
     return log_prob, condition

@@ -25,12 +25,14 @@ from typing import NamedTuple
 import numpy as np
 
 from jiuzhang_emu._threads import effective_n_threads
+from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.kernels import _cost, _kernels
-from jiuzhang_emu.kernels._checks import (
+from jiuzhang_emu.kernels.checks import (
     as_matrix,
     as_reps,
     as_vector,
     check_finite_result,
+    check_integer,
     check_max_seconds,
     check_symmetric,
 )
@@ -40,7 +42,7 @@ from jiuzhang_emu.kernels._expansion import (
     expansion_work,
     loop_hafnian_expansion,
 )
-from jiuzhang_emu.kernels._precision import AUTO_RTOL, check_precision, evaluate, evaluate_batch
+from jiuzhang_emu.kernels.precision import AUTO_RTOL, check_precision, evaluate, evaluate_batch
 
 
 class BatchResult(NamedTuple):
@@ -201,7 +203,7 @@ def hafnian(A, reps=None, *, n_threads=None, precision="double", return_info=Fal
     precision : {"double", "extended", "auto"}
         "extended" computes in 80-bit long double; "auto" escalates when the
         cancellation indicator says float64 cannot be trusted (see
-        :mod:`jiuzhang_emu.kernels._precision`).
+        :mod:`jiuzhang_emu.kernels.precision`).
     return_info : bool
         Return a :class:`~jiuzhang_emu.kernels.KernelResult` (value, tier,
         condition, error estimate) instead of the bare value.
@@ -318,3 +320,50 @@ def loop_hafnian_batch(As, diags=None, *, reps=None, n_threads=None, precision="
     """
     return _batch(As, diags, reps, True, n_threads, precision, return_info, max_seconds,
                   "loop_hafnian_batch")
+
+
+#: The tiers of :func:`loop_hafnian_polynomial`: complex128, complex long
+#: double and, where compiled (:data:`jiuzhang_emu.kernels.HAS_QUAD`), complex quad.
+POLYNOMIAL_TIERS = ("z", "lz", "qz") if _kernels.HAS_QUAD else ("z", "lz")
+
+
+def loop_hafnian_polynomial(A, loops, loops1, n_z, *, reps=None, tier="z", n_threads=None):
+    """Coefficients of z^0 .. z^(n_z - 1) of the loop hafnian of A with loop
+    weights ``loops + z loops1``, all in one pass of the repeated-row sieve
+    (the exact photon sampler's L(z), csrc/sampler.c).
+
+    Parameters
+    ----------
+    A : array_like of shape (N, N)
+        Symmetric, real or complex.
+    loops, loops1 : array_like of shape (N,)
+        Loop weights at z = 0 and their slope in z.
+    n_z : int
+        Number of coefficients, >= 1.
+    reps : array_like of int of shape (N,), optional
+        How many times each row/column (and its loop) is repeated.
+    tier : {"z", "lz", "qz"}
+        Complex128, complex long double, or complex quad (see
+        :data:`POLYNOMIAL_TIERS`).
+    n_threads : int, optional
+        None for all usable cores.
+
+    Returns
+    -------
+    coefficients : ndarray of complex of shape (n_z,)
+    abs_sums : ndarray of shape (n_z,)
+        Sum of the moduli of each coefficient's terms: times the tier's unit
+        roundoff, its absolute error.
+    """
+    threads = effective_n_threads(n_threads)
+    if tier not in POLYNOMIAL_TIERS:
+        raise InputError(f"tier must be one of {POLYNOMIAL_TIERS}, got {tier!r}")
+    n_z = check_integer(n_z, "n_z", low=1)
+    A = as_matrix(A, "A")
+    check_symmetric(A, "A")
+    dim = A.shape[0]
+    A = A.astype(np.complex128)
+    loops = as_vector(loops, "loops", dim).astype(np.complex128)
+    loops1 = as_vector(loops1, "loops1", dim).astype(np.complex128)
+    V, group_k = _pairing(as_reps(reps, dim), True)
+    return _kernels.loop_hafnian_zpoly(A, loops, loops1, n_z, V, group_k, threads, tier)

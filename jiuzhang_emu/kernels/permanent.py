@@ -4,8 +4,8 @@ import numpy as np
 
 from jiuzhang_emu._threads import effective_n_threads
 from jiuzhang_emu.kernels import _cost, _kernels
-from jiuzhang_emu.kernels._checks import as_matrix, check_finite_result, check_max_seconds
-from jiuzhang_emu.kernels._precision import check_precision, evaluate, evaluate_batch
+from jiuzhang_emu.kernels.checks import as_matrix, check_finite_result, check_max_seconds
+from jiuzhang_emu.kernels.precision import check_precision, evaluate, evaluate_batch
 from jiuzhang_emu.kernels.hafnian import BatchResult
 
 

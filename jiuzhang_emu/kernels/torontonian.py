@@ -32,13 +32,13 @@ import numpy as np
 from jiuzhang_emu._threads import effective_n_threads
 from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.kernels import _cost, _kernels
-from jiuzhang_emu.kernels._checks import (
+from jiuzhang_emu.kernels.checks import (
     as_matrix,
     as_vector,
     check_finite_result,
     check_max_seconds,
 )
-from jiuzhang_emu.kernels._precision import TIERS, check_precision, evaluate, evaluate_batch
+from jiuzhang_emu.kernels.precision import TIERS, check_precision, evaluate, evaluate_batch
 from jiuzhang_emu.kernels.hafnian import BatchResult
 
 

@@ -39,7 +39,7 @@ al., Sci. Adv. 8, eabl9236 (2022)):
    the unit roundoff times the sum of the moduli of the terms of ell_m, plus
    the normaliser's and the amplitudes' rounding.  Above ``MAX_MASS`` the
    coefficients are recomputed in long double, then in quad precision
-   (113-bit mantissa, ``_kernels.HAS_QUAD``), skipping a tier whose unit
+   (113-bit mantissa, :data:`jiuzhang_emu.kernels.HAS_QUAD`), skipping a tier whose unit
    roundoff cannot meet the budget; quad only where the coefficients miss it
    on their own.  Still above, the sampler raises
    :class:`~jiuzhang_emu.errors.PrecisionLimitError` rather than return the
@@ -72,9 +72,8 @@ from math import factorial, lgamma
 
 import numpy as np
 
-from jiuzhang_emu._threads import effective_n_threads
 from jiuzhang_emu.errors import PrecisionLimitError
-from jiuzhang_emu.kernels import _kernels, loop_hafnian
+from jiuzhang_emu.kernels import loop_hafnian, sample_photons
 from jiuzhang_emu.states import GaussianState
 
 #: Stop accumulating when what is left of the normaliser is below this
@@ -127,8 +126,7 @@ class PhotonNumberSampler:
         if size is None:
             return self.sample(rng, 1, n_threads)[0]
         loops, beta, uniforms = self._inputs(rng, size)
-        patterns, unresolved, refused = _kernels.sample_photons(
-            self._B, loops, beta, uniforms, effective_n_threads(n_threads))
+        patterns, unresolved, refused = sample_photons(self._B, loops, beta, uniforms, n_threads)
         if refused.any():
             shot = int(np.flatnonzero(refused)[0])
             raise _refusal(shot, patterns[shot], unresolved[shot])

@@ -39,7 +39,7 @@ import numpy as np
 
 from jiuzhang_emu.detectors import Threshold
 from jiuzhang_emu.errors import RuntimeLimitError
-from jiuzhang_emu.kernels._checks import check_max_seconds
+from jiuzhang_emu.kernels.checks import check_max_seconds
 
 _PHOTON_SECONDS = 3e-8      # fallback: per mode per (N + 1)^3 E[2^(N/2)]
 _MODE_SECONDS = 5e-8        # native chain rule, per mode per shot

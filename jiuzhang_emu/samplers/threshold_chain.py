@@ -14,10 +14,12 @@ reference route evaluates each marginal with
 are the same function of one uniform number per mode, so they give the same
 clicks.  The alternating sums can cancel: a conditional click probability
 carries an absolute error of about sum(|terms|) / value times the unit
-roundoff.  A shot whose estimate exceeds ``MAX_PROBABILITY_ERROR`` in float64
-is redrawn from the same uniforms in the cheapest tier that meets it, long
-double or double-double (~106 bits), and in the (never yet seen) case that
-even double-double does not, by the reference route.
+roundoff.  A shot whose estimate exceeds the budget
+:data:`~jiuzhang_emu.kernels.precision.SAMPLING_ATOL` in float64 is redrawn
+from the same uniforms in the cheapest tier that meets it, long double or
+double-double (~106 bits) (:func:`~jiuzhang_emu.kernels.precision.escalate`),
+and in the (never yet seen) case that even double-double does not, by the
+reference route.
 
 Clicks are drawn from the light alone; the detector model then adds dark
 counts, as for every other sampler.
@@ -26,13 +28,8 @@ import numpy as np
 
 from jiuzhang_emu.detectors import Threshold
 from jiuzhang_emu.errors import InputError
-from jiuzhang_emu.kernels import _kernels
-from jiuzhang_emu.kernels._precision import TIERS, UNIT_ROUNDOFF
+from jiuzhang_emu.kernels import precision, sample_clicks
 from jiuzhang_emu.probabilities import detection_probability
-
-#: Largest estimated absolute error of a conditional click probability (the
-#: eight digits of Experiment.probability's "auto" policy: ample for sampling).
-MAX_PROBABILITY_ERROR = 1e-8
 
 
 class ThresholdChainSampler:
@@ -55,22 +52,16 @@ class ThresholdChainSampler:
     def clicks(self, u, n_threads=1):
         """The clicks that the uniforms ``u`` (shots, modes) select; shots
         run on ``n_threads`` threads (the clicks do not depend on it)."""
-        clicks, condition = _kernels.sample_clicks(self._G, self._v, self._block, u, "double",
-                                                   n_threads)
-        # the cheapest tier whose error estimate meets the budget (the
-        # condition hardly depends on the tier), else the most precise one
-        meets = np.array([condition * UNIT_ROUNDOFF[tier] <= MAX_PROBABILITY_ERROR
-                          for tier in TIERS])
-        choice = np.where(meets.any(axis=0), meets.argmax(axis=0), len(TIERS) - 1)
-        for index, tier in enumerate(TIERS[1:], start=1):
-            redo = np.flatnonzero(choice == index)
-            if redo.size:
-                clicks[redo], condition[redo] = _kernels.sample_clicks(
-                    self._G, self._v, self._block, np.ascontiguousarray(u[redo]), tier,
-                    n_threads)
-                self.redrawn[tier] += redo.size
-        roundoff = np.array([UNIT_ROUNDOFF[tier] for tier in TIERS])[choice]
-        for shot in np.flatnonzero(condition * roundoff > MAX_PROBABILITY_ERROR):
+        def run(tier, index):
+            clicks, condition = sample_clicks(self._G, self._v, self._block,
+                                              u if index is None else u[index], tier, n_threads)
+            return condition, clicks
+
+        ladder = precision.escalate(run, len(u), precision.SAMPLING_ATOL)
+        (clicks,) = ladder.outputs
+        for tier in ("extended", "double-double"):
+            self.redrawn[tier] += int(np.sum(ladder.tiers == tier))
+        for shot in np.flatnonzero(ladder.error_estimate > precision.SAMPLING_ATOL):
             clicks[shot] = self.clicks_reference(u[shot])
             self.redrawn["reference"] += 1
         return clicks

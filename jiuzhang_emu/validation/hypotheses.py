@@ -50,9 +50,8 @@ import numpy as np
 
 from jiuzhang_emu.adversary_models import adversary_experiment
 from jiuzhang_emu.errors import InputError
-from jiuzhang_emu.kernels import _kernels
-from jiuzhang_emu.kernels._precision import TIERS, UNIT_ROUNDOFF
-from jiuzhang_emu.probabilities import PROBABILITY_RTOL
+from jiuzhang_emu.kernels import click_probabilities
+from jiuzhang_emu.kernels.precision import PROBABILITY_RTOL, escalate
 from jiuzhang_emu.validation.click_numbers import click_number_distribution
 from jiuzhang_emu.validation.statistics import check_click_model, check_clicks, max_count
 
@@ -100,18 +99,16 @@ class PatternProbabilities:
         # whose error estimate (modes x condition x unit roundoff) is below
         # PROBABILITY_RTOL; the (rare) rest one by one with auto precision
         G, v, block = self._model.vacuum_form()
-        g = np.ascontiguousarray(1 - self._model.detector.dark_counts(self.n_modes))
-        out = np.full(len(rows), np.nan)
-        todo = np.arange(len(rows))
-        for tier in TIERS:
-            log_p, condition = _kernels.click_probabilities(
-                G, v, g, block, np.ascontiguousarray(rows[todo]), tier, 1)
-            good = self.n_modes * condition * UNIT_ROUNDOFF[tier] <= PROBABILITY_RTOL
-            out[todo[good]] = np.exp(log_p[good])
-            todo = todo[~good]
-            if not todo.size:
-                return out
-        for i in todo:
+        g = 1 - self._model.detector.dark_counts(self.n_modes)
+
+        def run(tier, index):
+            log_p, condition = click_probabilities(
+                G, v, g, block, rows if index is None else rows[index], tier, 1)
+            return self.n_modes * condition, np.exp(log_p)
+
+        ladder = escalate(run, len(rows), PROBABILITY_RTOL)
+        (out,) = ladder.outputs
+        for i in np.flatnonzero(ladder.error_estimate > PROBABILITY_RTOL):
             out[i] = self._probability(rows[i])
         return out
 

@@ -11,7 +11,6 @@ import pytest
 
 import jiuzhang_emu as jz
 from jiuzhang_emu import InputError, JiuzhangEmuError, RuntimeLimitError
-from jiuzhang_emu.kernels import _kernels
 
 A4 = np.ones((4, 4))
 O4 = np.zeros((4, 4))  # the O matrix of two vacuum modes
@@ -130,21 +129,6 @@ CASES.update({
     "reps-strings": (lambda: jz.hafnian(A4, reps=["a", "b", "c", "d"]), "reps"),
     "ltor-batch-no-gammas": (lambda: jz.loop_torontonian_batch(O4[None], None), "gammas"),
 })
-
-
-@pytest.fixture
-def no_native(monkeypatch):
-    """Replace every native entry point: input errors must come first."""
-
-    def forbidden(*args, **kwargs):
-        raise AssertionError("native code ran before the input was rejected")
-
-    for name in dir(_kernels):
-        obj = getattr(_kernels, name)
-        if callable(obj) and not name.startswith("_") and name not in (
-            "openmp_enabled", "max_threads", "InputError", "KernelError"
-        ) and not isinstance(obj, type):
-            monkeypatch.setattr(_kernels, name, forbidden)
 
 
 def _check(call, param):

@@ -13,9 +13,10 @@ from jiuzhang_emu import (
     haar_unitary,
     presets,
 )
-from jiuzhang_emu.kernels import _kernels
-from jiuzhang_emu.samplers import threshold_chain
+from jiuzhang_emu.kernels import _kernels, precision
 from jiuzhang_emu.samplers.threshold_chain import ThresholdChainSampler
+
+U_EXTENDED = precision.UNIT_ROUNDOFF["extended"]  # 2**-64 where long double is x87's
 
 EXPERIMENTS = {
     "pure": lambda: presets.random_experiment(7, r=0.6, transmission=1.0, rng=1),
@@ -54,7 +55,7 @@ def test_cancelling_shots_are_redrawn_in_higher_tiers(monkeypatch):
     experiment = EXPERIMENTS["lossy-displaced"]()
     u = _uniforms(experiment, 12)
     expected = ThresholdChainSampler(experiment).clicks(u)
-    monkeypatch.setattr(threshold_chain, "MAX_PROBABILITY_ERROR", 1e-300)
+    monkeypatch.setattr(precision, "SAMPLING_ATOL", 1e-300)
     sampler = ThresholdChainSampler(experiment)
     np.testing.assert_array_equal(sampler.clicks(u), expected)
     assert sampler.redrawn == {"extended": 0, "double-double": 12, "reference": 12}
@@ -66,15 +67,15 @@ def test_each_shot_goes_to_the_cheapest_sufficient_tier(monkeypatch):
     sampler = ThresholdChainSampler(experiment)
     _, condition = _kernels.sample_clicks(sampler._G, sampler._v, sampler._block, u,
                                           "double", 1)
-    budget = np.sort(condition)[150] * 2.0**-64  # a quarter of the shots need double-double
-    monkeypatch.setattr(threshold_chain, "MAX_PROBABILITY_ERROR", budget)
+    budget = np.sort(condition)[150] * U_EXTENDED  # a quarter of the shots need double-double
+    monkeypatch.setattr(precision, "SAMPLING_ATOL", budget)
     clicks = sampler.clicks(u)
-    needs_extended = (condition * 2.0**-53 > budget) & (condition * 2.0**-64 <= budget)
+    needs_extended = (condition * 2.0**-53 > budget) & (condition * U_EXTENDED <= budget)
     assert sampler.redrawn == {"extended": needs_extended.sum(),
-                               "double-double": (condition * 2.0**-64 > budget).sum(),
+                               "double-double": (condition * U_EXTENDED > budget).sum(),
                                "reference": 0}
     assert 0 < needs_extended.sum() < 150
-    checked = np.flatnonzero(condition * 2.0**-64 > budget)[:3]
+    checked = np.flatnonzero(condition * U_EXTENDED > budget)[:3]
     np.testing.assert_array_equal(clicks[checked],
                                   [sampler.clicks_reference(u[i]) for i in checked])
 
@@ -89,7 +90,7 @@ def test_dim_light_escalates_only_the_shots_that_need_it():
     assert 0 < sampler.redrawn["extended"] < 20 and sampler.redrawn["reference"] == 0
     _, condition = _kernels.sample_clicks(sampler._G, sampler._v, sampler._block, u,
                                           "double", 1)
-    redo = np.flatnonzero(condition * 2.0**-53 > threshold_chain.MAX_PROBABILITY_ERROR)
+    redo = np.flatnonzero(condition * 2.0**-53 > precision.SAMPLING_ATOL)
     assert len(redo) == sampler.redrawn["extended"]
     np.testing.assert_array_equal(clicks[redo[:3]],
                                   [sampler.clicks_reference(u[i]) for i in redo[:3]])

@@ -9,6 +9,61 @@ import numpy as np
 
 from jiuzhang_emu.errors import InputError
 
+#: What each ``kind`` of :func:`as_array` accepts (numpy dtype kinds), and the
+#: dtype it converts to: bool and integers are exact in all of them.
+_KINDS = {
+    "real": ("biuf", np.float64),
+    "complex": ("biufc", np.complex128),
+    "integer": ("biuf", np.int64),  # floats only where every value is a whole number
+}
+
+
+def as_array(a, name, shape, kind):
+    """Return ``a`` as a C-contiguous array of the ``kind``'s dtype (float64,
+    complex128 or int64), after checking its shape and values.
+
+    Parameters
+    ----------
+    a : array_like
+    name : str
+        The parameter, for the messages.
+    shape : tuple of int or None
+        The expected shape; None leaves that axis free.
+    kind : {"real", "complex", "integer"}
+        "real" refuses complex input (never drops an imaginary part);
+        "integer" refuses floats that are not whole numbers.
+
+    Returns
+    -------
+    ndarray
+        Finite (and, for "integer", exactly the integers given).
+    """
+    try:
+        arr = np.asarray(a)
+    except Exception as exc:  # noqa: BLE001 - report any conversion failure the same way
+        raise InputError(f"{name} must be array-like, got {type(a).__name__}") from exc
+    wanted = "(" + ", ".join("n" if n is None else str(n) for n in shape) \
+        + ("," if len(shape) == 1 else "") + ")"
+    if arr.ndim != len(shape) or any(n is not None and n != m for n, m in zip(shape, arr.shape)):
+        raise InputError(f"{name} must have shape {wanted}, got {arr.shape}")
+    kinds, dtype = _KINDS[kind]
+    if arr.dtype.kind not in kinds:
+        what = {"real": "real numbers", "complex": "real or complex numbers",
+                "integer": "integers"}[kind]
+        raise InputError(f"{name} must hold {what}, got dtype {arr.dtype}")
+    if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        raise InputError(f"{name} must be finite, got {arr[bad]} at index {bad}")
+    if kind == "integer" and arr.dtype.kind in "fu":
+        whole = (arr == np.round(arr)) & (np.abs(arr) < 2.0**63) if arr.dtype.kind == "f" \
+            else arr <= np.iinfo(np.int64).max
+        if not np.all(whole):
+            bad = tuple(int(i) for i in np.argwhere(~whole)[0])
+            raise InputError(f"{name} must hold integers of int64's range, got {arr[bad]} "
+                             f"at index {bad}")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
 def as_matrix(A, name="A", *, batch=False):
     """Return ``A`` as a C-contiguous float64 or complex128 square matrix
     (or stack of them when ``batch``)."""
@@ -22,14 +77,7 @@ def as_matrix(A, name="A", *, batch=False):
         raise InputError(f"{name} must be {what}, got an array of shape {arr.shape}")
     if arr.shape[-1] != arr.shape[-2]:
         raise InputError(f"{name} must be {what}, got shape {arr.shape}")
-    if arr.dtype.kind not in "biufc":
-        raise InputError(f"{name} must hold real or complex numbers, got dtype {arr.dtype}")
-    dtype = np.complex128 if arr.dtype.kind == "c" else np.float64
-    arr = np.ascontiguousarray(arr, dtype=dtype)
-    if not np.all(np.isfinite(arr)):
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-        raise InputError(f"{name} must be finite, got {arr[bad]} at index {bad}")
-    return arr
+    return as_array(arr, name, arr.shape, "complex" if arr.dtype.kind == "c" else "real")
 
 
 def check_symmetric(A, name="A"):
@@ -48,28 +96,16 @@ def check_symmetric(A, name="A"):
 
 def as_vector(v, name, length, *, batch_shape=()):
     """Return ``v`` as a finite float64/complex128 vector of the given length."""
-    arr = np.asarray(v)
-    shape = (*batch_shape, length)
-    if arr.shape != shape:
-        raise InputError(f"{name} must have shape {shape}, got {arr.shape}")
-    if arr.dtype.kind not in "biufc":
-        raise InputError(f"{name} must hold real or complex numbers, got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.complex128 if arr.dtype.kind == "c" else np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"{name} must be finite, got {arr}")
-    return arr
+    kind = "complex" if np.asarray(v).dtype.kind == "c" else "real"
+    return as_array(v, name, (*batch_shape, length), kind)
 
 
 def as_reps(reps, length, name="reps"):
-    """Return repetition counts as an int64 vector of non-negative integers."""
+    """Return repetition counts (one per row) as an int64 vector of
+    non-negative integers; None means once each."""
     if reps is None:
         return np.ones(length, dtype=np.int64)
-    arr = np.asarray(reps)
-    if arr.shape != (length,):
-        raise InputError(f"{name} must have shape ({length},), one count per row, got {arr.shape}")
-    if arr.dtype.kind not in "biuf" or (arr.dtype.kind == "f" and not np.all(arr == np.round(arr))):
-        raise InputError(f"{name} must hold non-negative integers, got {arr}")
-    arr = arr.astype(np.int64)
+    arr = as_array(reps, name, (length,), "integer")
     if np.any(arr < 0):
         raise InputError(f"{name} must be non-negative, got {arr}")
     return arr
