@@ -56,7 +56,7 @@ from typing import NamedTuple
 import numpy as np
 
 from jiuzhang_emu.errors import InputError, PrecisionWarning, RuntimeLimitError
-from jiuzhang_emu.kernels import _cost, hafnian, loop_hafnian, loop_torontonian, torontonian
+from jiuzhang_emu.kernels import hafnian, loop_hafnian, loop_torontonian, torontonian, work
 from jiuzhang_emu.kernels._checks import check_integer
 from jiuzhang_emu.kernels._precision import AUTO_RTOL, TIERS, UNIT_ROUNDOFF
 from jiuzhang_emu.states import check_fraction
@@ -294,7 +294,7 @@ def _grouped_pnr_probability(state, pattern, groups, max_seconds=3600.0, **kerne
     # the dearest split has every photon in its own row: 2^(N/2) leaves pure, 2^N mixed
     n_pairs = (photons + 1) // 2 if setup[4] else photons
     precision = kernel_options.get("precision", "auto")
-    kernel = _cost.predicted_seconds("hafnian", _cost.hafnian_work([1] * n_pairs, n_pairs),
+    kernel = work.call_seconds("hafnian", work.hafnian_work([1] * n_pairs, n_pairs),
                                      precision="double" if precision == "auto" else precision)
     _check_grouped_seconds(count * (_SPLIT_SECONDS + kernel), max_seconds,
                            "a photon-number probability", count)
