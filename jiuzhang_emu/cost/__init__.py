@@ -15,7 +15,7 @@ One model, in layers:
   per shot of each route, the one estimate that ``method="auto"``, the
   runtime guard of a run (:mod:`jiuzhang_emu.samplers.runtime`), the ``cost``
   command and the advantage table use;
-* :mod:`~jiuzhang_emu.cost.precision`: where the click route leaves float64;
+* :mod:`~jiuzhang_emu.cost.precision`: where "threshold-chain" leaves float64;
 * :mod:`~jiuzhang_emu.cost.machines`: supercomputers and this machine's
   sustained rate;
 * :mod:`~jiuzhang_emu.cost.advantage`: our cost of the published claims.

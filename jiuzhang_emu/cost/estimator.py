@@ -9,10 +9,10 @@ normally ordered, so with d_j = exp(-alpha_j beta_j) the per-sample
 product prod_{j<k} (2 - d_j) averages to E[2^(c_k)], and a photon count is a
 Poisson mixture, so prod_{j<k} sum_n w(n) e^(-l_j) l_j^n / n! (l_j = alpha_j
 beta_j) averages to E[prod w(n_j)].  Both estimates are unbiased, with
-standard errors from the spread over phase-space samples.  The photon route's
+standard errors from the spread over phase-space samples.  The "exact" route's
 polynomial factor follows from the tilted cumulants of D_k.
 
-Precision.  The work of the click route is spread over click numbers like
+Precision.  The work of the "threshold-chain" route is spread over click numbers like
 2^C P(C) (the same phase-space samples), and the share of shots past each
 tier's click count (:mod:`jiuzhang_emu.cost.precision`) costs the tier's
 factor more.  Many-click shots, which dominate the mean, mostly run in
@@ -35,8 +35,8 @@ from jiuzhang_emu.detectors import Threshold
 from jiuzhang_emu.errors import InputError
 
 _CHUNK = 1_000
-#: The route of an estimate (the one ``method="auto"`` takes) is the click
-#: chain, the threshold detector's own route, unless the photon route is
+#: The route of an estimate (the one ``method="auto"`` takes) is
+#: "threshold-chain", the threshold detector's own route, unless "exact" is
 #: predicted cheaper by more than this factor.  At a few modes the fixed
 #: per-shot terms dominate and the model cannot rank routes within tens of
 #: per cent: on a 4-mode experiment it put both within 4 %, and the photon
@@ -92,7 +92,7 @@ def _photon_work(lam):
 def _tilted_click_numbers(dark):
     """Sum over phase-space samples of the coefficients of
     prod_j (d_j + 2 y (1 - d_j)): the click-number distribution weighted by
-    2^C, the shape of the click route's work."""
+    2^C, the shape of the "threshold-chain" route's work."""
     poly = np.zeros((dark.shape[0], dark.shape[1] + 1), dtype=complex)
     poly[:, 0] = 1
     for j in range(dark.shape[1]):
@@ -120,10 +120,10 @@ class CostEstimate:
     calibration: Calibration
     samples: int
     work_by_clicks: object = None
-    """Threshold: the share of the click route's work done by samples of
+    """Threshold: the share of the "threshold-chain" route's work done by samples of
     each click number (from 2^C P(C)), an array of length modes + 1."""
     tier_factors: object = None
-    """Threshold: the click route's cost multiplier for a sample with C
+    """Threshold: the "threshold-chain" route's cost multiplier for a sample with C
     clicks (precision tiers), an array of length modes + 1."""
 
     @property

@@ -54,9 +54,9 @@ RATES = {
 #: Real inputs cost this fraction of complex ones.
 REAL_FACTOR = 0.35
 #: Cost of a higher precision tier relative to "double".  The click chain's
-#: "reference" is the Python route past double-double's budget (its
-#: torontonians ~0.7x the native double chain on 2 threads at double, x10 at
-#: double-double): estimated, not measured.
+#: "reference" is the Python route past double-double's budget, priced on top
+#: of double-double (its torontonians ~0.7x the native double chain on 2
+#: threads at double, x10 at double-double): estimated, not measured.
 TIER_FACTORS = {
     "hafnian": {"extended": 14.0},
     "permanent": {"extended": 15.0},
