@@ -68,10 +68,14 @@ def run_seconds(experiment, shots, method, n_workers=1):
 
 def check_run_seconds(experiment, shots, method, n_workers, max_seconds):
     """Refuse a run predicted to exceed ``max_seconds`` (RuntimeLimitError,
-    with the estimate; None lifts the limit); return its predicted seconds."""
+    with the estimate); return its predicted seconds.  None lifts the limit
+    and returns None: nothing is priced (an estimate can take seconds at
+    Jiuzhang scale)."""
     max_seconds = check_max_seconds(max_seconds)
+    if max_seconds is None:
+        return None
     seconds = run_seconds(experiment, shots, method, n_workers)
-    if max_seconds is not None and seconds > max_seconds:
+    if seconds > max_seconds:
         raise RuntimeLimitError(
             f"sampling {shots} shots of {experiment.name!r} with method {method!r} is predicted "
             f"to take {cost.format_seconds(seconds)} ({seconds:.3g} s, "
