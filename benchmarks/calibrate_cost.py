@@ -1,8 +1,8 @@
-"""Measure the rates behind ``jiuzhang_emu/kernels/_cost.py``.
+"""Measure the rates behind ``jiuzhang_emu/kernels/work.py``.
 
 For each kernel and precision tier, times our kernel at a few sizes and prints
-the seconds per unit of work (the work counts of ``_cost``) per thread, as the
-median over sizes.  Paste the printed table into ``_cost.py`` when the kernels
+the seconds per unit of work (the work counts of ``work``) per thread, as the
+median over sizes.  Paste the printed table into ``work.py`` when the kernels
 change, and quote the machine.
 
 Usage::
@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 import jiuzhang_emu as je
-from jiuzhang_emu.kernels import _cost
+from jiuzhang_emu.kernels import work
 
 SIZES = {"hafnian": (28, 32, 36), "torontonian": (16, 18, 20), "permanent": (20, 22, 24)}
 TIERS = {"hafnian": ("double", "extended"), "permanent": ("double", "extended"),
@@ -36,12 +36,12 @@ def inputs(kernel, size, rng):
     return M + M.T if kernel == "hafnian" else M
 
 
-def work(kernel, size):
+def units(kernel, size):
     if kernel == "hafnian":
-        return _cost.hafnian_work([1] * (size // 2), size // 2)
+        return work.hafnian_work([1] * (size // 2), size // 2)
     if kernel == "torontonian":
-        return _cost.torontonian_work(size)
-    return _cost.permanent_work(size)
+        return work.torontonian_work(size)
+    return work.permanent_work(size)
 
 
 def best_time(fn, repeats=3):
@@ -69,7 +69,7 @@ def main():
             for size in sizes:
                 x = inputs(kernel, size, rng)
                 t = best_time(lambda: fn(x, n_threads=threads, precision=tier, max_seconds=None))
-                per_size.append(t * threads / work(kernel, size))
+                per_size.append(t * threads / units(kernel, size))
             rates[tier] = statistics.median(per_size)
         base = rates["double"]
         factors = ", ".join(f"{tier} x{rate / base:.3g}" for tier, rate in rates.items())

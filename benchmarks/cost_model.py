@@ -1,9 +1,10 @@
 """The cost model (``jiuzhang_emu.cost``) against the real exact samplers.
 
-Calibrates the model on this machine, then times ``Experiment.sample`` (one
-worker, one thread) on Jiuzhang-like experiments of growing size, by each
-exact route, and prints the measured seconds per sample next to the
-prediction.  Ends with the table of published advantage claims.
+Calibrates the model on this machine
+(``jiuzhang_emu.samplers.calibration.calibrate``), then times
+``Experiment.sample`` (one worker, one thread) on Jiuzhang-like experiments
+of growing size, by each exact route, and prints the measured seconds per
+sample next to the prediction.  Ends with the table of published advantage claims.
 
 Usage::
 
@@ -17,12 +18,12 @@ from dataclasses import asdict
 
 from _common import set_thread_environment
 
-#: (route, detectors, r, transmission, mode counts)
+#: route (the sampler method) -> (detectors, r, transmission, mode counts)
 SERIES = {
-    "click": ("threshold", 1.5, 0.3, (8, 12, 16, 20, 24, 28)),
-    "photon": ("pnr", 1.0, 0.5, (4, 8, 12, 16, 20)),
+    "threshold-chain": ("threshold", 1.5, 0.3, (8, 12, 16, 20, 24, 28)),
+    "exact": ("pnr", 1.0, 0.5, (4, 8, 12, 16, 20)),
 }
-QUICK_MODES = {"click": (8, 12), "photon": (4, 8)}
+QUICK_MODES = {"threshold-chain": (8, 12), "exact": (4, 8)}
 
 
 def main(argv=None):
@@ -38,13 +39,14 @@ def main(argv=None):
     set_thread_environment(["--threads", "1"])
     sys.stdout.reconfigure(line_buffering=True)
 
-    from jiuzhang_emu import cost
+    from jiuzhang_emu import cost, presets
     from jiuzhang_emu.presets import jiuzhang_like
+    from jiuzhang_emu.samplers.calibration import calibrate, check_against_sampler
 
     seconds = args.seconds or (1.0 if args.quick else 8.0)
     samples = args.samples or (4000 if args.quick else 40_000)
     start = time.perf_counter()
-    calibration = cost.calibrate(batches=5 if args.quick else 30)
+    calibration = calibrate(batches=5 if args.quick else 30)
     print(f"calibration ({time.perf_counter() - start:.0f} s): {calibration}")
     report = {"calibration": asdict(calibration), "checks": [], "claims": []}
     print("\n| route | M | shots | predicted mean (s/sample) | predicted, drawn samples | "
@@ -54,14 +56,14 @@ def main(argv=None):
         for M in QUICK_MODES[route] if args.quick else modes:
             experiment = jiuzhang_like(M, r=r, transmission=transmission, detectors=detectors,
                                        rng=M)
-            check = cost.check_against_sampler(experiment, route, seconds=seconds,
-                                               samples=samples, calibration=calibration)
+            check = check_against_sampler(experiment, route, seconds=seconds,
+                                          samples=samples, calibration=calibration)
             report["checks"].append({**asdict(check), "r": r, "transmission": transmission})
             print(f"| {route} | {M} | {check.shots} | {check.predicted:.3g} "
                   f"+- {check.predicted_error / check.predicted:.0%} | "
                   f"{check.predicted_drawn:.3g} | {check.measured:.3g} | {check.ratio:.2f} | "
                   f"{check.ratio_drawn:.2f} |")
-    table = cost.advantage_table(samples=samples, calibration=calibration)
+    table = presets.advantage_table(samples=samples, calibration=calibration)
     print("\n" + table.markdown())
     report["claims"] = [{**asdict(row.claim), "model": row.model, "route": row.route,
                          "log10_seconds_here": row.log10_seconds_here,

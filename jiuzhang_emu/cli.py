@@ -55,9 +55,9 @@ import time
 
 import numpy as np
 
-from jiuzhang_emu import __version__, io, presets, samplers, validation
+from jiuzhang_emu import __version__, cost, io, presets, samplers, validation
 from jiuzhang_emu.errors import InputError, JiuzhangEmuError, RuntimeLimitError
-from jiuzhang_emu.samplers import planning
+from jiuzhang_emu.samplers import calibration, runtime
 
 DEMO_MODES = 8
 DEMO_UNITARY_SEED = 2020
@@ -246,10 +246,10 @@ def _sample(args, out):
     if os.path.isfile(args.out):
         done = io.info(args.out, statistics=False)["shots_written"]
     if done < args.shots:
-        seconds = planning.predicted_seconds(experiment, args.shots - done, method, args.workers)
+        seconds = runtime.run_seconds(experiment, args.shots - done, method, args.workers)
         print(f"{experiment.name}: {args.shots - done} shots by {method!r} on {args.workers} "
-              f"worker(s), predicted {planning.format_seconds(seconds)} "
-              f"({planning.seconds_per_shot(experiment, method):.3g} s per shot)",
+              f"worker(s), predicted {cost.format_seconds(seconds)} "
+              f"({runtime.seconds_per_shot(experiment, method):.3g} s per shot)",
               file=sys.stderr)
     previous = _sigterm_as_interrupt()
     try:
@@ -475,21 +475,18 @@ def _adversaries(args, out):
 
 # -- cost -----------------------------------------------------------------------
 def _cost(args, out):
-    from jiuzhang_emu import cost
-
     if (args.preset is None) == (not args.claims):
         raise InputError("give --preset NAME or --claims")
-    calibration = cost.calibrate() if args.calibrate else cost.Calibration()
-    print(f"calibration: {calibration.machine}", file=out)
+    rates = calibration.calibrate() if args.calibrate else cost.Calibration()
+    print(f"calibration: {rates.machine}", file=out)
     if args.claims:
-        table = cost.advantage_table(samples=args.samples, rng=args.seed,
-                                     calibration=calibration)
+        table = presets.advantage_table(samples=args.samples, rng=args.seed, calibration=rates)
         print(table.markdown(), file=out)
         return 0
     if not args.shots >= 1:
         raise InputError(f"shots must be >= 1, got {args.shots:g}")
     estimate = cost.predict(_preset(args.preset, args.option), samples=args.samples,
-                            rng=args.seed, calibration=calibration)
+                            rng=args.seed, calibration=rates)
     for route, (seconds, error) in estimate.routes.items():
         print(f"{route} route: {seconds:.3g} s +- {error / seconds:.0%} per sample, one core "
               f"here", file=out)

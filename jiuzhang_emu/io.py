@@ -772,15 +772,15 @@ def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers
             if meta["completed_batches"] == 0 and (shots < meta["shots"] or any(
                     str(meta[k]) != v for k, v in wanted.items())):
                 # holds no shots (a start that failed or was killed): replace it
-                samplers.planning.check_runtime(experiment, shots, method, n_workers,
-                                                max_seconds)
+                samplers.runtime.check_run_seconds(experiment, shots, method, n_workers,
+                                                   max_seconds)
                 os.unlink(target)
                 lock.release()
                 lock = None
             else:
                 _check_resume(meta, path, wanted, shots)
                 remaining = shots - meta["rows"]
-                predicted = remaining and samplers.planning.check_runtime(
+                predicted = remaining and samplers.runtime.check_run_seconds(
                     experiment, remaining, method, n_workers, max_seconds)
         except BaseException:
             if lock is not None:
@@ -788,8 +788,8 @@ def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers
             raise
     created = lock is None
     if created:
-        predicted = samplers.planning.check_runtime(experiment, shots, method, n_workers,
-                                                    max_seconds)
+        predicted = samplers.runtime.check_run_seconds(experiment, shots, method, n_workers,
+                                                       max_seconds)
         seed = requested or _seed(None)
         attrs = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "package_version": __version__,

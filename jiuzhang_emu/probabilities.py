@@ -49,7 +49,7 @@ import numpy as np
 
 from jiuzhang_emu.detectors import PhotonNumberResolving, PseudoPNR, Threshold
 from jiuzhang_emu.errors import InputError, KernelError, PrecisionWarning, RuntimeLimitError
-from jiuzhang_emu.kernels import _cost, hafnian, loop_hafnian, loop_torontonian, torontonian
+from jiuzhang_emu.kernels import hafnian, loop_hafnian, loop_torontonian, torontonian, work
 from jiuzhang_emu.kernels.precision import (
     AUTO_RTOL,
     PROBABILITY_RTOL,
@@ -286,8 +286,8 @@ def _grouped_pnr_probability(state, pattern, internal_modes, max_seconds=3600.0,
     # the dearest split has every photon in its own row: 2^(N/2) leaves pure, 2^N mixed
     n_pairs = (photons + 1) // 2 if setup[4] else photons
     precision = kernel_options.get("precision", "auto")
-    kernel = _cost.predicted_seconds("hafnian", _cost.hafnian_work([1] * n_pairs, n_pairs),
-                                     precision="double" if precision == "auto" else precision)
+    kernel = work.call_seconds("hafnian", work.hafnian_work([1] * n_pairs, n_pairs),
+                               precision="double" if precision == "auto" else precision)
     _check_grouped_seconds(count * (_SPLIT_SECONDS + kernel), max_seconds,
                            "a photon-number probability", count)
     splits = itertools.product(*(_compositions(int(n), internal_modes) for n in pattern))

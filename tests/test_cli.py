@@ -70,7 +70,7 @@ def test_cost_of_a_preset_here_and_on_supercomputers():
     status, text = _run(["cost", "--preset", "jiuzhang_like", "--option", "n_modes=8",
                          "--shots", "1e6", "--samples", "2000"])
     assert status == 0
-    assert "click route:" in text and "photon route:" in text
+    assert "threshold-chain route:" in text and "exact route:" in text
     assert "1e+06 samples by the" in text
     for machine in ("TaihuLight", "Fugaku", "Frontier", "El Capitan"):
         assert f"{machine}: " in text

@@ -18,7 +18,7 @@ there the generating-function expansion of :mod:`jiuzhang_emu.kernels._expansion
 is used instead, chosen up front where it is cheaper and as the fallback
 where the kernel's own estimate is short; its results report precision
 "mpmath".  Every kernel call is priced, time and memory, before the vertex
-list or any workspace is allocated (:mod:`jiuzhang_emu.kernels._cost`).
+list or any workspace is allocated (:mod:`jiuzhang_emu.kernels.work`).
 """
 from typing import NamedTuple
 
@@ -26,7 +26,7 @@ import numpy as np
 
 from jiuzhang_emu._threads import effective_n_threads
 from jiuzhang_emu.errors import InputError
-from jiuzhang_emu.kernels import _cost, _kernels
+from jiuzhang_emu.kernels import _kernels, work
 from jiuzhang_emu.kernels.checks import (
     as_matrix,
     as_reps,
@@ -132,12 +132,12 @@ def _kernel_threads(group_k, n_vertices, tier, *, max_seconds, what, is_complex,
     """Price the kernel call in this tier, time and memory, before anything is
     allocated: raise RuntimeLimitError, or return the threads to use."""
     n_pairs = n_vertices // 2
-    threads = _cost.check_runtime(
-        "hafnian", batch * _cost.hafnian_work(group_k, n_pairs), max_seconds, what=what,
+    threads = work.check_call_seconds(
+        "hafnian", batch * work.hafnian_work(group_k, n_pairs), max_seconds, what=what,
         is_complex=is_complex, precision=tier, n_threads=n_threads,
     )
-    return _cost.check_memory(_cost.hafnian_bytes(n_pairs, is_complex=is_complex, precision=tier),
-                              threads, what=what)
+    return work.check_memory(work.hafnian_bytes(n_pairs, is_complex=is_complex, precision=tier),
+                             threads, what=what)
 
 
 def _expansion_route(A, diag, reps, group_k, max_seconds, what):
@@ -146,8 +146,8 @@ def _expansion_route(A, diag, reps, group_k, max_seconds, what):
     (no repeated row) or costs too much; and its predicted seconds."""
     if not np.any(group_k > 1):
         return None, np.inf
-    work = expansion_work(reps)
-    seconds = _cost.expansion_seconds(work, is_complex=A.dtype.kind == "c")
+    operations = expansion_work(reps)
+    seconds = work.expansion_seconds(operations, is_complex=A.dtype.kind == "c")
     if expansion_grid(reps) > MAX_EXPANSION_GRID or (max_seconds is not None
                                                      and seconds > max_seconds):
         return None, seconds
@@ -167,8 +167,8 @@ def _single(A, diag, reps, loops, n_threads, precision, return_info, max_seconds
         group_k, n_vertices = shape
         first = "double" if precision == "auto" else precision
         expansion, expansion_seconds = _expansion_route(A, diag, reps, group_k, max_seconds, what)
-        kernel_seconds = _cost.predicted_seconds(
-            "hafnian", _cost.hafnian_work(group_k, n_vertices // 2), is_complex=is_complex,
+        kernel_seconds = work.call_seconds(
+            "hafnian", work.hafnian_work(group_k, n_vertices // 2), is_complex=is_complex,
             precision=first)
         if expansion is not None and expansion_seconds < kernel_seconds:
             # few distinct rows, many repetitions: the expansion is cheaper, and exact

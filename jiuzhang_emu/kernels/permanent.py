@@ -3,7 +3,7 @@
 import numpy as np
 
 from jiuzhang_emu._threads import effective_n_threads
-from jiuzhang_emu.kernels import _cost, _kernels
+from jiuzhang_emu.kernels import _kernels, work
 from jiuzhang_emu.kernels.checks import as_matrix, check_finite_result, check_max_seconds
 from jiuzhang_emu.kernels.precision import check_precision, evaluate, evaluate_batch
 from jiuzhang_emu.kernels.hafnian import BatchResult
@@ -29,9 +29,9 @@ def permanent(M, *, n_threads=None, precision="double", return_info=False, max_s
     threads = effective_n_threads(n_threads)
     M = as_matrix(M, "M")
     is_complex = M.dtype.kind == "c"
-    threads = _cost.check_runtime("permanent", _cost.permanent_work(M.shape[0]), max_seconds,
-                        what="permanent", is_complex=is_complex,
-                        precision=precision, n_threads=threads)
+    threads = work.check_call_seconds("permanent", work.permanent_work(M.shape[0]), max_seconds,
+                                      what="permanent", is_complex=is_complex,
+                                      precision=precision, n_threads=threads)
     MT = np.ascontiguousarray(M.T)  # perm(M) = perm(M^T), rounded differently
     result = evaluate(lambda tier: _kernels.permanent(M, threads, tier == "extended"), precision,
                       rerun=lambda tier: _kernels.permanent(MT, threads, tier == "extended"))
@@ -50,9 +50,10 @@ def permanent_batch(Ms, *, n_threads=None, precision="double", return_info=False
     threads = effective_n_threads(n_threads)
     Ms = as_matrix(Ms, "Ms", batch=True)
     is_complex = Ms.dtype.kind == "c"
-    threads = _cost.check_runtime("permanent", Ms.shape[0] * _cost.permanent_work(Ms.shape[1]),
-                        max_seconds, what="permanent_batch", is_complex=is_complex,
-                        precision=precision, n_threads=threads)
+    threads = work.check_call_seconds("permanent", Ms.shape[0] * work.permanent_work(Ms.shape[1]),
+                                      max_seconds, what="permanent_batch",
+                                      is_complex=is_complex, precision=precision,
+                                      n_threads=threads)
 
     def run(tier, index, transpose=False):
         sub = Ms if index is None else Ms[index]

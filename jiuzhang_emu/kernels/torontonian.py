@@ -31,7 +31,7 @@ import numpy as np
 
 from jiuzhang_emu._threads import effective_n_threads
 from jiuzhang_emu.errors import InputError
-from jiuzhang_emu.kernels import _cost, _kernels
+from jiuzhang_emu.kernels import _kernels, work
 from jiuzhang_emu.kernels.checks import (
     as_matrix,
     as_vector,
@@ -158,9 +158,9 @@ def _single(O, gamma, n_threads, precision, return_info, max_seconds, what):
     available = TIERS if structured else TIERS[:2]
     check_precision(precision, available)
     n = O.shape[0] // 2
-    threads = _cost.check_runtime("torontonian", _cost.torontonian_work(n), max_seconds, what=what,
-                        precision=precision, n_threads=threads,
-                        is_complex=not structured and O.dtype.kind == "c")
+    threads = work.check_call_seconds("torontonian", work.torontonian_work(n), max_seconds,
+                                      what=what, precision=precision, n_threads=threads,
+                                      is_complex=not structured and O.dtype.kind == "c")
 
     def run(tier):
         return _kernels.torontonian(*kernel_inputs(O, gamma, tier), threads, tier)
@@ -240,8 +240,8 @@ def _batch(Os, gammas, n_threads, precision, return_info, max_seconds, what):
     structured = _structure_mask(Os, gammas)
     check_precision(precision, TIERS if np.all(structured) else TIERS[:2])
     B, n = Os.shape[0], Os.shape[-1] // 2
-    threads = _cost.check_runtime("torontonian", B * _cost.torontonian_work(n), max_seconds, what=what,
-                        precision=precision, n_threads=threads)
+    threads = work.check_call_seconds("torontonian", B * work.torontonian_work(n), max_seconds,
+                                      what=what, precision=precision, n_threads=threads)
 
     # each matrix takes the path its single call would take
     values, conds, errors = np.zeros(B), np.zeros(B), np.zeros(B)

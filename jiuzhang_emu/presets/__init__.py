@@ -4,7 +4,9 @@ Each preset returns an :class:`~jiuzhang_emu.experiment.Experiment` whose
 ``provenance`` dict says which parts are published data and which are
 stand-ins.  ``get(name, **options)`` looks a preset up by name (for the
 command line).  :func:`jiuzhang1_comparison` sets Jiuzhang 1.0's measured data
-against the ideal, squashed and fitted models (``jiuzhang-emu reproduce``).
+against the ideal, squashed and fitted models (``jiuzhang-emu reproduce``);
+:func:`advantage_table` prices the published advantage claims (:data:`CLAIMS`)
+with the cost model (``jiuzhang-emu cost --claims``).
 
 Each preset records how to build it again in ``Experiment.preset``
 (``{"name": ..., "options": {...}}``, in ``describe()`` and so in sample
@@ -20,6 +22,7 @@ from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.presets import jiuzhang as _jiuzhang
 from jiuzhang_emu.presets import small as _small
 from jiuzhang_emu.presets.jiuzhang import MeasuredData, jiuzhang1_measured, jiuzhang2_squeezing
+from jiuzhang_emu.presets.advantage import CLAIMS, advantage_table
 from jiuzhang_emu.presets.reproduction import jiuzhang1_comparison
 
 _PLAIN = (bool, int, float, str, type(None))

@@ -8,7 +8,7 @@ Partly distinguishable light is sampled on its internal modes and summed per
 detector.  For threshold detectors the torontonian chain rule
 (:mod:`jiuzhang_emu.samplers.threshold_chain`) is a second exact route;
 "auto" takes the one predicted to be cheaper, and a run predicted to exceed
-``max_seconds`` is refused (:mod:`jiuzhang_emu.samplers.planning`).
+``max_seconds`` is refused (:mod:`jiuzhang_emu.samplers.runtime`).
 
 Classical adversaries (:mod:`jiuzhang_emu.samplers.adversaries`: "thermal",
 "squashed", "coherent", "distinguishable", "uniform", "greedy"), matched to
@@ -49,10 +49,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from jiuzhang_emu import cost
 from jiuzhang_emu.detectors import Threshold
 from jiuzhang_emu.errors import InputError, JiuzhangEmuError
 from jiuzhang_emu.samplers.adversaries import ADVERSARIES, adversary_experiment, adversary_sampler
-from jiuzhang_emu.samplers import planning
+from jiuzhang_emu.samplers import runtime
 from jiuzhang_emu.samplers.exact import PhotonNumberSampler
 from jiuzhang_emu.samplers.threshold_chain import ThresholdChainSampler
 
@@ -129,14 +130,14 @@ THRESHOLD_ONLY = ("threshold-chain", "greedy")
 
 def check_method(method, experiment=None):
     """The method's name, with "auto" resolved to the cheaper exact route for
-    ``experiment`` (see :mod:`jiuzhang_emu.samplers.planning`); a method that
+    ``experiment`` (:func:`jiuzhang_emu.cost.predict`); a method that
     cannot sample ``experiment`` at all is refused."""
     if method not in METHODS:
         raise InputError(f"method must be one of {METHODS}, got {method!r}")
     if experiment is None:
         return "exact" if method == "auto" else method
     if method == "auto":
-        return planning.auto_method(experiment)
+        return cost.predict(experiment).route
     if method in THRESHOLD_ONLY and not isinstance(experiment.detector, Threshold):
         raise InputError(f"method {method!r} samples threshold detectors only, and "
                          f"{experiment.name!r} has {experiment.detector.kind} detection; "
@@ -262,7 +263,7 @@ def iter_batches(experiment, shots, *, rng=None, method="auto", first_batch=0, n
     method = check_method(method, experiment)
     n_workers = check_workers(n_workers)
     remaining = shots - min(first_batch * BATCH_SIZE, shots)
-    planning.check_runtime(experiment, remaining, method, n_workers, max_seconds)
+    runtime.check_run_seconds(experiment, remaining, method, n_workers, max_seconds)
     entropy, root = root_seed(rng)
     sizes = batch_sizes(shots)
     indices = range(first_batch, len(sizes))
@@ -423,7 +424,7 @@ def progress_bar(total, initial=0, enabled=None, description="sampling", predict
     if not enabled:
         return _NoBar()
     if predicted is not None:
-        description = f"{description} (predicted {planning.format_seconds(predicted)})"
+        description = f"{description} (predicted {cost.format_seconds(predicted)})"
     return tqdm(total=total, initial=initial, unit="shot", desc=description, file=sys.stderr,
                 dynamic_ncols=True)
 
@@ -473,7 +474,7 @@ def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=No
     method = check_method(method, experiment)
     n_workers = check_workers(n_workers)
     entropy, root = root_seed(rng)
-    predicted = planning.check_runtime(experiment, shots, method, n_workers, max_seconds)
+    predicted = runtime.check_run_seconds(experiment, shots, method, n_workers, max_seconds)
     bar = progress_bar(shots, enabled=progress, predicted=predicted)
     patterns, unresolved = [], 0.0
     try:

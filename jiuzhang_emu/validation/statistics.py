@@ -379,7 +379,6 @@ def click_moments_of(experiment):
     pair covariances), exact."""
     _, rates = click_correlators(experiment, 1)
     pairs, cov = click_correlators(experiment, 2)
-    M = experiment.n_modes
     matrix = np.diag(rates * (1 - rates))
     matrix[pairs[:, 0], pairs[:, 1]] = cov
     matrix[pairs[:, 1], pairs[:, 0]] = cov

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from jiuzhang_emu import presets, samplers
-from jiuzhang_emu.samplers import planning
+from jiuzhang_emu.samplers import runtime
 
 
 def test_samples_are_array_like():
@@ -22,15 +22,15 @@ def test_samples_are_array_like():
 @pytest.mark.parametrize("method", samplers.METHODS[1:])
 def test_every_method_has_a_positive_finite_prediction(method):
     experiment = presets.jiuzhang_like(6, rng=1)
-    seconds = planning.predicted_seconds(experiment, 1000, method)
+    seconds = runtime.run_seconds(experiment, 1000, method)
     assert np.isfinite(seconds) and seconds > 0
-    assert planning.predicted_seconds(experiment, 2000, method) > seconds
+    assert runtime.run_seconds(experiment, 2000, method) > seconds
 
 
 def test_a_pool_cannot_beat_one_batch_per_worker():
     experiment = presets.jiuzhang_like(6, rng=1)
-    one = planning.predicted_seconds(experiment, samplers.BATCH_SIZE, "thermal", n_workers=1)
-    assert planning.predicted_seconds(experiment, samplers.BATCH_SIZE, "thermal",
+    one = runtime.run_seconds(experiment, samplers.BATCH_SIZE, "thermal", n_workers=1)
+    assert runtime.run_seconds(experiment, samplers.BATCH_SIZE, "thermal",
                                       n_workers=8) == one
 
 
