@@ -39,7 +39,7 @@ def main(argv=None):
     set_thread_environment(["--threads", "1"])
     sys.stdout.reconfigure(line_buffering=True)
 
-    from jiuzhang_emu import cost, presets
+    from jiuzhang_emu import presets
     from jiuzhang_emu.presets import jiuzhang_like
     from jiuzhang_emu.samplers.calibration import calibrate, check_against_sampler
 

@@ -4,7 +4,6 @@ Jiuzhang presets."""
 import math
 from dataclasses import dataclass
 
-import numpy as np
 
 from jiuzhang_emu.cost import (
     ROUTES,
