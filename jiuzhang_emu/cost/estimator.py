@@ -233,5 +233,5 @@ def _estimate(experiment, samples, rng, cal):
     work, error = _mean(click_work)
     scale = internal**2 * click_rates[2] * float(share @ factor)
     base = M * click_rates[0] + internal**2 * M**3 * click_rates[1]
-    routes["threshold-chain"] = (base + scale * work, scale * error)
+    routes["threshold-chain"] = (float(base + scale * work), float(scale * error))
     return CostEstimate(experiment.name, M, routes, cal, samples, share, factor)

@@ -4,7 +4,6 @@ Jiuzhang presets."""
 import math
 from dataclasses import dataclass
 
-
 from jiuzhang_emu.cost import (
     ROUTES,
     SECONDS_PER_YEAR,
