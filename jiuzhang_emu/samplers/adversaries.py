@@ -160,8 +160,8 @@ def adversary_sampler(experiment, name):
     Returns
     -------
     object
-        With ``photons(size, rng)`` (int64 array of shape (size, M): photon
-        numbers at the detectors, efficiency applied), ``dark_counts``
+        With ``counts(size, rng)`` (int64 array of shape (size, M): photon
+        numbers at the detectors, efficiency applied; greedy: clicks), ``dark_counts``
         (per-mode probabilities for ``detector.detect``) and
         ``unresolved_mass``.
     """
@@ -212,7 +212,7 @@ class PFunctionSampler:
         q = self._means + rng.standard_normal((size, self._factor.shape[1])) @ self._factor.T
         return (q[:, :n] + 1j * q[:, n:]) / 2
 
-    def photons(self, size, rng):
+    def counts(self, size, rng):
         return rng.poisson(np.abs(self.amplitudes(size, rng)) ** 2)
 
 
@@ -241,7 +241,7 @@ class CoherentSampler:
         self._T = np.asarray(experiment.transfer_matrix) * np.sqrt(efficiency)[None, :]
         self.dark_counts = experiment.detector.dark_counts(experiment.n_modes)
 
-    def photons(self, size, rng):
+    def counts(self, size, rng):
         alpha = self._classical.amplitudes(size, rng)
         phases = rng.uniform(0, 2 * np.pi, (size, len(self._squeezed)))
         alpha[:, self._squeezed] += self._radius * np.exp(1j * phases)
@@ -275,7 +275,7 @@ class DistinguishableSampler:
     def unresolved_mass(self):
         return max((s.unresolved_mass for s in self._samplers), default=0.0)
 
-    def photons(self, size, rng):
+    def counts(self, size, rng):
         photons = np.zeros((size, self.n_modes), dtype=np.int64)
         for sampler in self._samplers:
             photons += sampler.sample(rng, size)
@@ -307,7 +307,7 @@ class UniformSampler:
         self.n_modes = M
         self.dark_counts = np.full(M, dark)
 
-    def photons(self, size, rng):
+    def counts(self, size, rng):
         return rng.poisson(self.rate, (size, self.n_modes))
 
 
@@ -339,7 +339,7 @@ class GreedySampler:
         self.dark_counts = np.zeros(M)  # already in the targets
         self.unresolved_mass = 0.0
 
-    def photons(self, size, rng):
+    def counts(self, size, rng):
         M = len(self.first)
         rows = np.zeros((size, M), dtype=np.int64)
         pair_counts = np.zeros((M, M))  # co-clicks of finished rows (diagonal: clicks)

@@ -89,7 +89,7 @@ def _pilot_patterns(experiment):
     key = experiment.fingerprint()
     if key not in _PILOTS:
         sampler = adversary_sampler(experiment, "squashed")
-        _PILOTS[key] = sampler.photons(PILOT_SHOTS, np.random.default_rng(20261122))
+        _PILOTS[key] = sampler.counts(PILOT_SHOTS, np.random.default_rng(20261122))
     return _PILOTS[key]
 
 
@@ -129,7 +129,7 @@ def _timed_pilot(experiment, method):
     shots = 1
     while True:
         start = time.perf_counter()
-        photons = sampler.photons(shots, rng)
+        photons = sampler.counts(shots, rng)
         experiment.detector.detect(photons, sampler.dark_counts, rng)
         seconds = time.perf_counter() - start
         if seconds >= PILOT_SECONDS or shots >= 4096:
