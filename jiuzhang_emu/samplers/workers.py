@@ -58,20 +58,24 @@ def _local_pool(draw, batches, n_workers):
 
     executor = ProcessPoolExecutor(n_workers, initializer=_start_worker,
                                    initargs=(draw, os.getpid()))
-    workers, futures = {}, []
+    results = executor._result_queue
+    workers = {}
     try:
         futures = [executor.submit(_draw_batch, index, size) for index, size in batches]
         for (index, _), future in zip(batches, futures):
             yield index, _next_result(future, executor, workers)
     finally:
-        for future in futures:
-            future.cancel()
         executor.shutdown(wait=False, kill_workers=True)
         for worker in _seen_workers(executor, workers).values():
             if worker.exitcode is None:
                 with contextlib.suppress(OSError):
                     os.kill(worker.pid, signal.SIGKILL)
             worker.join(1)
+        # A worker killed while it sent a result leaves half a message in the
+        # result pipe, which the pool's manager thread (and, at exit, the
+        # interpreter joining that thread) would wait on for ever; with the
+        # workers gone, closing this process's write end ends the wait.
+        results._writer.close()
 
 
 def _seen_workers(executor, workers):
