@@ -57,7 +57,6 @@ import numpy as np
 
 from jiuzhang_emu import __version__, files, presets, samplers, validation
 from jiuzhang_emu.errors import InputError, JiuzhangEmuError, RuntimeLimitError
-from jiuzhang_emu.samplers import planning
 from jiuzhang_emu.validation.statistics import click_rate_summary, clicks_per_shot
 
 DEMO_MODES = 8
@@ -242,12 +241,7 @@ class _AnnouncedBar(samplers.ProgressBar):
     time (before the first batch)."""
 
     def start(self, plan):
-        remaining = plan.shots - plan.first_shot
-        print(f"{plan.experiment.name}: {remaining} shots by {plan.method!r} on "
-              f"{plan.n_workers} worker(s), predicted "
-              f"{planning.format_seconds(plan.predicted_seconds)} "
-              f"({planning.seconds_per_shot(plan.experiment, plan.method):.3g} s per shot)",
-              file=sys.stderr)
+        print(f"{plan.experiment.name}: {plan.prediction()}", file=sys.stderr)
         super().start(plan)
 
 

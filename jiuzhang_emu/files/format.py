@@ -1,4 +1,4 @@
-"""Sample files: HDF5 (h5py), streamed batch by batch and resumable.
+"""The sample-file format and the checks every reader makes.
 
 File format ``jiuzhang_emu.samples``, version 1
 -----------------------------------------------

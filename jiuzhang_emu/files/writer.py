@@ -1,6 +1,10 @@
 """Writing sample files: :func:`write_samples`, a sink of the run engine.
 
-A run appends each batch's rows, flushes them, and only then raises
+The run is planned (:func:`~jiuzhang_emu.samplers.plan_run`: arguments,
+method, seed) and, once the file says where it resumes, priced and checked
+against ``max_seconds`` before anything is created or replaced; its batches
+then flow through :func:`~jiuzhang_emu.samplers.run` into a sink that
+appends them.  A run appends each batch's rows, flushes them, and only then raises
 ``completed_batches`` and flushes again, so the counter never counts rows
 that are not on disk.  The file is written in HDF5's single-writer /
 multiple-reader (SWMR) mode, whose ordered metadata flushes leave it readable

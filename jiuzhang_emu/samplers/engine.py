@@ -180,6 +180,8 @@ class RunPlan:
     predicted_seconds : float or None
         Predicted wall time of the batches from ``first_batch`` on; None
         until :meth:`priced`.
+    seconds_per_shot : float or None
+        Predicted seconds per shot on one worker; None until :meth:`priced`.
     """
 
     experiment: object
@@ -192,6 +194,7 @@ class RunPlan:
     generator: object = None
     first_batch: int = 0
     predicted_seconds: object = None
+    seconds_per_shot: object = None
 
     @property
     def batch_sizes(self):
@@ -216,9 +219,19 @@ class RunPlan:
         with the estimate; None lifts the limit)."""
         plan = replace(self, first_batch=first_batch)
         remaining = self.shots - plan.first_shot
-        seconds = remaining and planning.check_runtime(self.experiment, remaining, self.method,
-                                                       self.n_workers, max_seconds)
-        return replace(plan, predicted_seconds=float(seconds))
+        if not remaining:  # a finished run: nothing to price
+            return replace(plan, predicted_seconds=0.0)
+        seconds = planning.check_runtime(self.experiment, remaining, self.method, self.n_workers,
+                                         max_seconds)
+        return replace(plan, predicted_seconds=float(seconds),
+                       seconds_per_shot=planning.seconds_per_shot(self.experiment, self.method))
+
+    def prediction(self):
+        """``N shots by 'method' on W worker(s), predicted T (S s per shot)``
+        for the shots still to draw of a priced plan."""
+        return (f"{self.shots - self.first_shot} shots by {self.method!r} on {self.n_workers} "
+                f"worker(s), predicted {planning.format_seconds(self.predicted_seconds)} "
+                f"({self.seconds_per_shot:.3g} s per shot)")
 
 
 def plan_run(experiment, shots, *, rng=None, method="auto", n_workers=1, client=None):
