@@ -168,7 +168,7 @@ def test_sigkill_of_sample_with_workers_leaves_no_process_holding_stdout(tmp_pat
             cwd=tmp_path, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
-        while len(_session(child.pid)) < 5:  # caller, tracker, fork server, 2 workers
+        while len(_session(child.pid)) < 5:  # caller, 2 resource trackers, 2 workers
             assert child.poll() is None, (tmp_path / "stderr").read_text()
             assert time.monotonic() < deadline, _session(child.pid)
             time.sleep(0.2)

@@ -156,7 +156,7 @@ def batch_sizes(shots):
     return [BATCH_SIZE] * full + ([rest] if rest else [])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RunPlan:
     """A checked run: what to draw, how, and from which seed.
 
@@ -204,13 +204,6 @@ class RunPlan:
     def first_shot(self):
         """Shots of the batches before ``first_batch``."""
         return sum(self.batch_sizes[:self.first_batch])
-
-    @property
-    def seed(self):
-        """The root ``SeedSequence``, or None with a Generator."""
-        if self.generator is not None:
-            return None
-        return np.random.SeedSequence(self.seed_entropy, spawn_key=self.seed_spawn_key)
 
     def priced(self, max_seconds, first_batch=0):
         """This plan from batch ``first_batch`` on, with the predicted time of

@@ -58,24 +58,35 @@ def _local_pool(draw, batches, n_workers):
 
     executor = ProcessPoolExecutor(n_workers, initializer=_start_worker,
                                    initargs=(draw, os.getpid()))
-    results = executor._result_queue
-    workers = {}
+    workers, finished = {}, False
     try:
         futures = [executor.submit(_draw_batch, index, size) for index, size in batches]
         for (index, _), future in zip(batches, futures):
             yield index, _next_result(future, executor, workers)
+        finished = True
     finally:
+        results, manager = executor._result_queue, executor._executor_manager_thread
         executor.shutdown(wait=False, kill_workers=True)
         for worker in _seen_workers(executor, workers).values():
             if worker.exitcode is None:
                 with contextlib.suppress(OSError):
                     os.kill(worker.pid, signal.SIGKILL)
             worker.join(1)
-        # A worker killed while it sent a result leaves half a message in the
-        # result pipe, which the pool's manager thread (and, at exit, the
-        # interpreter joining that thread) would wait on for ever; with the
-        # workers gone, closing this process's write end ends the wait.
-        results._writer.close()
+        if not finished and manager is not None:
+            _unblock(manager, results)
+
+
+def _unblock(manager, results, seconds=1.0):
+    """End the wait of a pool's ``manager`` thread for the rest of a result
+    that a worker killed while sending it never sent (the interpreter joins
+    that thread at exit): with the workers gone, closing this process's
+    write end of the ``results`` pipe makes the read end at EOF.  Idle
+    workers (a run that finished) send nothing, so only an interrupted run
+    needs this."""
+    manager.join(seconds)  # a manager that is not stuck closes the pipe itself
+    if manager.is_alive():
+        with contextlib.suppress(OSError):
+            results._writer.close()
 
 
 def _seen_workers(executor, workers):
