@@ -19,6 +19,7 @@ One module per route, and one run engine:
   sinks (:func:`sample`; seeds and batches are described there), drawn by
   :mod:`~jiuzhang_emu.samplers.workers` (this process, local processes, Dask).
 """
+from jiuzhang_emu.samplers.adversaries import adversary_experiment
 from jiuzhang_emu.samplers.engine import (
     BATCH_SIZE,
     METHODS,
@@ -39,5 +40,5 @@ from jiuzhang_emu.samplers.engine import (
 from jiuzhang_emu.samplers.workers import WorkerError
 
 __all__ = ["BATCH_SIZE", "METHODS", "Collect", "ProgressBar", "RunPlan", "Samples", "WorkerError",
-           "batch_sizes", "check_method", "check_shots", "iter_batches", "plan_run", "root_seed",
-           "route_sampler", "run", "sample"]
+           "adversary_experiment", "batch_sizes", "check_method", "check_shots", "iter_batches",
+           "plan_run", "root_seed", "route_sampler", "run", "sample"]
