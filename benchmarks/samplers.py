@@ -303,7 +303,7 @@ def our_setup(spec, detectors):
     the route "auto" picks (the route choice itself included)."""
     start = time.perf_counter()
     experiment = build_experiment(spec, detectors)
-    samplers.photon_sampler(experiment, samplers.check_method("auto", experiment))
+    samplers.route_sampler(experiment, samplers.check_method("auto", experiment))
     return time.perf_counter() - start
 
 

@@ -5,7 +5,7 @@
     statistics against the exact model, a chi-square verdict (the default
     command).
 ``jiuzhang-emu sample --preset NAME --shots N --out FILE``
-    Sample a preset into an HDF5 sample file (:mod:`jiuzhang_emu.io`), with
+    Sample a preset into an HDF5 sample file (:mod:`jiuzhang_emu.files`), with
     ``--seed S``, ``--method M``, ``--workers W`` and preset options
     ``--option KEY=VALUE`` (repeatable); the same command resumes an
     interrupted run.
@@ -55,9 +55,10 @@ import time
 
 import numpy as np
 
-from jiuzhang_emu import __version__, cost, io, presets, samplers, validation
+from jiuzhang_emu import __version__, cost, files, presets, samplers, validation
 from jiuzhang_emu.errors import InputError, JiuzhangEmuError, RuntimeLimitError
-from jiuzhang_emu.samplers import calibration, runtime
+from jiuzhang_emu.samplers import calibration
+from jiuzhang_emu.validation.statistics import click_rate_summary, clicks_per_shot
 
 DEMO_MODES = 8
 DEMO_UNITARY_SEED = 2020
@@ -236,29 +237,25 @@ def _sigterm_as_interrupt():
     return signal.signal(signal.SIGTERM, interrupt)
 
 
+class _AnnouncedBar(samplers.ProgressBar):
+    """The progress bar of ``sample``, after a line with the run's predicted
+    time (before the first batch)."""
+
+    def start(self, plan):
+        print(f"{plan.experiment.name}: {plan.prediction()}", file=sys.stderr)
+        super().start(plan)
+
+
 def _sample(args, out):
     experiment = _preset(args.preset, args.option)
-    args.shots = samplers.check_shots(args.shots)
-    method = samplers.check_method(args.method, experiment)
-    samplers.check_workers(args.workers)
-    io.check_sample_path(args.out)
-    done = 0
-    if os.path.isfile(args.out):
-        done = io.info(args.out, statistics=False)["shots_written"]
-    if done < args.shots:
-        seconds = runtime.run_seconds(experiment, args.shots - done, method, args.workers)
-        print(f"{experiment.name}: {args.shots - done} shots by {method!r} on {args.workers} "
-              f"worker(s), predicted {cost.format_seconds(seconds)} "
-              f"({runtime.seconds_per_shot(experiment, method):.3g} s per shot)",
-              file=sys.stderr)
     previous = _sigterm_as_interrupt()
     try:
         start = time.perf_counter()
-        report = io.write_samples(args.out, experiment, args.shots, rng=args.seed,
-                                  method=method, n_workers=args.workers,
-                                  progress=args.progress,
-                                  max_seconds=args.max_seconds or None)
-    except io.SampleFileWriteError as exc:  # a full disk: the file holds what was written
+        report = files.write_samples(args.out, experiment, args.shots, rng=args.seed,
+                                     method=args.method, n_workers=args.workers,
+                                     progress=_AnnouncedBar(args.progress),
+                                     max_seconds=args.max_seconds or None)
+    except files.SampleFileWriteError as exc:  # a full disk: the file holds what was written
         print(f"jiuzhang-emu sample: error: {exc}; make room, then rerun the same command to "
               f"resume", file=sys.stderr)
         return 1
@@ -266,7 +263,7 @@ def _sample(args, out):
         if not os.path.isfile(args.out):
             print("interrupted before the file was created", file=sys.stderr)
             return 130
-        status = io.info(args.out, statistics=False)
+        status = files.info(args.out, statistics=False)
         print(f"interrupted: {status['shots_written']} of {status['shots_requested']} shots "
               f"are in {args.out}; rerun the same command to resume", file=sys.stderr)
         return 130
@@ -286,11 +283,11 @@ def _sample(args, out):
 
 
 def _info(args, out):
-    summary = io.info(args.file)
+    summary = files.info(args.file)
     histogram = summary.pop("click_histogram")
     for key, value in summary.items():
         print(f"{key:16} {value}", file=out)
-    experiment = io.read_experiment(args.file)
+    experiment = files.read_experiment(args.file)
     preset = experiment.get("preset")
     if preset:
         options = " ".join(f"{k}={v!r}" for k, v in preset["options"].items())
@@ -336,9 +333,9 @@ def _values(values):
 # -- demo ---------------------------------------------------------------------
 def _draw(experiment, args):
     if args.out:
-        io.write_samples(args.out, experiment, args.shots, rng=args.seed,
-                         n_workers=args.workers)
-        return io.read_samples(args.out).patterns
+        files.write_samples(args.out, experiment, args.shots, rng=args.seed,
+                            n_workers=args.workers)
+        return files.read_samples(args.out).patterns
     return samplers.sample(experiment, args.shots, rng=args.seed, n_workers=args.workers).patterns
 
 
@@ -363,20 +360,18 @@ def _demo(args, out):
         + (f", written to {args.out}" if args.out else ""))
     say()
 
-    clicks = patterns.sum(axis=1)
-    exact_mean = experiment.mean_clicks()
-    error = clicks.std(ddof=1) / np.sqrt(shots) if shots > 1 else float("nan")
-    say(f"mean clicks per shot   sampled {clicks.mean():.4f} +- {error:.4f}   "
-        f"exact {exact_mean:.4f}   z = {(clicks.mean() - exact_mean) / error:+.2f}")
-
-    rates, exact_rates = patterns.mean(axis=0), experiment.click_probabilities()
-    z = (rates - exact_rates) / np.sqrt(exact_rates * (1 - exact_rates) / shots)
-    say("click rate per mode    sampled " + " ".join(f"{r:.3f}" for r in rates))
-    say("                       exact   " + " ".join(f"{r:.3f}" for r in exact_rates))
-    say(f"                       max |z| = {np.max(np.abs(z)):.2f} over {len(z)} modes")
+    summary = click_rate_summary(patterns, experiment)
+    say(f"mean clicks per shot   sampled {summary.mean_clicks:.4f} +- "
+        f"{summary.mean_clicks_error:.4f}   exact {summary.exact_mean_clicks:.4f}   "
+        f"z = {summary.mean_clicks_z:+.2f}")
+    say("click rate per mode    sampled " + " ".join(f"{r:.3f}" for r in summary.rates))
+    say("                       exact   " + " ".join(f"{r:.3f}" for r in summary.exact_rates))
+    say(f"                       max |z| = {np.max(np.abs(summary.rate_z)):.2f} over "
+        f"{len(summary.rate_z)} modes")
     say()
 
     exact = validation.click_number_distribution(experiment, method="exact")
+    clicks = clicks_per_shot(patterns, experiment.detector.kind)
     observed = np.bincount(clicks, minlength=len(exact.probabilities))
     say(f"click-number distribution (exact: 2^{experiment.n_modes} Gaussian integrals)")
     say("  clicks   sampled     exact")
@@ -404,7 +399,7 @@ def _format(args):
 def _load_patterns(args):
     fmt = _format(args)
     if fmt == "h5":
-        return io.read_samples(args.file).patterns
+        return files.read_samples(args.file).patterns
     if fmt == "npy":
         return np.load(args.file, allow_pickle=False)
     read = {"jiuzhang1": validation.read_jiuzhang1, "jiuzhang2": validation.read_jiuzhang2}[fmt]
@@ -414,7 +409,7 @@ def _load_patterns(args):
 def _model(args):
     """The model to validate against: ``--model``, else the preset a sample
     file records; checked against the file's fingerprint."""
-    recorded = io.read_experiment(args.file) if _format(args) == "h5" else None
+    recorded = files.read_experiment(args.file) if _format(args) == "h5" else None
     if args.model is not None:
         experiment = _preset(args.model, args.option)
     elif recorded is not None and recorded.get("preset"):

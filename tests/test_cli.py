@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from jiuzhang_emu import io, presets
+from jiuzhang_emu import files, presets
 from jiuzhang_emu.cli import main
 
 SAMPLE = ["sample", "--preset", "random_experiment", "--option", "n_modes=3",
@@ -33,7 +33,7 @@ def test_demo_can_write_its_samples(tmp_path):
     path = tmp_path / "demo.h5"
     status, text = _run(["demo", "--shots", "200", "--out", str(path)])
     assert status == 0 and f"written to {path}" in text
-    assert io.info(path)["shots_written"] == 200
+    assert files.info(path)["shots_written"] == 200
 
 
 def test_sample_then_info_then_rerun(tmp_path):
@@ -41,7 +41,7 @@ def test_sample_then_info_then_rerun(tmp_path):
     status, text = _run(SAMPLE + ["--out", path])
     assert status == 0 and "wrote 100 shots of random_experiment-3" in text
     experiment = presets.random_experiment(3, rng=1)
-    np.testing.assert_array_equal(io.read_samples(path).patterns,
+    np.testing.assert_array_equal(files.read_samples(path).patterns,
                                   experiment.sample(100, rng=5).patterns)
     status, text = _run(["info", path])
     assert status == 0
@@ -127,9 +127,9 @@ def test_console_script_is_installed():
 
 
 def test_interrupted_sample_keeps_its_batches_and_resumes(tmp_path, capsys, monkeypatch):
-    from jiuzhang_emu import samplers
+    from jiuzhang_emu.samplers import engine
 
-    real = samplers.iter_batches
+    real = engine.iter_batches
 
     def interrupted(*args, **kwargs):
         for k, item in enumerate(real(*args, **kwargs)):
@@ -138,11 +138,11 @@ def test_interrupted_sample_keeps_its_batches_and_resumes(tmp_path, capsys, monk
             yield item
 
     path = str(tmp_path / "run.h5")
-    monkeypatch.setattr(samplers, "iter_batches", interrupted)
+    monkeypatch.setattr(engine, "iter_batches", interrupted)
     assert _run(SAMPLE + ["--out", path])[0] == 130
     assert "interrupted: 64 of 100 shots" in capsys.readouterr().err
     monkeypatch.undo()
     status, text = _run(SAMPLE + ["--out", path])
     assert status == 0 and "resumed at shot 64" in text
-    np.testing.assert_array_equal(io.read_samples(path).patterns,
+    np.testing.assert_array_equal(files.read_samples(path).patterns,
                                   presets.random_experiment(3, rng=1).sample(100, rng=5).patterns)

@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 import pytest
 
-from jiuzhang_emu import io, presets, samplers
+from jiuzhang_emu import files, presets, samplers
 from jiuzhang_emu.cli import main
 
 COMMAND = shutil.which("jiuzhang-emu")
@@ -89,7 +89,7 @@ def test_a_damaged_file_is_a_one_line_error_in_every_command(tmp_path, capsys, s
             experiment = json.loads(handle.attrs["experiment"])
             experiment["preset"]["options"]["n_modes"] = "six"
             handle.attrs["experiment"] = json.dumps(experiment)
-            handle.attrs["metadata_sha256"] = io.metadata_digest(dict(handle.attrs.items()))
+            handle.attrs["metadata_sha256"] = files.metadata_digest(dict(handle.attrs.items()))
     capsys.readouterr()
     commands = [["info", str(sample_file)], SAMPLE + ["--out", str(sample_file)],
                 ["validate", str(sample_file), "--out", str(tmp_path / "report"),
@@ -125,14 +125,14 @@ def test_a_full_disk_ends_sample_with_a_message_and_the_same_command_resumes(tmp
     assert "Traceback" not in done.stderr
     assert error.startswith("jiuzhang-emu sample: error: cannot write 'run.h5': [Errno 27]")
     assert "rerun the same command to resume" in error
-    written = io.info(tmp_path / "run.h5")["shots_written"]
+    written = files.info(tmp_path / "run.h5")["shots_written"]
     assert f"the {written} shots of its complete batches (of 20000) are intact" in error
     assert 0 < written < 20000
     done = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert done.returncode == 0 and f"resumed at shot {written}" in done.stdout, done.stderr
     experiment = presets.jiuzhang_like(16, rng=0)
     expected = samplers.sample(experiment, 20000, rng=1, method="uniform").patterns
-    np.testing.assert_array_equal(io.read_samples(tmp_path / "run.h5").patterns, expected)
+    np.testing.assert_array_equal(files.read_samples(tmp_path / "run.h5").patterns, expected)
     assert sorted(os.listdir(tmp_path)) == ["run.h5"]
 
 
@@ -168,12 +168,12 @@ def test_sigkill_of_sample_with_workers_leaves_no_process_holding_stdout(tmp_pat
             cwd=tmp_path, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
-        while len(_session(child.pid)) < 5:  # caller, tracker, fork server, 2 workers
+        while len(_session(child.pid)) < 5:  # caller, 2 resource trackers, 2 workers
             assert child.poll() is None, (tmp_path / "stderr").read_text()
             assert time.monotonic() < deadline, _session(child.pid)
             time.sleep(0.2)
         while not os.path.exists(tmp_path / "run.h5") or \
-                io.info(tmp_path / "run.h5", statistics=False)["shots_written"] == 0:
+                files.info(tmp_path / "run.h5", statistics=False)["shots_written"] == 0:
             assert time.monotonic() < deadline
             time.sleep(0.2)  # sampling has begun
         child.kill()
@@ -191,7 +191,7 @@ def test_sigkill_of_sample_with_workers_leaves_no_process_holding_stdout(tmp_pat
         child.kill()
         child.wait()
         child.stdout.close()
-    summary = io.info(tmp_path / "run.h5", statistics=False)
+    summary = files.info(tmp_path / "run.h5", statistics=False)
     assert 0 < summary["shots_written"] < summary["shots_requested"]
 
 
@@ -200,7 +200,7 @@ def _pool_workers(iterator):
     first = next(iterator)
     import multiprocessing
     return first, [p for p in multiprocessing.active_children()
-                   if p.name.startswith(("ForkServerProcess", "SpawnProcess"))]
+                   if p.name.startswith("LokyProcess")]
 
 
 @pytest.mark.parametrize("sig, error", [(signal.SIGKILL, samplers.WorkerError),
@@ -209,8 +209,8 @@ def test_a_worker_that_dies_ends_the_run_instead_of_a_hang(sig, error):
     """A pool replaces a dead worker but not its batch: the run used to wait
     for it for ever (e.g. `timeout` sends SIGTERM to the whole group)."""
     experiment = presets.jiuzhang_like(16, rng=0)
-    batches = samplers.iter_batches(experiment, 10**6, rng=1, method="distinguishable",
-                                    n_workers=2)
+    batches = samplers.iter_batches(samplers.plan_run(
+        experiment, 10**6, rng=1, method="distinguishable", n_workers=2))
     try:
         first, workers = _pool_workers(batches)
         assert first[0] == 0 and len(workers) == 2
@@ -229,12 +229,12 @@ def test_a_file_of_a_spawned_seed_resumes_and_says_its_spawn_key(tmp_path, capsy
     experiment = presets.jiuzhang_like(6, rng=0)  # as the command builds it
     path = tmp_path / "run.h5"
     seed = np.random.SeedSequence(3).spawn(2)[1]
-    io.write_samples(path, experiment, 64, rng=seed)
+    files.write_samples(path, experiment, 64, rng=seed)
     argv = ["sample", "--preset", "jiuzhang_like", "--option", "n_modes=6", "--shots", "100",
             "--out", str(path), "--no-progress"]
     status, text = _run(argv)
     assert status == 0 and "100 in all (seed 3, spawn key [1])" in text
-    np.testing.assert_array_equal(io.read_samples(path).patterns,
+    np.testing.assert_array_equal(files.read_samples(path).patterns,
                                   samplers.sample(experiment, 100, rng=seed).patterns)
     status, _ = _run(argv + ["--seed", "3"])
     error = capsys.readouterr().err

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from jiuzhang_emu import __version__, io
+from jiuzhang_emu import __version__, files
 
 COMMAND = shutil.which("jiuzhang-emu") or pytest.skip("the jiuzhang-emu script is not installed",
                                                        allow_module_level=True)
@@ -94,8 +94,8 @@ def test_more_shots_extend_a_finished_run(tmp_path):
     done = _run("sample", *SMALL, "--shots", "300", "--out", "run.h5", cwd=tmp_path)
     assert done.returncode == 0 and "resumed at shot 64: 300 in all" in done.stdout
     assert _run("sample", *SMALL, "--shots", "300", "--out", "ref.h5", cwd=tmp_path).returncode == 0
-    np.testing.assert_array_equal(io.read_samples(tmp_path / "run.h5").patterns,
-                                  io.read_samples(tmp_path / "ref.h5").patterns)
+    np.testing.assert_array_equal(files.read_samples(tmp_path / "run.h5").patterns,
+                                  files.read_samples(tmp_path / "ref.h5").patterns)
     done = _run("sample", *SMALL, "--shots", "200", "--out", "run.h5", cwd=tmp_path)
     assert done.returncode == 2 and "a run can be extended, not shortened" in done.stderr
 
@@ -159,5 +159,5 @@ def test_a_signal_stops_a_run_within_seconds_and_leaves_a_resumable_file(
     assert status == 130, error
     assert seconds < 3.0, f"took {seconds:.1f} s to stop"
     assert "rerun the same command to resume" in error
-    summary = io.info(tmp_path / "run.h5", statistics=False)
+    summary = files.info(tmp_path / "run.h5", statistics=False)
     assert not summary["complete"] and summary["shots_written"] % 64 == 0

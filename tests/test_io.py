@@ -11,8 +11,10 @@ import h5py
 import numpy as np
 import pytest
 
-from jiuzhang_emu import __version__, io, presets, samplers
+from jiuzhang_emu import __version__, files, presets, samplers
 from jiuzhang_emu.errors import InputError
+from jiuzhang_emu.files import storage
+from jiuzhang_emu.samplers import engine
 
 SHOTS = 5 * samplers.BATCH_SIZE + 17  # a short last batch
 
@@ -36,7 +38,7 @@ def _rewrite(path, **values):
     with h5py.File(path, "r+") as handle:
         for key, value in values.items():
             handle.attrs[key] = value
-        handle.attrs["metadata_sha256"] = io.metadata_digest(
+        handle.attrs["metadata_sha256"] = files.metadata_digest(
             {key: (value.decode() if isinstance(value, bytes) else value)
              for key, value in handle.attrs.items()})
 
@@ -45,13 +47,13 @@ def _rewrite(path, **values):
 def reference(tmp_path):
     """An uninterrupted run's file and its patterns."""
     path = tmp_path / "reference.h5"
-    io.write_samples(path, _experiment(), SHOTS, rng=11)
-    return path, io.read_samples(path).patterns
+    files.write_samples(path, _experiment(), SHOTS, rng=11)
+    return path, files.read_samples(path).patterns
 
 
 def _interrupt_after(monkeypatch, n_batches):
     """Make iter_batches raise KeyboardInterrupt after yielding n batches."""
-    real = samplers.iter_batches
+    real = engine.iter_batches
 
     def interrupted(*args, **kwargs):
         for k, item in enumerate(real(*args, **kwargs)):
@@ -59,7 +61,7 @@ def _interrupt_after(monkeypatch, n_batches):
                 raise KeyboardInterrupt
             yield item
 
-    monkeypatch.setattr(samplers, "iter_batches", interrupted)
+    monkeypatch.setattr(engine, "iter_batches", interrupted)
 
 
 @pytest.mark.parametrize("detectors, dtype", [("threshold", "int16"), ("pnr", "int32"),
@@ -67,10 +69,10 @@ def _interrupt_after(monkeypatch, n_batches):
 def test_round_trip_equals_in_memory_sampling(tmp_path, detectors, dtype):
     experiment = _experiment(detectors=detectors)
     path = tmp_path / "run.h5"
-    report = io.write_samples(path, experiment, SHOTS, rng=11)
+    report = files.write_samples(path, experiment, SHOTS, rng=11)
     assert (report.shots, report.resumed_from, report.sampled, report.seed_entropy) == (
         SHOTS, 0, SHOTS, 11)
-    samples = io.read_samples(path)
+    samples = files.read_samples(path)
     in_memory = experiment.sample(SHOTS, rng=11)
     np.testing.assert_array_equal(samples.patterns, in_memory.patterns)
     assert samples.patterns.dtype == np.int64
@@ -90,9 +92,9 @@ def test_metadata_attributes(tmp_path):
     experiment = _experiment()
     path = tmp_path / "run.h5"
     big_seed = 2**100 + 7  # SeedSequence entropy may exceed 64 bits
-    io.write_samples(path, experiment, SHOTS, rng=big_seed)
+    files.write_samples(path, experiment, SHOTS, rng=big_seed)
     attrs = _attrs(path)
-    assert attrs["format"] == io.FORMAT and attrs["format_version"] == io.FORMAT_VERSION
+    assert attrs["format"] == files.FORMAT and attrs["format_version"] == files.FORMAT_VERSION
     assert attrs["package_version"] == __version__
     assert json.loads(attrs["experiment"])["fingerprint"] == experiment.fingerprint()
     assert attrs["fingerprint"] == experiment.fingerprint()
@@ -101,18 +103,18 @@ def test_metadata_attributes(tmp_path):
     assert attrs["shots"] == SHOTS and attrs["batch_size"] == samplers.BATCH_SIZE
     assert attrs["completed_batches"] == len(samplers.batch_sizes(SHOTS))
     assert 0 <= attrs["unresolved_mass"] < 1e-9
-    np.testing.assert_array_equal(io.read_samples(path).patterns,
+    np.testing.assert_array_equal(files.read_samples(path).patterns,
                                   experiment.sample(SHOTS, rng=big_seed).patterns)
 
 
 def test_info_summarises_the_file(tmp_path, reference):
     path, patterns = reference
-    summary = io.info(path)
+    summary = files.info(path)
     assert summary["shots_written"] == summary["shots_requested"] == SHOTS
     assert summary["complete"] and summary["seed_entropy"] == 11
     assert summary["mean_clicks"] == pytest.approx(patterns.sum(axis=1).mean())
     assert sum(summary["click_histogram"].values()) == SHOTS
-    assert "click_histogram" not in io.info(path, statistics=False)
+    assert "click_histogram" not in files.info(path, statistics=False)
 
 
 def test_fresh_seed_is_stored_and_reused_on_resume(tmp_path, monkeypatch):
@@ -120,12 +122,12 @@ def test_fresh_seed_is_stored_and_reused_on_resume(tmp_path, monkeypatch):
     path = tmp_path / "run.h5"
     _interrupt_after(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
-        io.write_samples(path, experiment, SHOTS)  # rng=None: fresh entropy
+        files.write_samples(path, experiment, SHOTS)  # rng=None: fresh entropy
     monkeypatch.undo()
-    seed = io.info(path)["seed_entropy"]
-    report = io.write_samples(path, experiment, SHOTS)  # no seed: the stored one
+    seed = files.info(path)["seed_entropy"]
+    report = files.write_samples(path, experiment, SHOTS)  # no seed: the stored one
     assert report.seed_entropy == seed and report.resumed_from == 2 * samplers.BATCH_SIZE
-    np.testing.assert_array_equal(io.read_samples(path).patterns,
+    np.testing.assert_array_equal(files.read_samples(path).patterns,
                                   experiment.sample(SHOTS, rng=seed).patterns)
 
 
@@ -134,13 +136,13 @@ def test_resume_after_interrupt_equals_uninterrupted_run(tmp_path, monkeypatch, 
     path = tmp_path / "run.h5"
     _interrupt_after(monkeypatch, 3)
     with pytest.raises(KeyboardInterrupt):
-        io.write_samples(path, _experiment(), SHOTS, rng=11)
+        files.write_samples(path, _experiment(), SHOTS, rng=11)
     monkeypatch.undo()
-    partial = io.read_samples(path)
+    partial = files.read_samples(path)
     assert not partial.extra["complete"] and partial.shots == 3 * samplers.BATCH_SIZE
-    report = io.write_samples(path, _experiment(), SHOTS, rng=11)
+    report = files.write_samples(path, _experiment(), SHOTS, rng=11)
     assert report.resumed_from == 3 * samplers.BATCH_SIZE
-    np.testing.assert_array_equal(io.read_samples(path).patterns, expected)
+    np.testing.assert_array_equal(files.read_samples(path).patterns, expected)
     assert _attrs(path) == _attrs(reference_path)
 
 
@@ -148,20 +150,20 @@ def test_rows_past_the_counter_are_redrawn_not_duplicated(tmp_path, reference):
     """A kill between a batch's rows and its counter: the rows are dropped."""
     _, expected = reference
     path = tmp_path / "run.h5"
-    io.write_samples(path, _experiment(), SHOTS, rng=11)
+    files.write_samples(path, _experiment(), SHOTS, rng=11)
     with h5py.File(path, "r+") as handle:  # as if killed before counting 2 batches
         handle.attrs["completed_batches"] = len(samplers.batch_sizes(SHOTS)) - 2
         handle["patterns"][-40:] = 7  # and the uncounted rows half written
-    assert io.read_samples(path).shots == SHOTS - 17 - samplers.BATCH_SIZE
-    io.write_samples(path, _experiment(), SHOTS, rng=11)
-    np.testing.assert_array_equal(io.read_samples(path).patterns, expected)
+    assert files.read_samples(path).shots == SHOTS - 17 - samplers.BATCH_SIZE
+    files.write_samples(path, _experiment(), SHOTS, rng=11)
+    np.testing.assert_array_equal(files.read_samples(path).patterns, expected)
 
 
 def test_complete_file_is_not_resampled(tmp_path, reference, monkeypatch):
     path, _ = reference
     before = _digest(path)
-    monkeypatch.setattr(samplers, "iter_batches", lambda *a, **k: pytest.fail("resampled"))
-    report = io.write_samples(path, _experiment(), SHOTS, rng=11)
+    monkeypatch.setattr(engine, "iter_batches", lambda *a, **k: pytest.fail("resampled"))
+    report = files.write_samples(path, _experiment(), SHOTS, rng=11)
     assert report.sampled == 0 and report.resumed_from == SHOTS
     assert _digest(path) == before
 
@@ -176,12 +178,12 @@ def test_resume_of_a_different_run_is_refused_and_file_untouched(tmp_path, monke
     path = tmp_path / "run.h5"
     _interrupt_after(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
-        io.write_samples(path, _experiment(), SHOTS, rng=11)
+        files.write_samples(path, _experiment(), SHOTS, rng=11)
     monkeypatch.undo()
     before = _digest(path)
     arguments = {"experiment": _experiment(), "shots": SHOTS, "rng": 11, **change}
     with pytest.raises(InputError, match=named):
-        io.write_samples(path, arguments.pop("experiment"), arguments.pop("shots"), **arguments)
+        files.write_samples(path, arguments.pop("experiment"), arguments.pop("shots"), **arguments)
     assert _digest(path) == before
 
 
@@ -191,7 +193,7 @@ def test_resume_with_a_different_method_is_refused(tmp_path, monkeypatch, refere
     before = _digest(path)
     resolved = samplers.check_method("auto", _experiment())
     with pytest.raises(InputError, match=f"method 'thermal' in the file, '{resolved}' requested"):
-        io.write_samples(path, _experiment(), SHOTS, rng=11)
+        files.write_samples(path, _experiment(), SHOTS, rng=11)
     assert _digest(path) == before
 
 
@@ -200,7 +202,7 @@ def test_other_files_are_never_overwritten(tmp_path, content):
     path = tmp_path / "precious.h5"
     path.write_bytes(content)
     with pytest.raises(InputError, match="not an HDF5 file"):
-        io.write_samples(path, _experiment(), SHOTS, rng=11)
+        files.write_samples(path, _experiment(), SHOTS, rng=11)
     assert path.read_bytes() == content
 
 
@@ -210,9 +212,9 @@ def test_foreign_hdf5_files_are_refused(tmp_path):
         handle["data"] = np.arange(3)
     before = _digest(path)
     with pytest.raises(InputError, match="not a jiuzhang_emu sample file"):
-        io.write_samples(path, _experiment(), SHOTS, rng=11)
+        files.write_samples(path, _experiment(), SHOTS, rng=11)
     with pytest.raises(InputError, match="not a jiuzhang_emu sample file"):
-        io.read_samples(path)
+        files.read_samples(path)
     assert _digest(path) == before
 
 
@@ -228,21 +230,22 @@ def test_bad_arguments_create_no_file_and_leave_files_alone(tmp_path, reference,
     for path in (new, existing):
         call = {"shots": SHOTS, "rng": 11, **arguments}
         with pytest.raises(InputError, match=named):
-            io.write_samples(path, _experiment(), call.pop("shots"), **call)
+            files.write_samples(path, _experiment(), call.pop("shots"), **call)
     assert not new.exists() and _digest(existing) == before
     assert [p.name for p in tmp_path.iterdir()] == ["reference.h5"]  # no temporary left
 
 
 def test_reading_a_missing_file_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="not an existing file"):
-        io.read_samples(tmp_path / "missing.h5")
+        files.read_samples(tmp_path / "missing.h5")
 
 
 _CHILD = textwrap.dedent("""
     import sys, time
-    from jiuzhang_emu import io, presets, samplers
+    from jiuzhang_emu import files, presets
+    from jiuzhang_emu.samplers import engine
 
-    real = samplers.iter_batches
+    real = engine.iter_batches
 
     def slow(*args, **kwargs):  # report each batch, and give the parent time to kill
         for item in real(*args, **kwargs):
@@ -250,8 +253,8 @@ _CHILD = textwrap.dedent("""
             time.sleep(0.05)
             yield item
 
-    samplers.iter_batches = slow
-    io.write_samples(sys.argv[1], presets.random_experiment(4, rng=3), int(sys.argv[2]), rng=11)
+    engine.iter_batches = slow
+    files.write_samples(sys.argv[1], presets.random_experiment(4, rng=3), int(sys.argv[2]), rng=11)
 """)
 
 
@@ -269,13 +272,13 @@ def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path):
         child.stdout.close()
         child.wait()
     assert child.returncode == -9
-    completed = io.info(path, statistics=False)["shots_written"] // samplers.BATCH_SIZE
+    completed = files.info(path, statistics=False)["shots_written"] // samplers.BATCH_SIZE
     assert 3 <= completed < 40
-    report = io.write_samples(path, _experiment(), shots, rng=11)
+    report = files.write_samples(path, _experiment(), shots, rng=11)
     assert report.resumed_from == completed * samplers.BATCH_SIZE
     reference = tmp_path / "reference.h5"
-    io.write_samples(reference, _experiment(), shots, rng=11)
-    resumed, uninterrupted = io.read_samples(path), io.read_samples(reference)
+    files.write_samples(reference, _experiment(), shots, rng=11)
+    resumed, uninterrupted = files.read_samples(path), files.read_samples(reference)
     np.testing.assert_array_equal(resumed.patterns, uninterrupted.patterns)
     assert _attrs(path) == _attrs(reference)
     with h5py.File(path, "r") as handle:
@@ -285,8 +288,8 @@ def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path):
 def test_workers_do_not_change_the_file(tmp_path, reference):
     _, expected = reference
     path = tmp_path / "parallel.h5"
-    io.write_samples(path, _experiment(), SHOTS, rng=11, n_workers=2)
-    np.testing.assert_array_equal(io.read_samples(path).patterns, expected)
+    files.write_samples(path, _experiment(), SHOTS, rng=11, n_workers=2)
+    np.testing.assert_array_equal(files.read_samples(path).patterns, expected)
 
 
 def test_no_temporary_files_are_left(tmp_path, reference):
@@ -297,13 +300,13 @@ def test_two_runs_never_write_one_file(tmp_path, monkeypatch, reference):
     path = tmp_path / "run.h5"
     _interrupt_after(monkeypatch, 1)
     with pytest.raises(KeyboardInterrupt):
-        io.write_samples(path, _experiment(), SHOTS, rng=11)
+        files.write_samples(path, _experiment(), SHOTS, rng=11)
     monkeypatch.undo()
     before = _digest(path)
-    with io._RunLock(str(path)):  # as another process writing it
+    with storage._RunLock(str(path)):  # as another process writing it
         with pytest.raises(InputError, match="being written by another run"):
-            io.write_samples(path, _experiment(), SHOTS, rng=11)
-        assert io.info(path)["shots_written"] == samplers.BATCH_SIZE  # readers still read
+            files.write_samples(path, _experiment(), SHOTS, rng=11)
+        assert files.info(path)["shots_written"] == samplers.BATCH_SIZE  # readers still read
     assert _digest(path) == before
 
 
@@ -321,23 +324,23 @@ def test_more_shots_extend_a_run_to_an_uninterrupted_run_of_the_new_size(
     if interrupted:
         _interrupt_after(monkeypatch, 2)
         with pytest.raises(KeyboardInterrupt):
-            io.write_samples(path, _experiment(), SHOTS, rng=11)
+            files.write_samples(path, _experiment(), SHOTS, rng=11)
         monkeypatch.undo()
     else:  # complete, with a short last batch that must be redrawn whole
-        io.write_samples(path, _experiment(), SHOTS, rng=11)
-    report = io.write_samples(path, _experiment(), longer)  # the file's seed
+        files.write_samples(path, _experiment(), SHOTS, rng=11)
+    report = files.write_samples(path, _experiment(), longer)  # the file's seed
     kept = 2 if interrupted else SHOTS // samplers.BATCH_SIZE
     assert report.resumed_from == kept * samplers.BATCH_SIZE and report.shots == longer
     reference = tmp_path / "reference.h5"
-    io.write_samples(reference, _experiment(), longer, rng=11)
-    np.testing.assert_array_equal(io.read_samples(path).patterns,
-                                  io.read_samples(reference).patterns)
+    files.write_samples(reference, _experiment(), longer, rng=11)
+    np.testing.assert_array_equal(files.read_samples(path).patterns,
+                                  files.read_samples(reference).patterns)
     assert _attrs(path) == _attrs(reference)
 
 
 def test_a_sample_file_needs_an_hdf5_suffix(tmp_path):
     with pytest.raises(InputError, match=r"path must end in \.h5 or \.hdf5.*out\.txt"):
-        io.write_samples(tmp_path / "out.txt", _experiment(), SHOTS, rng=11)
+        files.write_samples(tmp_path / "out.txt", _experiment(), SHOTS, rng=11)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -353,8 +356,8 @@ def test_a_damaged_file_is_an_input_error_naming_it(tmp_path, reference, damage)
         data = data[:512 if "512" in damage else int(0.6 * len(data))]
     damaged = tmp_path / "damaged.h5"
     damaged.write_bytes(bytes(data))
-    for read in (io.read_samples, io.info):
+    for read in (files.read_samples, files.info):
         with pytest.raises(InputError, match="damaged.h5.*damaged or truncated"):
             read(damaged)
     with pytest.raises(InputError, match="damaged.h5.*damaged or truncated"):
-        io.write_samples(damaged, _experiment(), SHOTS, rng=11)
+        files.write_samples(damaged, _experiment(), SHOTS, rng=11)

@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 import pytest
 
-from jiuzhang_emu import __version__, io, presets, samplers
+from jiuzhang_emu import __version__, files, presets, samplers
 from jiuzhang_emu.errors import InputError
 
 SHOTS = 3 * samplers.BATCH_SIZE + 5
@@ -39,10 +39,10 @@ def _sha(path):
 def _readers(experiment=None):
     experiment = experiment or _experiment()
     return {
-        "read_samples": io.read_samples,
-        "read_experiment": io.read_experiment,
-        "info": io.info,
-        "resume": lambda path: io.write_samples(path, experiment, SHOTS, rng=11),
+        "read_samples": files.read_samples,
+        "read_experiment": files.read_experiment,
+        "info": files.info,
+        "resume": lambda path: files.write_samples(path, experiment, SHOTS, rng=11),
     }
 
 
@@ -64,13 +64,13 @@ def _redigest(handle):
     """What a writer of these (damaged) values would store as the digest."""
     values = {key: (value.decode() if isinstance(value, bytes) else value)
               for key, value in handle.attrs.items()}
-    handle.attrs["metadata_sha256"] = io.metadata_digest(values)
+    handle.attrs["metadata_sha256"] = files.metadata_digest(values)
 
 
 @pytest.fixture
 def sample_file(tmp_path):
     path = tmp_path / "run.h5"
-    io.write_samples(path, _experiment(), SHOTS, rng=11)
+    files.write_samples(path, _experiment(), SHOTS, rng=11)
     return path
 
 
@@ -184,7 +184,7 @@ def test_a_wrong_patterns_dataset_is_named(sample_file, change):
 def test_a_flipped_byte_in_the_method_is_metadata_damage(tmp_path):
     """The issue's reproducer: "threshold-chain" read back as "threshoid-chain"."""
     path = tmp_path / "chain.h5"
-    io.write_samples(path, _experiment(), SHOTS, rng=11, method="threshold-chain")
+    files.write_samples(path, _experiment(), SHOTS, rng=11, method="threshold-chain")
     data = bytearray(path.read_bytes())
     at = data.find(b"threshold-chain")
     assert at >= 0 and data.find(b"threshold-chain", at + 1) < 0
@@ -224,7 +224,7 @@ def test_a_flipped_byte_in_any_text_attribute_is_detected(sample_file, tmp_path)
 
 _SWEEP = textwrap.dedent("""
     import json, sys
-    from jiuzhang_emu import io
+    from jiuzhang_emu import files
     from jiuzhang_emu.errors import InputError
     path, reference = sys.argv[1], json.loads(sys.argv[2])
     data = open(path, "rb").read()
@@ -235,7 +235,7 @@ _SWEEP = textwrap.dedent("""
         open(path + ".x.h5", "wb").write(bytes(damaged))
         for name in ("read_samples", "info"):
             try:
-                result = getattr(io, name)(path + ".x.h5")
+                result = getattr(files, name)(path + ".x.h5")
                 same = (result.patterns.tolist() if name == "read_samples"
                         else result["click_histogram"]) is not None
                 kind = "read"

@@ -15,8 +15,10 @@ import h5py
 import numpy as np
 import pytest
 
-from jiuzhang_emu import io, presets, samplers
+from jiuzhang_emu import files, presets, samplers
 from jiuzhang_emu.errors import InputError, KernelError
+from jiuzhang_emu.files import storage
+from jiuzhang_emu.samplers import engine
 
 SHOTS = 5 * samplers.BATCH_SIZE + 17
 
@@ -33,15 +35,16 @@ def _attrs(path):
 
 def _reference(tmp_path, shots=SHOTS, **kwargs):
     path = tmp_path / "reference.h5"
-    io.write_samples(path, _experiment(), shots, **{"rng": 11, **kwargs})
+    files.write_samples(path, _experiment(), shots, **{"rng": 11, **kwargs})
     return path
 
 
 _KILLED = textwrap.dedent("""
     import sys, time
-    from jiuzhang_emu import io, presets, samplers
+    from jiuzhang_emu import files, presets
+    from jiuzhang_emu.samplers import engine
 
-    real = samplers.iter_batches
+    real = engine.iter_batches
     stop_after = int(sys.argv[3])
 
     def slow(*args, **kwargs):  # report each batch; hang before batch stop_after
@@ -56,8 +59,8 @@ _KILLED = textwrap.dedent("""
             print("stopped", flush=True)
             time.sleep(600)
             yield
-    samplers.iter_batches = slow
-    io.write_samples(sys.argv[1], presets.random_experiment(4, rng=3), int(sys.argv[2]), rng=11)
+    engine.iter_batches = slow
+    files.write_samples(sys.argv[1], presets.random_experiment(4, rng=3), int(sys.argv[2]), rng=11)
 """)
 
 
@@ -84,43 +87,43 @@ def test_a_start_that_fails_in_its_first_batch_leaves_no_file(tmp_path, monkeypa
     def broken(experiment, method):
         raise KernelError("the sampler failed")
 
-    monkeypatch.setattr(samplers, "photon_sampler", broken)
+    monkeypatch.setattr(engine, "route_sampler", broken)
     with pytest.raises(KernelError, match="the sampler failed"):
-        io.write_samples(path, _experiment(), SHOTS, rng=11)
+        files.write_samples(path, _experiment(), SHOTS, rng=11)
     assert os.listdir(tmp_path) == []
     monkeypatch.undo()
-    io.write_samples(path, _experiment(), SHOTS, rng=12, method="thermal")  # corrected
+    files.write_samples(path, _experiment(), SHOTS, rng=12, method="thermal")  # corrected
     np.testing.assert_array_equal(
-        io.read_samples(path).patterns,
+        files.read_samples(path).patterns,
         samplers.sample(_experiment(), SHOTS, rng=12, method="thermal").patterns)
 
 
 def test_an_interrupt_before_the_first_batch_keeps_a_file_to_resume_or_replace(
         tmp_path, monkeypatch):
     path = tmp_path / "run.h5"
-    real = samplers.iter_batches
+    real = engine.iter_batches
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
         yield
 
-    monkeypatch.setattr(samplers, "iter_batches", interrupted)
+    monkeypatch.setattr(engine, "iter_batches", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        io.write_samples(path, _experiment(), SHOTS)  # a fresh seed, kept for the resume
-    summary = io.info(path)
+        files.write_samples(path, _experiment(), SHOTS)  # a fresh seed, kept for the resume
+    summary = files.info(path)
     assert summary["shots_written"] == 0 and os.listdir(tmp_path) == ["run.h5"]
-    monkeypatch.setattr(samplers, "iter_batches", real)
-    io.write_samples(path, _experiment(), SHOTS)  # the same command resumes
+    monkeypatch.setattr(engine, "iter_batches", real)
+    files.write_samples(path, _experiment(), SHOTS)  # the same command resumes
     np.testing.assert_array_equal(
-        io.read_samples(path).patterns,
+        files.read_samples(path).patterns,
         samplers.sample(_experiment(), SHOTS, rng=summary["seed_entropy"]).patterns)
-    monkeypatch.setattr(samplers, "iter_batches", interrupted)
+    monkeypatch.setattr(engine, "iter_batches", interrupted)
     other = tmp_path / "other.h5"
     with pytest.raises(KeyboardInterrupt):
-        io.write_samples(other, _experiment(), SHOTS, rng=11)
+        files.write_samples(other, _experiment(), SHOTS, rng=11)
     monkeypatch.undo()
-    io.write_samples(other, _experiment(), SHOTS, rng=12)  # another run replaces it
-    assert io.info(other)["seed_entropy"] == 12
+    files.write_samples(other, _experiment(), SHOTS, rng=12)  # another run replaces it
+    assert files.info(other)["seed_entropy"] == 12
 
 
 def test_a_killed_start_is_replaced_by_the_corrected_run(tmp_path):
@@ -129,13 +132,13 @@ def test_a_killed_start_is_replaced_by_the_corrected_run(tmp_path):
     run'."""
     path = tmp_path / "run.h5"
     _killed_writer(path, SHOTS, stop_after=0)
-    assert io.info(path)["shots_written"] == 0
+    assert files.info(path)["shots_written"] == 0
     with pytest.raises(InputError, match="shots must be"):  # the run's own checks still apply
-        io.write_samples(path, _experiment(), 0, rng=12)
-    assert io.info(path)["seed_entropy"] == 11
-    report = io.write_samples(path, _experiment(), SHOTS, rng=12, method="thermal")
+        files.write_samples(path, _experiment(), 0, rng=12)
+    assert files.info(path)["seed_entropy"] == 11
+    report = files.write_samples(path, _experiment(), SHOTS, rng=12, method="thermal")
     assert report.resumed_from == 0
-    samples = io.read_samples(path)
+    samples = files.read_samples(path)
     assert (samples.seed_entropy, samples.method) == (12, "thermal")
     np.testing.assert_array_equal(
         samples.patterns,
@@ -148,7 +151,7 @@ def test_a_file_with_shots_of_another_run_is_still_refused(tmp_path):
     _killed_writer(path, SHOTS, stop_after=2)
     before = path.read_bytes()
     with pytest.raises(InputError, match="belongs to a different run"):
-        io.write_samples(path, _experiment(), SHOTS, rng=12)
+        files.write_samples(path, _experiment(), SHOTS, rng=12)
     assert path.read_bytes() == before
 
 
@@ -163,12 +166,12 @@ def test_resuming_a_killed_run_through_a_symlink_keeps_the_link(tmp_path):
     _killed_writer(target, SHOTS, stop_after=2)
     link = tmp_path / "link.h5"
     link.symlink_to(os.path.join("data", "run.h5"))
-    assert io.info(link)["shots_written"] == 2 * samplers.BATCH_SIZE
-    report = io.write_samples(link, _experiment(), SHOTS)  # the file's seed
+    assert files.info(link)["shots_written"] == 2 * samplers.BATCH_SIZE
+    report = files.write_samples(link, _experiment(), SHOTS)  # the file's seed
     assert report.resumed_from == 2 * samplers.BATCH_SIZE and report.path == str(link)
     assert link.is_symlink() and os.readlink(link) == os.path.join("data", "run.h5")
-    np.testing.assert_array_equal(io.read_samples(target).patterns,
-                                  io.read_samples(reference).patterns)
+    np.testing.assert_array_equal(files.read_samples(target).patterns,
+                                  files.read_samples(reference).patterns)
     assert _attrs(target) == _attrs(reference)
     assert sorted(os.listdir(tmp_path / "data")) == ["run.h5"]
 
@@ -176,16 +179,16 @@ def test_resuming_a_killed_run_through_a_symlink_keeps_the_link(tmp_path):
 def test_a_new_run_through_a_symlink_writes_its_target_and_a_broken_link_is_refused(
         tmp_path):
     target = tmp_path / "run.h5"
-    io.write_samples(target, _experiment(), SHOTS, rng=11)
+    files.write_samples(target, _experiment(), SHOTS, rng=11)
     link = tmp_path / "link.h5"
     link.symlink_to(target)
-    report = io.write_samples(link, _experiment(), SHOTS + 64, rng=11)  # extend via the link
+    report = files.write_samples(link, _experiment(), SHOTS + 64, rng=11)  # extend via the link
     assert link.is_symlink() and report.resumed_from == SHOTS - 17
-    assert io.info(target)["shots_written"] == SHOTS + 64
+    assert files.info(target)["shots_written"] == SHOTS + 64
     broken = tmp_path / "broken.h5"
     broken.symlink_to(tmp_path / "missing.h5")
     with pytest.raises(InputError, match="broken symbolic link"):
-        io.write_samples(broken, _experiment(), SHOTS, rng=11)
+        files.write_samples(broken, _experiment(), SHOTS, rng=11)
     assert not (tmp_path / "missing.h5").exists()
 
 
@@ -205,7 +208,7 @@ def test_stale_temporary_files_are_removed_by_the_next_run(tmp_path):
     try:
         import fcntl
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        io.write_samples(path, _experiment(), SHOTS, rng=11)
+        files.write_samples(path, _experiment(), SHOTS, rng=11)
     finally:
         os.close(fd)
     left = set(os.listdir(tmp_path))
@@ -218,9 +221,9 @@ def test_temporaries_are_not_touched_without_the_run_lock(tmp_path):
     _killed_writer(path, SHOTS, stop_after=1)
     stale = tmp_path / ".run.h5.0123456789ab.tmp"
     stale.write_bytes(b"")
-    with io._RunLock(str(path)):  # another run writes it
+    with storage._RunLock(str(path)):  # another run writes it
         with pytest.raises(InputError, match="being written by another run"):
-            io.write_samples(path, _experiment(), SHOTS, rng=11)
+            files.write_samples(path, _experiment(), SHOTS, rng=11)
     assert stale.exists()
 
 
@@ -244,20 +247,20 @@ def test_a_failed_write_names_the_shots_kept_and_the_same_call_resumes(tmp_path,
     reference = _reference(tmp_path)
     path = tmp_path / "run.h5"
     _fails_after(monkeypatch, 3)
-    with pytest.raises(io.SampleFileWriteError) as caught:
-        io.write_samples(path, _experiment(), SHOTS, rng=11)
+    with pytest.raises(files.SampleFileWriteError) as caught:
+        files.write_samples(path, _experiment(), SHOTS, rng=11)
     monkeypatch.undo()
     error = caught.value
     assert error.errno == errno.ENOSPC and error.filename == str(path)
     assert (error.shots_written, error.shots_requested) == (3 * samplers.BATCH_SIZE, SHOTS)
     assert "No space left on device" in str(error) and "192 shots" in str(error)
-    assert io.info(path)["shots_written"] == 3 * samplers.BATCH_SIZE
-    np.testing.assert_array_equal(io.read_samples(path).patterns,
-                                  io.read_samples(reference).patterns[:192])
-    report = io.write_samples(path, _experiment(), SHOTS, rng=11)
+    assert files.info(path)["shots_written"] == 3 * samplers.BATCH_SIZE
+    np.testing.assert_array_equal(files.read_samples(path).patterns,
+                                  files.read_samples(reference).patterns[:192])
+    report = files.write_samples(path, _experiment(), SHOTS, rng=11)
     assert report.resumed_from == 192
-    np.testing.assert_array_equal(io.read_samples(path).patterns,
-                                  io.read_samples(reference).patterns)
+    np.testing.assert_array_equal(files.read_samples(path).patterns,
+                                  files.read_samples(reference).patterns)
     assert _attrs(path) == _attrs(reference)
     assert sorted(os.listdir(tmp_path)) == ["reference.h5", "run.h5"]
 
@@ -271,11 +274,11 @@ def _file_size_limit(limit):
 
 _WRITER = textwrap.dedent("""
     import sys
-    from jiuzhang_emu import io, presets
+    from jiuzhang_emu import files, presets
     try:
-        io.write_samples(sys.argv[1], presets.jiuzhang_like(16, rng=0), int(sys.argv[2]),
-                         rng=1, method="uniform")
-    except io.SampleFileWriteError as exc:
+        files.write_samples(sys.argv[1], presets.jiuzhang_like(16, rng=0), int(sys.argv[2]),
+                            rng=1, method="uniform")
+    except files.SampleFileWriteError as exc:
         print("SampleFileWriteError", exc.errno, exc.shots_written, flush=True)
         sys.exit(3)
 """)
@@ -292,16 +295,16 @@ def test_a_file_size_limit_ends_the_run_cleanly_and_it_resumes(tmp_path):
     assert done.returncode == 3, (done.returncode, done.stderr[-3000:])
     _, code, written = done.stdout.split()
     assert int(code) == errno.EFBIG and 0 < int(written) < shots
-    assert io.info(path)["shots_written"] == int(written)
+    assert files.info(path)["shots_written"] == int(written)
     reference = tmp_path / "reference.h5"
     experiment = presets.jiuzhang_like(16, rng=0)
-    io.write_samples(reference, experiment, shots, rng=1, method="uniform")
-    np.testing.assert_array_equal(io.read_samples(path).patterns,
-                                  io.read_samples(reference).patterns[:int(written)])
-    report = io.write_samples(path, experiment, shots, method="uniform")
+    files.write_samples(reference, experiment, shots, rng=1, method="uniform")
+    np.testing.assert_array_equal(files.read_samples(path).patterns,
+                                  files.read_samples(reference).patterns[:int(written)])
+    report = files.write_samples(path, experiment, shots, method="uniform")
     assert report.resumed_from == int(written)
-    np.testing.assert_array_equal(io.read_samples(path).patterns,
-                                  io.read_samples(reference).patterns)
+    np.testing.assert_array_equal(files.read_samples(path).patterns,
+                                  files.read_samples(reference).patterns)
     assert sorted(os.listdir(tmp_path)) == ["reference.h5", "run.h5"]
 
 
@@ -313,22 +316,23 @@ def test_a_recovery_that_finds_no_room_leaves_the_file_as_it_was(tmp_path, monke
     _killed_writer(path, SHOTS, stop_after=2)
     before = path.read_bytes()
     _fails_after(monkeypatch, 0)
-    with pytest.raises(io.SampleFileWriteError, match="cannot copy .*run.h5.* to recover it"):
-        io.write_samples(path, _experiment(), SHOTS, rng=11)
+    with pytest.raises(files.SampleFileWriteError, match="cannot copy .*run.h5.* to recover it"):
+        files.write_samples(path, _experiment(), SHOTS, rng=11)
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["reference.h5", "run.h5"]
-    io.write_samples(path, _experiment(), SHOTS, rng=11)
-    np.testing.assert_array_equal(io.read_samples(path).patterns,
-                                  io.read_samples(reference).patterns)
+    files.write_samples(path, _experiment(), SHOTS, rng=11)
+    np.testing.assert_array_equal(files.read_samples(path).patterns,
+                                  files.read_samples(reference).patterns)
 
 
 
 _OPEN_WRITER = textwrap.dedent("""
     import sys, h5py
-    from jiuzhang_emu import io
-    with io._RunLock(sys.argv[1]), h5py.File(sys.argv[1], "r+", libver=io.LIBVER,
-                                             locking=False) as writer:
+    from jiuzhang_emu import files
+    from jiuzhang_emu.files import storage
+    with storage._RunLock(sys.argv[1]), h5py.File(sys.argv[1], "r+", libver=files.LIBVER,
+                                                  locking=False) as writer:
         writer.flush()
         print("open", flush=True)
         if sys.stdin.readline().strip() == "swmr":
@@ -352,7 +356,7 @@ def test_a_file_being_written_is_read_with_swmr_once_its_writer_is_ready(tmp_pat
     superblock flushed before the rows it counts ('truncated file'), and
     before the writer was in SWMR mode it failed at once."""
     path = _reference(tmp_path)
-    shots = io.info(path, statistics=False)["shots_written"]
+    shots = files.info(path, statistics=False)["shots_written"]
     child = _writer(path)
     try:
         def swmr():
@@ -361,21 +365,21 @@ def test_a_file_being_written_is_read_with_swmr_once_its_writer_is_ready(tmp_pat
 
         timer = threading.Timer(0.5, swmr)
         timer.start()
-        summary = io.info(path, statistics=False)
+        summary = files.info(path, statistics=False)
         timer.join()
         assert child.stdout.readline() == "swmr\n"
         assert summary["shots_written"] == shots
-        assert io.info(path)["shots_written"] == shots
+        assert files.info(path)["shots_written"] == shots
     finally:
         child.communicate("done\n", timeout=60)
 
 
 def test_a_reader_stops_waiting_for_a_writer_that_never_gets_ready(tmp_path, monkeypatch):
     path = _reference(tmp_path)
-    monkeypatch.setattr(io, "_WRITER_WAIT", 0.2)
+    monkeypatch.setattr(storage, "_WRITER_WAIT", 0.2)
     child = _writer(path)
     try:
         with pytest.raises(InputError, match="cannot read .*a run writing it has not made it readable within 0.2 s"):
-            io.info(path, statistics=False)
+            files.info(path, statistics=False)
     finally:
         child.communicate("done\n", timeout=60)

@@ -14,7 +14,8 @@ import h5py
 import numpy as np
 import pytest
 
-from jiuzhang_emu import __version__, io, presets, samplers
+from jiuzhang_emu import __version__, files, presets, samplers
+from jiuzhang_emu.samplers import engine
 from jiuzhang_emu.errors import InputError
 
 DATA = pathlib.Path(__file__).parent / "data"
@@ -38,7 +39,7 @@ def _attrs(path):
 
 def _interrupted_write(monkeypatch, path, n_batches, **kwargs):
     """write_samples, stopped by Ctrl-C after ``n_batches`` batches."""
-    real = samplers.iter_batches
+    real = engine.iter_batches
 
     def interrupted(*args, **kw):
         for k, item in enumerate(real(*args, **kw)):
@@ -46,9 +47,9 @@ def _interrupted_write(monkeypatch, path, n_batches, **kwargs):
                 raise KeyboardInterrupt
             yield item
 
-    monkeypatch.setattr(samplers, "iter_batches", interrupted)
+    monkeypatch.setattr(engine, "iter_batches", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        io.write_samples(path, _experiment(), SHOTS, **kwargs)
+        files.write_samples(path, _experiment(), SHOTS, **kwargs)
     monkeypatch.undo()
 
 
@@ -95,19 +96,19 @@ def test_a_spawned_child_resumes_from_its_file_to_its_uninterrupted_run(tmp_path
     seed = np.random.SeedSequence(7).spawn(3)[child]
     expected = samplers.sample(_experiment(), SHOTS, rng=seed).patterns
     reference = tmp_path / "reference.h5"
-    report = io.write_samples(reference, _experiment(), SHOTS, rng=seed)
+    report = files.write_samples(reference, _experiment(), SHOTS, rng=seed)
     assert (report.seed_entropy, report.seed_spawn_key) == (7, (child,))
-    np.testing.assert_array_equal(io.read_samples(reference).patterns, expected)
+    np.testing.assert_array_equal(files.read_samples(reference).patterns, expected)
     assert json.loads(_attrs(reference)["seed_spawn_key"]) == [child]
 
     path = tmp_path / "run.h5"
     _interrupted_write(monkeypatch, path, 2, rng=seed)
-    summary = io.info(path)
+    summary = files.info(path)
     assert (summary["seed_entropy"], summary["seed_spawn_key"]) == (7, (child,))
     assert summary["shots_written"] == 2 * samplers.BATCH_SIZE
-    report = io.write_samples(path, _experiment(), SHOTS)  # no seed: the file's, spawn key too
+    report = files.write_samples(path, _experiment(), SHOTS)  # no seed: the file's, spawn key too
     assert report.resumed_from == 2 * samplers.BATCH_SIZE and report.seed_spawn_key == (child,)
-    samples = io.read_samples(path)
+    samples = files.read_samples(path)
     np.testing.assert_array_equal(samples.patterns, expected)
     assert samples.seed_spawn_key == (child,) and samples.seed.spawn_key == (child,)
     assert _attrs(path) == _attrs(reference)
@@ -120,7 +121,7 @@ def test_another_child_or_the_parent_seed_is_a_different_run(tmp_path, monkeypat
     for other, named in ((children[1], "seed_spawn_key '[0]' in the file, '[1]' requested"),
                          (7, "seed_spawn_key '[0]' in the file, '[]' requested")):
         with pytest.raises(InputError, match=re.escape(named)):
-            io.write_samples(path, _experiment(), SHOTS, rng=other)
+            files.write_samples(path, _experiment(), SHOTS, rng=other)
 
 
 def _legacy_copy(tmp_path, name):
@@ -137,31 +138,31 @@ def _legacy_copy(tmp_path, name):
 
 def test_an_old_file_reads_with_an_empty_spawn_key(tmp_path):
     path = _legacy_copy(tmp_path, "legacy_complete.h5")
-    samples = io.read_samples(path)
+    samples = files.read_samples(path)
     assert _digest(samples.patterns) == RECORD["file_complete"] == RECORD["sample_int_seed"]
     assert (samples.seed_entropy, samples.seed_spawn_key) == (7, ())
     assert samples.extra["metadata_digest"] is None
-    summary = io.info(path)
+    summary = files.info(path)
     assert summary["seed_spawn_key"] == () and "absent" in summary["metadata_digest"]
-    assert io.read_experiment(path)["name"] == _experiment().name
-    report = io.write_samples(path, _experiment(), SHOTS, rng=7)  # complete: nothing to do
+    assert files.read_experiment(path)["name"] == _experiment().name
+    report = files.write_samples(path, _experiment(), SHOTS, rng=7)  # complete: nothing to do
     assert report.sampled == 0
 
 
 @pytest.mark.parametrize("rng", [None, 7])
 def test_an_old_partial_file_resumes_to_the_uninterrupted_run(tmp_path, rng):
     path = _legacy_copy(tmp_path, "legacy_partial.h5")
-    assert io.info(path)["shots_written"] == RECORD["partial_shots"]
-    report = io.write_samples(path, _experiment(), SHOTS, rng=rng)
+    assert files.info(path)["shots_written"] == RECORD["partial_shots"]
+    report = files.write_samples(path, _experiment(), SHOTS, rng=rng)
     assert report.resumed_from == RECORD["partial_shots"] and report.seed_spawn_key == ()
-    assert _digest(io.read_samples(path).patterns) == RECORD["sample_int_seed"]
+    assert _digest(files.read_samples(path).patterns) == RECORD["sample_int_seed"]
     reference = tmp_path / "reference.h5"
-    io.write_samples(reference, _experiment(), SHOTS, rng=7)
+    files.write_samples(reference, _experiment(), SHOTS, rng=7)
     assert _attrs(path) == _attrs(reference)  # the resumed file got the digest and spawn key
-    assert io.info(path)["metadata_digest"] == "verified"
+    assert files.info(path)["metadata_digest"] == "verified"
 
 
 def test_an_old_partial_file_refuses_a_spawned_child(tmp_path):
     path = _legacy_copy(tmp_path, "legacy_partial.h5")
     with pytest.raises(InputError, match=re.escape("seed_spawn_key '[]' in the file, '[0]'")):
-        io.write_samples(path, _experiment(), SHOTS, rng=np.random.SeedSequence(7).spawn(1)[0])
+        files.write_samples(path, _experiment(), SHOTS, rng=np.random.SeedSequence(7).spawn(1)[0])

@@ -16,17 +16,9 @@ kept as they are.  The classical replacements of the squeezers are fully
 indistinguishable (the mean photon numbers do not depend on it: no source has
 first-order coherence with another).
 
-* ``"thermal"``: every squeezer replaced by the thermal state with the same
-  mean photon number per mode (``.thermal()``: a two-mode squeezer becomes two
-  independent thermal modes of sinh^2 r photons each, a single-mode squeezer
-  Thermal(sinh^2 r)), through the same transfer matrix and detector
-  efficiency.  The thermal hypothesis of the Jiuzhang validations (Zhong et
-  al., Science 370, 1460 (2020)); Martinez-Cifuentes, Fonseca-Romero,
-  Quesada, Quantum 7, 1076 (2023).
-* ``"squashed"``: every squeezer replaced by its squashed counterpart
-  (``.squashed()``: the same photon number, |<a a>| = n, resp. |<a b>| = n;
-  the least noisy classical state with that photon number), Martinez-Cifuentes,
-  Fonseca-Romero, Quesada, Quantum 7, 1076 (2023).
+* ``"thermal"``, ``"squashed"``: every squeezer replaced by its thermal,
+  resp. squashed counterpart of the same mean photon number
+  (:mod:`jiuzhang_emu.adversary_models`, where the models are described).
 
   Both output states are classical (cov >= I), so they are sampled exactly
   and fast from their Glauber P-function, a Gaussian mixture of coherent
@@ -113,8 +105,8 @@ def adversary_sampler(experiment, name):
     Returns
     -------
     object
-        With ``photons(size, rng)`` (int64 array of shape (size, M): photon
-        numbers at the detectors, efficiency applied), ``dark_counts``
+        With ``counts(size, rng)`` (int64 array of shape (size, M): photon
+        numbers at the detectors, efficiency applied; greedy: clicks), ``dark_counts``
         (per-mode probabilities for ``detector.detect``) and
         ``unresolved_mass``.
     """
@@ -165,7 +157,7 @@ class PFunctionSampler:
         q = self._means + rng.standard_normal((size, self._factor.shape[1])) @ self._factor.T
         return (q[:, :n] + 1j * q[:, n:]) / 2
 
-    def photons(self, size, rng):
+    def counts(self, size, rng):
         return rng.poisson(np.abs(self.amplitudes(size, rng)) ** 2)
 
 
@@ -194,7 +186,7 @@ class CoherentSampler:
         self._T = np.asarray(experiment.transfer_matrix) * np.sqrt(efficiency)[None, :]
         self.dark_counts = experiment.detector.dark_counts(experiment.n_modes)
 
-    def photons(self, size, rng):
+    def counts(self, size, rng):
         alpha = self._classical.amplitudes(size, rng)
         phases = rng.uniform(0, 2 * np.pi, (size, len(self._squeezed)))
         alpha[:, self._squeezed] += self._radius * np.exp(1j * phases)
@@ -228,7 +220,7 @@ class DistinguishableSampler:
     def unresolved_mass(self):
         return max((s.unresolved_mass for s in self._samplers), default=0.0)
 
-    def photons(self, size, rng):
+    def counts(self, size, rng):
         photons = np.zeros((size, self.n_modes), dtype=np.int64)
         for sampler in self._samplers:
             photons += sampler.sample(rng, size)
@@ -260,7 +252,7 @@ class UniformSampler:
         self.n_modes = M
         self.dark_counts = np.full(M, dark)
 
-    def photons(self, size, rng):
+    def counts(self, size, rng):
         return rng.poisson(self.rate, (size, self.n_modes))
 
 
@@ -292,7 +284,7 @@ class GreedySampler:
         self.dark_counts = np.zeros(M)  # already in the targets
         self.unresolved_mass = 0.0
 
-    def photons(self, size, rng):
+    def counts(self, size, rng):
         M = len(self.first)
         rows = np.zeros((size, M), dtype=np.int64)
         pair_counts = np.zeros((M, M))  # co-clicks of finished rows (diagonal: clicks)

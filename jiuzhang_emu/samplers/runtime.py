@@ -34,8 +34,8 @@ def _timed_pilot(experiment, method):
         shots = 1
         while True:
             start = time.perf_counter()
-            photons = sampler.photons(shots, rng)
-            experiment.detector.detect(photons, sampler.dark_counts, rng)
+            counts = sampler.counts(shots, rng)
+            experiment.detector.detect(counts, sampler.dark_counts, rng)
             seconds = time.perf_counter() - start
             if seconds >= PILOT_SECONDS or shots >= 4096:
                 break

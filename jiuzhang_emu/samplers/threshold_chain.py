@@ -46,7 +46,9 @@ class ThresholdChainSampler:
         self.redrawn = {"extended": 0, "double-double": 0, "reference": 0}  # by route
         self._G, self._v, self._block = experiment.vacuum_form()
 
-    def photons(self, size, rng):
+    def counts(self, size, rng):
+        """Clicks (0/1) of ``size`` shots, shape (size, M): the counts the
+        detector model turns into patterns."""
         return self.clicks(rng.random((size, self._experiment.n_modes)))
 
     def clicks(self, u, n_threads=1):

@@ -493,3 +493,54 @@ def shots_for_power(power, target=0.8, *, start=1, limit=10**12):
             low = mid
     step = 10 ** max(0, len(str(high)) - 2)  # up to two significant digits
     return -(-high // step) * step
+
+
+def clicks_per_shot(patterns, detector_kind):
+    """Clicks in each shot, counted as ``Experiment.mean_clicks`` does:
+    clicking detectors (threshold, pseudo-PNR), or modes with at least one
+    photon (photon-number resolving)."""
+    patterns = np.asarray(patterns)
+    if detector_kind == "photon-number-resolving":
+        return np.count_nonzero(patterns, axis=1)
+    return patterns.sum(axis=1)
+
+
+@dataclass(frozen=True)
+class ClickRateSummary:
+    """Sampled click rates next to a model's exact ones (:func:`click_rate_summary`).
+
+    Attributes
+    ----------
+    shots : int
+    mean_clicks, mean_clicks_error, exact_mean_clicks, mean_clicks_z : float
+        Clicks per shot: sample mean, its standard error, the model's value,
+        and z = (mean - exact) / error.
+    rates, exact_rates, rate_z : ndarray of shape (M,)
+        Click rate per mode, sampled and exact, and the binomial z-score of
+        each.
+    """
+
+    shots: int
+    mean_clicks: float
+    mean_clicks_error: float
+    exact_mean_clicks: float
+    mean_clicks_z: float
+    rates: np.ndarray
+    exact_rates: np.ndarray
+    rate_z: np.ndarray
+
+
+def click_rate_summary(patterns, experiment):
+    """The clicks per shot and the click rate per mode of ``patterns``
+    (shots, M) against ``experiment``'s exact values (click detectors)."""
+    check_click_model(experiment)
+    indicators = check_clicks(patterns, experiment.n_modes)
+    shots = len(indicators)
+    clicks = clicks_per_shot(patterns, experiment.detector.kind)
+    exact_mean = experiment.mean_clicks()
+    error = clicks.std(ddof=1) / np.sqrt(shots) if shots > 1 else float("nan")
+    rates, exact_rates = indicators.mean(axis=0), experiment.click_probabilities()
+    rate_z = (rates - exact_rates) / np.sqrt(exact_rates * (1 - exact_rates) / shots)
+    return ClickRateSummary(shots, float(clicks.mean()), float(error), float(exact_mean),
+                            float((clicks.mean() - exact_mean) / error), rates, exact_rates,
+                            rate_z)

@@ -11,7 +11,7 @@ Run from a checkout of that commit, with its extension built::
 That code wrote with ``libver="latest"``, which under HDF5 2.0 (h5py >= 3.15)
 gives layout messages the HDF5 1.14 of the oldest supported h5py cannot read;
 the committed files were then copied, attributes and dataset unchanged, into
-the 1.10 format the writer now uses (``io.LIBVER``).
+the 1.10 format the writer now uses (``files.LIBVER``).
 """
 import hashlib
 import json
@@ -20,7 +20,8 @@ import sys
 
 import numpy as np
 
-from jiuzhang_emu import io, presets, samplers
+from jiuzhang_emu import files, presets, samplers
+from jiuzhang_emu.samplers import engine
 
 SHOTS = 5 * samplers.BATCH_SIZE + 17
 SEED = 7
@@ -41,8 +42,8 @@ def main(outdir):
     for path in (complete, partial):
         if os.path.exists(path):
             os.unlink(path)
-    io.write_samples(complete, experiment(), SHOTS, rng=SEED)
-    real = samplers.iter_batches
+    files.write_samples(complete, experiment(), SHOTS, rng=SEED)
+    real = engine.iter_batches
 
     def interrupted(*args, **kwargs):  # Ctrl-C after two batches
         for k, item in enumerate(real(*args, **kwargs)):
@@ -50,13 +51,13 @@ def main(outdir):
                 raise KeyboardInterrupt
             yield item
 
-    samplers.iter_batches = interrupted
+    engine.iter_batches = interrupted
     try:
-        io.write_samples(partial, experiment(), SHOTS, rng=SEED)
+        files.write_samples(partial, experiment(), SHOTS, rng=SEED)
     except KeyboardInterrupt:
         pass
     finally:
-        samplers.iter_batches = real
+        engine.iter_batches = real
     record = {
         "shots": SHOTS, "seed": SEED, "experiment": "presets.random_experiment(4, rng=3)",
         "sample_int_seed": digest(samplers.sample(experiment(), SHOTS, rng=SEED).patterns),
@@ -64,8 +65,8 @@ def main(outdir):
                                                           method="thermal").patterns),
         "sample_generator_5": digest(samplers.sample(
             experiment(), SHOTS, rng=np.random.default_rng(5)).patterns),
-        "file_complete": digest(io.read_samples(complete).patterns),
-        "partial_shots": io.read_samples(partial).shots,
+        "file_complete": digest(files.read_samples(complete).patterns),
+        "partial_shots": files.read_samples(partial).shots,
     }
     with open(os.path.join(outdir, "legacy_samples.json"), "w") as handle:
         json.dump(record, handle, indent=1)

@@ -28,7 +28,8 @@ from jiuzhang_emu import (
     haar_unitary,
     presets,
 )
-from jiuzhang_emu.samplers import METHODS, adversary_experiment
+from jiuzhang_emu.adversary_models import adversary_experiment
+from jiuzhang_emu.samplers import METHODS
 from jiuzhang_emu.samplers.adversaries import ADVERSARIES, PFunctionSampler
 
 ALPHA = 1e-4

@@ -26,7 +26,7 @@ from jiuzhang_emu import (
     haar_unitary,
 )
 from jiuzhang_emu.kernels import _kernels
-from jiuzhang_emu.samplers import batch_sizes, iter_batches, root_seed
+from jiuzhang_emu.samplers import batch_sizes, iter_batches, plan_run, root_seed
 from jiuzhang_emu.samplers.exact import MAX_MASS, PhotonNumberSampler, _normaliser
 
 ALPHA = 1e-4  # tests/conftest.py: chi-square goodness of fit at p > 1e-4
@@ -60,7 +60,7 @@ def test_bright_splitter_returns_no_odd_total(r, shots):
 def test_issue_reproducer_is_refused_not_returned():
     """Batch 31 of Experiment.sample(3000, rng=1) held the shot [91, 78]."""
     with pytest.raises(PrecisionLimitError, match=r"mode 1 .*budget of 1e-08"):
-        for _ in iter_batches(_splitter(2.0), 3000, rng=1, first_batch=31):
+        for _ in iter_batches(plan_run(_splitter(2.0), 3000, rng=1).priced(3600.0, 31)):
             pass
 
 

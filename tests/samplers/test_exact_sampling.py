@@ -202,7 +202,7 @@ def test_threshold_chain_needs_threshold_detectors():
 
 def test_runtime_guard_refuses_with_the_estimate(tmp_path):
     from jiuzhang_emu import RuntimeLimitError
-    from jiuzhang_emu.io import write_samples
+    from jiuzhang_emu.files import write_samples
 
     experiment = presets.jiuzhang1()
     with pytest.raises(RuntimeLimitError, match=r"predicted to take .* s per shot"):

@@ -46,12 +46,12 @@ def test_progress_bar_on_request(capsys):
 def test_a_run_limit_must_be_a_positive_number_or_none(tmp_path, bad):
     """NaN compared False and silently lifted the limit; a string reached
     numpy as a UFuncTypeError (issue 13, item 12)."""
-    from jiuzhang_emu import io
+    from jiuzhang_emu import files
     from jiuzhang_emu.errors import InputError
 
     experiment = presets.jiuzhang_like(6, rng=1)
     with pytest.raises(InputError, match="max_seconds must be None or a positive number"):
         experiment.sample(10, rng=1, max_seconds=bad)
     with pytest.raises(InputError, match="max_seconds must be None or a positive number"):
-        io.write_samples(tmp_path / "run.h5", experiment, 10, rng=1, max_seconds=bad)
+        files.write_samples(tmp_path / "run.h5", experiment, 10, rng=1, max_seconds=bad)
     assert list(tmp_path.iterdir()) == []

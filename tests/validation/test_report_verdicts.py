@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from jiuzhang_emu import InputError, PhotonNumberResolving, Threshold, presets
-from jiuzhang_emu import io as sample_io
+from jiuzhang_emu import files as sample_io
 from jiuzhang_emu.adversary_models import adversary_experiment
 from jiuzhang_emu.validation import click_number_distribution
 from jiuzhang_emu.validation import report

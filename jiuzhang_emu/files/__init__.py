@@ -1,0 +1,27 @@
+"""Sample files: HDF5 (h5py), streamed batch by batch and resumable.
+
+- :mod:`~jiuzhang_emu.files.format`: the file format ``jiuzhang_emu.samples``
+  (datasets, attributes, metadata digest) and the checks every reader makes;
+- :mod:`~jiuzhang_emu.files.storage`: crash-safe plumbing (the run lock,
+  temporaries, recovery of a killed writer's file, full-disk handling);
+- :mod:`~jiuzhang_emu.files.reading`: :func:`read_samples`,
+  :func:`read_experiment`, :func:`info`;
+- :mod:`~jiuzhang_emu.files.writer`: :func:`write_samples`, a sink of the run
+  engine (:mod:`jiuzhang_emu.samplers.engine`) that resumes and extends runs.
+"""
+from jiuzhang_emu.files.format import (
+    DIGESTED,
+    FORMAT,
+    FORMAT_VERSION,
+    LIBVER,
+    SUFFIXES,
+    SampleFileWriteError,
+    check_sample_path,
+    metadata_digest,
+)
+from jiuzhang_emu.files.reading import info, read_experiment, read_samples
+from jiuzhang_emu.files.writer import WriteReport, write_samples
+
+__all__ = ["DIGESTED", "FORMAT", "FORMAT_VERSION", "LIBVER", "SUFFIXES", "SampleFileWriteError",
+           "WriteReport", "check_sample_path", "info", "metadata_digest", "read_experiment",
+           "read_samples", "write_samples"]

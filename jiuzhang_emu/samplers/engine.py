@@ -1,0 +1,443 @@
+"""The run engine: a run is planned once, and its batches flow to sinks.
+
+:func:`plan_run` checks a run's arguments, resolves its method ("auto": the
+exact route predicted to be cheaper by :func:`jiuzhang_emu.cost.predict`),
+fixes its root seed and splits its shots into batches of ``BATCH_SIZE``;
+:meth:`RunPlan.priced` then predicts the time of the batches still to draw
+and refuses a run predicted to exceed ``max_seconds``
+(:mod:`jiuzhang_emu.samplers.runtime`).  :func:`run` draws the
+batches in order (:func:`iter_batches`, on the workers of
+:mod:`jiuzhang_emu.samplers.workers`) and hands each to its sinks: objects
+with ``start(plan)``, ``add(index, patterns, unresolved_mass)`` and
+``close()``, such as :class:`Collect` (in memory), :class:`ProgressBar` and
+the sample-file writer of :mod:`jiuzhang_emu.files`.  :func:`sample` is a
+plan, a collector and a bar.
+
+Each route draws with a per-route sampler (:func:`route_sampler`):
+``counts(size, rng)``, the counts at the detectors before the detector
+model, shape (size, M) (photon numbers; clicks for the click chain and the
+greedy spoofer), ``dark_counts`` for the detector model and
+``unresolved_mass``.  The detector model then turns counts into patterns.
+
+Randomness and parallel runs: ``rng`` is anything
+:func:`numpy.random.default_rng` accepts.  Batch i uses the child seed
+``SeedSequence(entropy, spawn_key=(*spawn_key, i))`` of the root
+``SeedSequence(entropy, spawn_key)`` (an int seed has the empty spawn key, so
+batch i of ``rng=7`` is ``SeedSequence(7, spawn_key=(i,))``; a spawned child
+such as ``SeedSequence(7).spawn(3)[1]``, spawn key (1,), draws batch i from
+spawn key (1, i)), so a seed gives the same samples whatever the number of
+workers (local processes, ``n_workers``) or a Dask ``client``, and children
+spawned from one seed give different samples.  Only the entropy and the
+spawn key of a SeedSequence are used (a non-default ``pool_size`` is not).
+A Generator passed as ``rng`` is used as one stream (single worker only).
+"""
+import sys
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from jiuzhang_emu.detectors import Threshold
+from jiuzhang_emu.errors import InputError
+from jiuzhang_emu import cost
+from jiuzhang_emu.samplers import runtime
+from jiuzhang_emu.samplers.adversaries import ADVERSARIES, adversary_sampler
+from jiuzhang_emu.samplers.exact import PhotonNumberSampler
+from jiuzhang_emu.samplers.threshold_chain import ThresholdChainSampler
+from jiuzhang_emu.samplers.workers import map_batches
+
+BATCH_SIZE = 64
+METHODS = ("auto", "exact", "threshold-chain", *ADVERSARIES)
+#: Methods that sample only threshold detection.
+THRESHOLD_ONLY = ("threshold-chain", "greedy")
+
+
+@dataclass(frozen=True, eq=False)
+class Samples:
+    """Detection patterns and what produced them.
+
+    Attributes
+    ----------
+    patterns : ndarray of int64, shape (shots, modes)
+    experiment : dict
+        ``Experiment.describe()``: name, modes, detector, fingerprint, ...
+    method : str
+    seed_entropy : int or None
+        The root seed's entropy (None when a Generator was passed).
+    version : str
+        jiuzhang_emu version.
+    unresolved_mass : float
+        Largest probability mass rounding may have misplaced in a draw (no
+        cutoff is used): the exact photon sampler's estimate, at most 1e-8
+        (a draw above it raises PrecisionLimitError).
+    seed_spawn_key : tuple of int or None
+        The root seed's spawn key: () for an int seed, (j,) for the child j
+        of ``SeedSequence(...).spawn``; None when a Generator was passed.
+        :attr:`seed` rebuilds the root seed from the two.
+    """
+
+    patterns: np.ndarray
+    experiment: dict
+    method: str
+    seed_entropy: object
+    version: str
+    unresolved_mass: float = 0.0
+    extra: dict = field(default_factory=dict)
+    seed_spawn_key: object = ()
+
+    @property
+    def seed(self):
+        """The root ``SeedSequence`` (entropy and spawn key); passed as
+        ``rng`` it draws these samples again.  None for a Generator's."""
+        if self.seed_entropy is None:
+            return None
+        return np.random.SeedSequence(self.seed_entropy, spawn_key=self.seed_spawn_key or ())
+
+    @property
+    def shots(self):
+        return self.patterns.shape[0]
+
+    def __len__(self):
+        return self.shots
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.patterns if dtype is None else self.patterns.astype(dtype, copy=False)
+        return array.copy() if copy else array
+
+    @property
+    def detector(self):
+        return self.experiment["detector"]["kind"]
+
+
+def check_shots(shots):
+    if isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots < 1:
+        raise InputError(f"shots must be an integer >= 1, got {shots!r}")
+    return int(shots)
+
+
+def check_method(method, experiment):
+    """The method's name, with "auto" resolved to the cheaper exact route for
+    ``experiment``; a method that cannot sample ``experiment`` is refused."""
+    if method not in METHODS:
+        raise InputError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "auto":
+        return cost.predict(experiment).route
+    if method in THRESHOLD_ONLY and not isinstance(experiment.detector, Threshold):
+        raise InputError(f"method {method!r} samples threshold detectors only, and "
+                         f"{experiment.name!r} has {experiment.detector.kind} detection; "
+                         f"use 'exact' (or 'auto')")
+    if method in ADVERSARIES and experiment.sources is None:
+        raise InputError(f"method {method!r} replaces the experiment's sources, and "
+                         f"{experiment.name!r} is built from a GaussianState, not sources")
+    return method
+
+
+def check_workers(n_workers):
+    if isinstance(n_workers, bool) or not isinstance(n_workers, (int, np.integer)) or n_workers < 1:
+        raise InputError(f"n_workers must be an integer >= 1, got {n_workers!r}")
+    return int(n_workers)
+
+
+def root_seed(rng):
+    """(entropy, root) for ``rng``: root is a SeedSequence (a given one with
+    its spawn key), or the Generator itself (entropy None)."""
+    if isinstance(rng, np.random.Generator):
+        return None, rng
+    if isinstance(rng, np.random.SeedSequence):
+        return rng.entropy, rng
+    try:
+        sequence = np.random.SeedSequence(rng)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"rng must be None, an int, a SeedSequence or a Generator, "
+                         f"got {rng!r}") from exc
+    return sequence.entropy, sequence
+
+
+def batch_sizes(shots):
+    """Sizes of the shot batches, in order."""
+    full, rest = divmod(shots, BATCH_SIZE)
+    return [BATCH_SIZE] * full + ([rest] if rest else [])
+
+
+@dataclass(frozen=True, eq=False)
+class RunPlan:
+    """A checked run: what to draw, how, and from which seed.
+
+    Attributes
+    ----------
+    experiment : Experiment
+    shots : int
+        Shots of the whole run.
+    method : str
+        Resolved (never "auto").
+    n_workers : int
+    client : dask.distributed.Client or None
+    seed_entropy : int, sequence of int, or None
+        The root SeedSequence's entropy; None when ``generator`` is used.
+    seed_spawn_key : tuple of int or None
+        The root SeedSequence's spawn key; None with ``generator``.
+    generator : numpy.random.Generator or None
+        One stream for the whole run (single worker only).
+    first_batch : int
+        The first batch to draw (later than 0: a resumed run).
+    predicted_seconds : float or None
+        Predicted wall time of the batches from ``first_batch`` on; None
+        until :meth:`priced`.
+    seconds_per_shot : float or None
+        Predicted seconds per shot on one worker; None until :meth:`priced`.
+    """
+
+    experiment: object
+    shots: int
+    method: str
+    n_workers: int = 1
+    client: object = None
+    seed_entropy: object = None
+    seed_spawn_key: object = ()
+    generator: object = None
+    first_batch: int = 0
+    predicted_seconds: object = None
+    seconds_per_shot: object = None
+
+    @property
+    def batch_sizes(self):
+        return batch_sizes(self.shots)
+
+    @property
+    def first_shot(self):
+        """Shots of the batches before ``first_batch``."""
+        return sum(self.batch_sizes[:self.first_batch])
+
+    def priced(self, max_seconds, first_batch=0):
+        """This plan from batch ``first_batch`` on, with the predicted time of
+        its remaining shots; a run predicted to take longer than
+        ``max_seconds`` is refused (:class:`~jiuzhang_emu.RuntimeLimitError`
+        with the estimate; None lifts the limit)."""
+        plan = replace(self, first_batch=first_batch)
+        remaining = self.shots - plan.first_shot
+        if not remaining:  # a finished run: nothing to price
+            return replace(plan, predicted_seconds=0.0)
+        seconds = runtime.check_run_seconds(self.experiment, remaining, self.method,
+                                            self.n_workers, max_seconds)
+        if seconds is None:  # no limit: not priced
+            return plan
+        return replace(plan, predicted_seconds=float(seconds),
+                       seconds_per_shot=runtime.seconds_per_shot(self.experiment, self.method))
+
+    def prediction(self):
+        """``N shots by 'method' on W worker(s), predicted T (S s per shot)``
+        for the shots still to draw of a priced plan."""
+        text = (f"{self.shots - self.first_shot} shots by {self.method!r} on "
+                f"{self.n_workers} worker(s)")
+        if self.predicted_seconds is None:
+            return f"{text}, not priced (no time limit)"
+        return (f"{text}, predicted {cost.format_seconds(self.predicted_seconds)} "
+                f"({self.seconds_per_shot:.3g} s per shot)")
+
+
+def plan_run(experiment, shots, *, rng=None, method="auto", n_workers=1, client=None):
+    """Check a run's arguments and fix its method, seed and batches.
+
+    Parameters
+    ----------
+    experiment : Experiment
+    shots : int
+    rng : None, int, SeedSequence or Generator
+        None: fresh entropy.  A Generator only with one local worker.
+    method, n_workers, client
+        As for :func:`sample`.
+
+    Returns
+    -------
+    RunPlan
+        Not yet priced: see :meth:`RunPlan.priced`.
+    """
+    shots = check_shots(shots)
+    method = check_method(method, experiment)
+    n_workers = check_workers(n_workers)
+    entropy, root = root_seed(rng)
+    if entropy is None:
+        if n_workers > 1 or client is not None:
+            raise InputError("rng must be a seed (int or SeedSequence), not a Generator, "
+                             "for parallel runs: batches need independent child seeds")
+        return RunPlan(experiment, shots, method, n_workers, client, None, None, root)
+    key = tuple(int(k) for k in root.spawn_key)
+    return RunPlan(experiment, shots, method, n_workers, client, entropy, key)
+
+
+def route_sampler(experiment, method):
+    """The per-route sampler of ``method`` (module docstring)."""
+    if method == "exact":
+        return _ExactCounts(experiment)
+    if method == "threshold-chain":
+        return ThresholdChainSampler(experiment)
+    return adversary_sampler(experiment, method)
+
+
+class _ExactCounts:
+    """The exact sampler's photon numbers per detector (internal modes summed)."""
+
+    def __init__(self, experiment):
+        self._sampler = PhotonNumberSampler(experiment.output_state())
+        self._shape = (experiment.internal_modes, experiment.n_modes)
+        self.dark_counts = experiment.detector.dark_counts(experiment.n_modes)
+
+    @property
+    def unresolved_mass(self):
+        return self._sampler.unresolved_mass
+
+    def counts(self, size, rng):
+        photons = self._sampler.sample(rng, size)
+        return photons.reshape(size, *self._shape).sum(axis=1)
+
+
+class _BatchDraw:
+    """Draws batch i of an experiment: ``(patterns, unresolved_mass)``;
+    picklable, builds its route sampler once per process."""
+
+    def __init__(self, experiment, method, entropy, key, generator=None):
+        self.experiment, self.method = experiment, method
+        self.entropy, self.key, self.generator = entropy, key, generator
+        self._sampler = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_sampler": None}
+
+    def __call__(self, index, size):
+        generator = self.generator
+        if generator is None:
+            generator = np.random.default_rng(
+                np.random.SeedSequence(self.entropy, spawn_key=(*self.key, index)))
+        if self._sampler is None:
+            self._sampler = route_sampler(self.experiment, self.method)
+        counts = self._sampler.counts(size, generator)
+        patterns = self.experiment.detector.detect(counts, self._sampler.dark_counts, generator)
+        return patterns, self._sampler.unresolved_mass
+
+
+def iter_batches(plan):
+    """Yield ``(index, patterns, unresolved_mass)`` for the batches of
+    ``plan`` from ``plan.first_batch`` on, in order."""
+    draw = _BatchDraw(plan.experiment, plan.method, plan.seed_entropy, plan.seed_spawn_key,
+                      plan.generator)
+    sizes = plan.batch_sizes
+    batches = [(i, sizes[i]) for i in range(plan.first_batch, len(sizes))]
+    for index, (patterns, mass) in map_batches(draw, batches, plan.n_workers, plan.client):
+        yield index, patterns, mass
+
+
+def run(plan, *sinks):
+    """Draw the batches of ``plan`` into ``sinks``: each gets ``start(plan)``,
+    then ``add(index, patterns, unresolved_mass)`` per batch in order, and
+    ``close()`` however the run ends."""
+    try:
+        for sink in sinks:
+            sink.start(plan)
+        for index, patterns, mass in iter_batches(plan):
+            for sink in sinks:
+                sink.add(index, patterns, mass)
+    finally:
+        for sink in sinks:
+            sink.close()
+
+
+class Collect:
+    """A sink keeping the patterns in memory; :meth:`samples` the result."""
+
+    def __init__(self):
+        self._patterns, self._mass = [], 0.0
+
+    def start(self, plan):
+        pass
+
+    def add(self, index, patterns, unresolved_mass):
+        self._patterns.append(patterns)
+        self._mass = max(self._mass, unresolved_mass)
+
+    def close(self):
+        pass
+
+    def samples(self, plan):
+        from jiuzhang_emu import __version__
+
+        return Samples(np.concatenate(self._patterns), plan.experiment.describe(), plan.method,
+                       plan.seed_entropy, __version__, self._mass,
+                       seed_spawn_key=plan.seed_spawn_key)
+
+
+class ProgressBar:
+    """A sink showing a tqdm progress bar over shots with the plan's
+    predicted time (shown next to tqdm's own estimate, which needs a finished
+    batch).  ``enabled=None`` shows it when stderr is a terminal; without
+    tqdm there is no bar."""
+
+    def __init__(self, enabled=None, description="sampling"):
+        self.enabled, self.description = enabled, description
+        self._bar = None
+
+    def start(self, plan):
+        enabled = sys.stderr.isatty() if self.enabled is None else self.enabled
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            return
+        if enabled:
+            description = self.description
+            if plan.predicted_seconds is not None:
+                description += f" (predicted {cost.format_seconds(plan.predicted_seconds)})"
+            self._bar = tqdm(total=plan.shots, initial=plan.first_shot, unit="shot",
+                             desc=description, file=sys.stderr, dynamic_ncols=True)
+
+    def add(self, index, patterns, unresolved_mass):
+        if self._bar is not None:
+            self._bar.update(len(patterns))
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
+
+
+def progress_sink(progress):
+    """The sink of a ``progress`` argument: a :class:`ProgressBar` for None
+    or a bool, else ``progress`` itself (a sink)."""
+    if progress is None or isinstance(progress, (bool, np.bool_)):
+        return ProgressBar(progress)
+    return progress
+
+
+def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=None,
+           max_seconds=3600.0, progress=None):
+    """Samples of an experiment's detection patterns: exact, or from a
+    classical adversary matched to its first moments.
+
+    Parameters
+    ----------
+    experiment : Experiment
+    shots : int
+    rng : None, int, SeedSequence or Generator
+    method : {"auto", "exact", "threshold-chain", "thermal", "squashed", "coherent", \
+"distinguishable", "uniform", "greedy"}
+        "exact": photon-number sampling, coarse-grained by the detector
+        model.  "threshold-chain": the torontonian chain rule (threshold
+        detectors).  "auto": the exact route predicted to be cheaper.  The
+        others: the classical adversaries of
+        :mod:`jiuzhang_emu.samplers.adversaries`.
+    n_workers : int
+        Local worker processes; the samples do not depend on it.
+    client : dask.distributed.Client, optional
+    max_seconds : float or None
+        Refuse a run predicted to take longer (default one hour); None lifts
+        the limit.
+    progress : bool or sink, optional
+        Show a progress bar with the predicted time; None: when stderr is a
+        terminal.  A sink (``start``, ``add``, ``close``: module docstring)
+        is fed instead.
+
+    Returns
+    -------
+    Samples
+    """
+    plan = plan_run(experiment, shots, rng=rng, method=method, n_workers=n_workers,
+                    client=client).priced(max_seconds)
+    memory = Collect()
+    run(plan, memory, progress_sink(progress))
+    return memory.samples(plan)
