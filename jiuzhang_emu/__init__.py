@@ -1,6 +1,6 @@
 """jiuzhang_emu: a photonic quantum computing emulator for Gaussian boson
 sampling, modelled on the USTC Jiuzhang experiments."""
-__version__ = "0.1.0.dev0"
+from jiuzhang_emu._version import __version__
 
 from jiuzhang_emu._config import show_config
 from jiuzhang_emu._threads import effective_n_threads

@@ -7,7 +7,7 @@ import numpy as np
 
 def config():
     """Versions, OpenMP status and thread counts as a dict."""
-    from jiuzhang_emu import __version__
+    from jiuzhang_emu._version import __version__
     from jiuzhang_emu._threads import usable_cores
     from jiuzhang_emu.kernels import openmp_enabled, openmp_max_threads
 

@@ -8,7 +8,7 @@
 - No module imports a private name of another package: ``_name`` in a dotted
   path, in ``from ... import _name`` or as ``module._name`` belongs to the
   package that holds it (and its subpackages).  jiuzhang_emu's own
-  ``_threads`` and ``_config`` are the base, so every module may use them.
+  ``_threads`` and ``_version`` are the base, so every module may use them.
 """
 import ast
 from pathlib import Path
@@ -87,10 +87,6 @@ def _all_imports():
             yield module, path, line, name
 
 
-UNTIL_MERGE = pytest.mark.xfail(reason="until issue 14 merges", strict=False)
-
-
-@UNTIL_MERGE
 def test_no_private_names_across_packages():
     broken = sorted({f"{path.relative_to(PACKAGE.parent)}:{line}: {module} uses {name}"
                      for module, path, line, name in _all_imports()
@@ -98,7 +94,6 @@ def test_no_private_names_across_packages():
     assert not broken, "private names used outside their package:\n" + "\n".join(broken)
 
 
-@UNTIL_MERGE
 def test_only_kernels_imports_the_compiled_module():
     broken = sorted({f"{path.relative_to(PACKAGE.parent)}:{line}: {module}"
                      for module, path, line, name in _all_imports()
@@ -119,7 +114,6 @@ def test_the_scan_sees_private_names():
     assert _inside("jiuzhang_emu.samplers.exact", "jiuzhang_emu")
 
 
-@UNTIL_MERGE
 def test_import_contract(tmp_path, monkeypatch):
     """lint-imports with pyproject.toml's contract, on the package the suite
     imports."""

@@ -151,7 +151,7 @@ def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers
         A write failed (e.g. the disk is full); the shots of the complete
         batches are in the file, and the same call resumes it.
     """
-    from jiuzhang_emu import __version__
+    from jiuzhang_emu._version import __version__
 
     plan = engine.plan_run(experiment, shots, rng=rng, method=method, n_workers=n_workers,
                            client=client)

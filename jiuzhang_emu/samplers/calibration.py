@@ -17,7 +17,11 @@ import numpy as np
 from jiuzhang_emu import cost
 from jiuzhang_emu.cost.machines import best_seconds
 from jiuzhang_emu.cost.routes import check_route, pattern_log10_seconds, terms
+from jiuzhang_emu.detectors import PhotonNumberResolving, Threshold
 from jiuzhang_emu.errors import InputError
+from jiuzhang_emu.experiment import Experiment
+from jiuzhang_emu.interferometers import haar_unitary
+from jiuzhang_emu.sources import TwoModeSqueezer
 
 
 def _per_batch_rates(seconds, columns):
@@ -28,6 +32,15 @@ def _per_batch_rates(seconds, columns):
     weights = 1 / seconds
     rates, _ = nnls(np.asarray(columns) * weights[:, None], seconds * weights)
     return rates
+
+
+def _jiuzhang_like(n_modes, r, transmission, detector):
+    """The timed workload: light as ``presets.jiuzhang_like(n_modes, r=r,
+    transmission=transmission, rng=n_modes)`` builds it (two-mode squeezers,
+    a Haar-random interferometer, uniform loss)."""
+    U = haar_unitary(n_modes, rng=n_modes)
+    return Experiment([TwoModeSqueezer(r)] * (n_modes // 2), U.T * np.sqrt(transmission),
+                      detector)
 
 
 def calibrate(*, batches=6, rng=0):
@@ -45,7 +58,6 @@ def calibrate(*, batches=6, rng=0):
     """
     from jiuzhang_emu.kernels import sample_clicks
     from jiuzhang_emu.kernels.precision import TIERS
-    from jiuzhang_emu.presets import jiuzhang_like
     from jiuzhang_emu.samplers import BATCH_SIZE as shots
     from jiuzhang_emu.samplers.exact import PhotonNumberSampler
 
@@ -53,7 +65,7 @@ def calibrate(*, batches=6, rng=0):
     seconds, columns = [], []
     # two brightnesses per size, so that the work does not follow the size
     for n_modes, r in itertools.product((8, 14, 20), (0.7, 1.5)):
-        experiment = jiuzhang_like(n_modes, r=r, transmission=0.4, rng=n_modes)
+        experiment = _jiuzhang_like(n_modes, r, 0.4, Threshold())
         G, v, block = experiment.vacuum_form()  # float64 only: tiers are timed below
 
         def draw():
@@ -66,15 +78,14 @@ def calibrate(*, batches=6, rng=0):
             seconds.append(best_seconds(draw, 1))
             columns.append(terms(draw(), "threshold-chain").sum(axis=0))
     click_mode, schur, subset = _per_batch_rates(seconds, columns)
-    G, v, block = jiuzhang_like(24, r=1.5, transmission=0.4, rng=24).vacuum_form()
+    G, v, block = _jiuzhang_like(24, 1.5, 0.4, Threshold()).vacuum_form()
     u = rng.random((16, 24))
     tier_seconds = {tier: best_seconds(lambda: sample_clicks(G, v, block, u, tier, 1), 1)
                     for tier in TIERS}
 
     seconds, columns = [], []
     for n_modes, r in itertools.product((6, 10, 14), (0.5, 1.0)):
-        experiment = jiuzhang_like(n_modes, r=r, transmission=0.5, detectors="pnr",
-                                   rng=n_modes)
+        experiment = _jiuzhang_like(n_modes, r, 0.5, PhotonNumberResolving())
         sampler = PhotonNumberSampler(experiment.output_state())
         sampler.sample(rng, shots)  # warm-up
         for _ in range(batches):

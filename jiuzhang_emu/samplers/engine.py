@@ -357,7 +357,7 @@ class Collect:
         pass
 
     def samples(self, plan):
-        from jiuzhang_emu import __version__
+        from jiuzhang_emu._version import __version__
 
         return Samples(np.concatenate(self._patterns), plan.experiment.describe(), plan.method,
                        plan.seed_entropy, __version__, self._mass,
