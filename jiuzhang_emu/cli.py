@@ -402,7 +402,7 @@ def _load_patterns(args):
         return files.read_samples(args.file).patterns
     if fmt == "npy":
         return np.load(args.file, allow_pickle=False)
-    read = {"jiuzhang1": validation.read_jiuzhang1, "jiuzhang2": validation.read_jiuzhang2}[fmt]
+    read = {"jiuzhang1": files.read_jiuzhang1, "jiuzhang2": files.read_jiuzhang2}[fmt]
     return read(args.file, count=args.count).clicks
 
 

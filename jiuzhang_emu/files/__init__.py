@@ -7,7 +7,9 @@
 - :mod:`~jiuzhang_emu.files.reading`: :func:`read_samples`,
   :func:`read_experiment`, :func:`info`;
 - :mod:`~jiuzhang_emu.files.writer`: :func:`write_samples`, a sink of the run
-  engine (:mod:`jiuzhang_emu.samplers.engine`) that resumes and extends runs.
+  engine (:mod:`jiuzhang_emu.samplers.engine`) that resumes and extends runs;
+- :mod:`~jiuzhang_emu.files.raw_formats`: readers and writers of the USTC
+  Jiuzhang 1.0 and 2.0 raw sample files.
 """
 from jiuzhang_emu.files.format import (
     DIGESTED,
@@ -19,9 +21,20 @@ from jiuzhang_emu.files.format import (
     check_sample_path,
     metadata_digest,
 )
+from jiuzhang_emu.files.raw_formats import (
+    RawSamples,
+    iter_jiuzhang1,
+    iter_jiuzhang2,
+    read_jiuzhang1,
+    read_jiuzhang2,
+    write_jiuzhang1,
+    write_jiuzhang2,
+)
 from jiuzhang_emu.files.reading import info, read_experiment, read_samples
 from jiuzhang_emu.files.writer import WriteReport, write_samples
 
-__all__ = ["DIGESTED", "FORMAT", "FORMAT_VERSION", "LIBVER", "SUFFIXES", "SampleFileWriteError",
-           "WriteReport", "check_sample_path", "info", "metadata_digest", "read_experiment",
-           "read_samples", "write_samples"]
+__all__ = ["DIGESTED", "FORMAT", "FORMAT_VERSION", "LIBVER", "SUFFIXES", "RawSamples",
+           "SampleFileWriteError", "WriteReport", "check_sample_path", "info", "iter_jiuzhang1",
+           "iter_jiuzhang2", "metadata_digest", "read_experiment", "read_jiuzhang1",
+           "read_jiuzhang2", "read_samples", "write_jiuzhang1", "write_jiuzhang2",
+           "write_samples"]

@@ -19,8 +19,6 @@
   disjoint mode groups (exact or phase space) and their chi-square test.
 - :mod:`~jiuzhang_emu.validation.fitting`: model parameters fitted to the
   measured click-number mean and variance.
-- :mod:`~jiuzhang_emu.validation.raw_formats`: readers and writers of the
-  Jiuzhang 1.0 and 2.0 raw sample files.
 - :mod:`~jiuzhang_emu.validation.reproduction`: models against measured click
   rates and click-number histograms (Jiuzhang 1.0's data:
   :func:`jiuzhang_emu.presets.jiuzhang1_comparison`, ``jiuzhang-emu reproduce``).
@@ -52,15 +50,6 @@ from jiuzhang_emu.validation.hypotheses import (
     likelihood_ratio_test,
     subset_distances,
 )
-from jiuzhang_emu.validation.raw_formats import (
-    RawSamples,
-    iter_jiuzhang1,
-    iter_jiuzhang2,
-    read_jiuzhang1,
-    read_jiuzhang2,
-    write_jiuzhang1,
-    write_jiuzhang2,
-)
 from jiuzhang_emu.validation.reproduction import Comparison, compare_models
 from jiuzhang_emu.validation.statistics import (
     click_correlators,
@@ -79,7 +68,6 @@ __all__ = [
     "GroupedDistribution",
     "LikelihoodRatio",
     "PatternProbabilities",
-    "RawSamples",
     "Score",
     "adversary_table",
     "click_moments",
@@ -88,11 +76,7 @@ __all__ = [
     "grouped_count_test",
     "heavy_output_score",
     "histogram_moments",
-    "iter_jiuzhang1",
-    "iter_jiuzhang2",
     "likelihood_ratio_test",
-    "read_jiuzhang1",
-    "read_jiuzhang2",
     "click_correlators",
     "click_number_distribution",
     "click_number_test",
@@ -103,6 +87,4 @@ __all__ = [
     "sample_click_correlators",
     "sample_photon_number_moments",
     "subset_distances",
-    "write_jiuzhang1",
-    "write_jiuzhang2",
 ]

@@ -8,7 +8,7 @@ import pytest
 from jiuzhang_emu import InputError, presets
 from jiuzhang_emu import files as sample_io
 from jiuzhang_emu.cli import main
-from jiuzhang_emu.validation import write_jiuzhang1
+from jiuzhang_emu.files import write_jiuzhang1
 from jiuzhang_emu.validation.report import write_report
 
 pytest.importorskip("matplotlib")

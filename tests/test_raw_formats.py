@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from jiuzhang_emu import InputError
-from jiuzhang_emu.validation import raw_formats as rf
+from jiuzhang_emu.files import raw_formats as rf
 
 
 def test_jiuzhang1_hand_built_records(tmp_path):
