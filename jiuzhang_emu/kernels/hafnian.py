@@ -55,25 +55,22 @@ class BatchResult(NamedTuple):
 
 
 def _pairing(reps, loops, shuffle=False):
-    """Vertex list and pair groups for the kernel, or None for an odd number
-    of vertices without loops (hafnian 0).  ``shuffle`` pairs the single rows
-    differently and reverses the group order: the same hafnian, rounded
-    differently (precision="auto" compares the two)."""
-    V, group_k = [], []
-    for i, r in enumerate(reps):
-        if r >= 2:
-            V += [i] * (2 * (r // 2))
-            group_k.append(r // 2)
-    singles = [i for i, r in enumerate(reps) if r % 2]
+    """Vertex list and pair groups (those of :func:`_shape`) for the kernel,
+    or None for an odd number of vertices without loops (hafnian 0).
+    ``shuffle`` pairs the single rows differently and reverses the group
+    order: the same hafnian, rounded differently (precision="auto" compares
+    the two)."""
+    shape = _shape(reps, loops)
+    if shape is None:
+        return None
+    reps = np.asarray(reps, dtype=np.int64)
+    singles = np.flatnonzero(reps % 2)
     if shuffle:
-        singles = [int(i) for i in np.random.default_rng(2012).permutation(singles)]
+        singles = np.random.default_rng(2012).permutation(singles)
     if len(singles) % 2:
-        if not loops:
-            return None
-        singles.append(-1)  # a padding vertex with loop weight 1 and no edges
-    V += singles
-    group_k += [1] * (len(singles) // 2)
-    V, group_k = np.array(V, dtype=np.intc), np.array(group_k, dtype=np.intc)
+        singles = np.append(singles, -1)  # a padding vertex with loop weight 1 and no edges
+    V = np.concatenate([np.repeat(np.arange(len(reps)), 2 * (reps // 2)), singles])
+    V, group_k = V.astype(np.intc), shape[0].astype(np.intc)
     if shuffle:
         V, group_k = V.reshape(-1, 2)[::-1].ravel().copy(), group_k[::-1].copy()
     return V, group_k
