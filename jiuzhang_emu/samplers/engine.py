@@ -211,27 +211,34 @@ class RunPlan:
         """This plan from batch ``first_batch`` on, with the predicted time of
         its remaining shots; a run predicted to take longer than
         ``max_seconds`` is refused (:class:`~jiuzhang_emu.RuntimeLimitError`
-        with the estimate; None lifts the limit)."""
+        with the estimate).  None lifts the limit, and then nothing is priced
+        (an estimate takes seconds at Jiuzhang scale; :meth:`prediction`
+        prices on demand)."""
         plan = replace(self, first_batch=first_batch)
-        remaining = self.shots - plan.first_shot
-        if not remaining:  # a finished run: nothing to price
-            return replace(plan, predicted_seconds=0.0)
-        seconds = runtime.check_run_seconds(self.experiment, remaining, self.method,
+        if not plan.remaining_shots:  # a finished run: nothing to price
+            return replace(plan, predicted_seconds=0.0, seconds_per_shot=0.0)
+        seconds = runtime.check_run_seconds(self.experiment, plan.remaining_shots, self.method,
                                             self.n_workers, max_seconds)
-        if seconds is None:  # no limit: not priced
-            return plan
-        return replace(plan, predicted_seconds=float(seconds),
+        return plan if seconds is None else plan._with_seconds(seconds)
+
+    @property
+    def remaining_shots(self):
+        return self.shots - self.first_shot
+
+    def _with_seconds(self, seconds):
+        return replace(self, predicted_seconds=float(seconds),
                        seconds_per_shot=runtime.seconds_per_shot(self.experiment, self.method))
 
     def prediction(self):
         """``N shots by 'method' on W worker(s), predicted T (S s per shot)``
-        for the shots still to draw of a priced plan."""
-        text = (f"{self.shots - self.first_shot} shots by {self.method!r} on "
-                f"{self.n_workers} worker(s)")
-        if self.predicted_seconds is None:
-            return f"{text}, not priced (no time limit)"
-        return (f"{text}, predicted {cost.format_seconds(self.predicted_seconds)} "
-                f"({self.seconds_per_shot:.3g} s per shot)")
+        for the shots still to draw (priced here if :meth:`priced` did not)."""
+        plan = self
+        if plan.predicted_seconds is None:
+            plan = self._with_seconds(runtime.run_seconds(self.experiment, self.remaining_shots,
+                                                          self.method, self.n_workers))
+        return (f"{plan.remaining_shots} shots by {plan.method!r} on {plan.n_workers} "
+                f"worker(s), predicted {cost.format_seconds(plan.predicted_seconds)} "
+                f"({plan.seconds_per_shot:.3g} s per shot)")
 
 
 def plan_run(experiment, shots, *, rng=None, method="auto", n_workers=1, client=None):
