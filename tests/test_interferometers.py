@@ -46,18 +46,18 @@ def _haar_sample(n, draws, seed):
 
 
 @pytest.mark.statistical
-def test_haar_entry_moments():
+def test_haar_entry_moments(any_seed):
     """|U_ij|^2 ~ Beta(1, n - 1): mean 1/n, variance (n-1)/(n^2 (n+1)).
     Each of the n^2 sample means must lie within 6 standard errors
     (two-sided p = 2e-9 each, < 1e-7 for all 16 with a union bound)."""
     n, draws = 4, 3000
-    P = np.abs(_haar_sample(n, draws, seed=1)) ** 2
+    P = np.abs(_haar_sample(n, draws, seed=any_seed(1))) ** 2
     stderr = np.sqrt((n - 1) / (n**2 * (n + 1)) / draws)
     assert np.all(np.abs(P.mean(axis=0) - 1 / n) < 6 * stderr)
 
 
 @pytest.mark.statistical
-def test_haar_eigenvalue_phases_uniform():
+def test_haar_eigenvalue_phases_uniform(any_seed):
     """Without Mezzadri's phase fix, QR gives a biased eigenvalue density.
 
     For Haar U in U(n): E[Tr U] = 0 and E|Tr U|^2 = 1, with Var(Re Tr U) =
@@ -68,14 +68,14 @@ def test_haar_eigenvalue_phases_uniform():
     """
     stats = pytest.importorskip("scipy.stats")
     n, draws = 3, 4000
-    U = _haar_sample(n, draws, seed=2)
+    U = _haar_sample(n, draws, seed=any_seed(2))
     tr = np.trace(U, axis1=1, axis2=2)
     se = 1 / np.sqrt(draws)
     assert abs(tr.real.mean()) < 5 * np.sqrt(0.5) * se
     assert abs(tr.imag.mean()) < 5 * np.sqrt(0.5) * se
     assert abs((np.abs(tr) ** 2).mean() - 1) < 5 * se
     eig = np.linalg.eigvals(U)
-    pick = np.random.default_rng(3).integers(n, size=draws)
+    pick = np.random.default_rng(any_seed(3)).integers(n, size=draws)
     phases = np.mod(np.angle(eig[np.arange(draws), pick]), 2 * np.pi) / (2 * np.pi)
     assert stats.kstest(phases, "uniform").pvalue > 1e-4
 

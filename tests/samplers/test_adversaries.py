@@ -107,20 +107,20 @@ def test_adversary_experiment_sources():
 @pytest.mark.statistical
 @pytest.mark.parametrize("detector", sorted(DETECTORS))
 @pytest.mark.parametrize("name", ["thermal", "squashed"])
-def test_p_function_sampler_matches_probabilities(name, detector, chi_square_pvalue):
+def test_p_function_sampler_matches_probabilities(name, detector, chi_square_pvalue, any_seed):
     experiment = _experiment(DETECTORS[detector]())
-    samples = experiment.sample(2000, rng=20261122, method=name)
+    samples = experiment.sample(2000, rng=any_seed(20261122), method=name)
     assert samples.method == name
     assert samples.patterns.shape == (2000, 4)
     assert chi_square_pvalue(adversary_experiment(experiment, name), samples.patterns) > ALPHA
 
 
 @pytest.mark.statistical
-def test_chi_square_tells_thermal_from_squashed(chi_square_pvalue):
+def test_chi_square_tells_thermal_from_squashed(chi_square_pvalue, any_seed):
     """Power: squashed samples judged against the thermal model fail (5000
     shots: p < 1e-17 for 60 seeds of 60; at 2000, p > 1e-3 for 1 in 60)."""
     experiment = presets.jiuzhang_like(4, r=0.7, transmission=0.8, detectors="pnr", rng=3)
-    samples = experiment.sample(5000, rng=4, method="squashed")
+    samples = experiment.sample(5000, rng=any_seed(4), method="squashed")
     assert chi_square_pvalue(adversary_experiment(experiment, "thermal"),
                              samples.patterns) < ALPHA
 
@@ -129,10 +129,10 @@ def test_chi_square_tells_thermal_from_squashed(chi_square_pvalue):
 
 @pytest.mark.statistical
 @pytest.mark.parametrize("detector", ["pnr", "threshold-dark"])
-def test_distinguishable_matches_rebuilt_experiment(detector, chi_square_pvalue):
+def test_distinguishable_matches_rebuilt_experiment(detector, chi_square_pvalue, any_seed):
     experiment = Experiment([TwoModeSqueezer(0.6, 0.2), SingleModeSqueezer(0.5, 0.7),
                              Coherent(0.3 - 0.2j)], _lossy(4, 5, 0.6), DETECTORS[detector]())
-    samples = experiment.sample(1500, rng=11, method="distinguishable")
+    samples = experiment.sample(1500, rng=any_seed(11), method="distinguishable")
     assert samples.unresolved_mass < 1e-10
     rebuilt = Experiment([TwoModeSqueezer(0.6, 0.2, indistinguishability=0.0),
                           SingleModeSqueezer(0.5, 0.7, indistinguishability=0.0),
@@ -147,14 +147,14 @@ def test_distinguishable_matches_rebuilt_experiment(detector, chi_square_pvalue)
 
 @pytest.mark.statistical
 @pytest.mark.parametrize("name", PHOTON_ADVERSARIES)
-def test_mean_photon_numbers_match(name):
+def test_mean_photon_numbers_match(name, any_seed):
     """Per mode (uniform: every mode the average), z-tests at |z| < Z_MAX;
     with every kind of source."""
     experiment = Experiment([TwoModeSqueezer(0.8, 0.3), SingleModeSqueezer(0.6, 1.0),
                              Coherent(0.5 - 0.3j), Thermal(0.4), Squashed(0.3, 0.5)],
                             _lossy(6, 7, 0.7),
                             PhotonNumberResolving(efficiency=[0.9, 0.8, 1.0, 0.7, 0.9, 0.6]))
-    counts = experiment.sample(3000, rng=12, method=name).patterns
+    counts = experiment.sample(3000, rng=any_seed(12), method=name).patterns
     expected = experiment.mean_photon_numbers()
     if name == "uniform":
         expected = np.full(6, expected.mean())
@@ -165,13 +165,13 @@ def test_mean_photon_numbers_match(name):
 # -- coherent -------------------------------------------------------------------
 
 @pytest.mark.statistical
-def test_coherent_inputs_are_phase_randomised_poissonian():
+def test_coherent_inputs_are_phase_randomised_poissonian(any_seed):
     """Each output fed by one squeezed input: counts Poissonian (variance =
     mean) with the squeezer's photon number times the transmission."""
     transmission = np.array([0.9, 0.6, 0.8])
     experiment = Experiment([TwoModeSqueezer(0.9, 0.4), SingleModeSqueezer(0.5)],
                             np.diag(np.sqrt(transmission))[[1, 0, 2]], PhotonNumberResolving())
-    counts = experiment.sample(4000, rng=13, method="coherent").patterns
+    counts = experiment.sample(4000, rng=any_seed(13), method="coherent").patterns
     mean = experiment.mean_photon_numbers()
     np.testing.assert_allclose(mean, transmission * np.sinh([0.9, 0.9, 0.5])[[1, 0, 2]] ** 2)
     assert np.all(np.abs(z_scores(counts, mean)) < Z_MAX)
@@ -179,7 +179,7 @@ def test_coherent_inputs_are_phase_randomised_poissonian():
 
 
 @pytest.mark.statistical
-def test_coherent_through_an_interferometer():
+def test_coherent_through_an_interferometer(any_seed):
     """Random phases shared by the outputs of a shot: mean matched, variance
     <n> + <n>^2 - sum_i w_i^2 (w_i = |T_ij|^2 n_i), above the Poisson value
     (20,000 shots: the largest variance z against Poisson is 13.3 +- 0.8 over
@@ -188,7 +188,7 @@ def test_coherent_through_an_interferometer():
     T = _lossy(4, 17, 0.7)
     experiment = Experiment([TwoModeSqueezer(0.8, 0.3), SingleModeSqueezer(0.6, 1.0),
                              SingleModeSqueezer(0.4)], T, PhotonNumberResolving())
-    counts = experiment.sample(20000, rng=14, method="coherent").patterns
+    counts = experiment.sample(20000, rng=any_seed(14), method="coherent").patterns
     n_in = np.sinh([0.8, 0.8, 0.6, 0.4]) ** 2
     w = np.abs(T) ** 2 * n_in[:, None]
     mean = experiment.mean_photon_numbers()
@@ -200,12 +200,12 @@ def test_coherent_through_an_interferometer():
 
 
 @pytest.mark.statistical
-def test_coherent_keeps_genuine_coherent_sources():
+def test_coherent_keeps_genuine_coherent_sources(any_seed):
     """Coherent sources keep their phases: the output is a coherent state,
     Poissonian in every mode, means as the ideal experiment's."""
     experiment = Experiment([Coherent(0.9 + 0.3j), Coherent(-0.7j), Coherent(0.5)],
                             _lossy(3, 19, 0.8), PhotonNumberResolving())
-    counts = experiment.sample(3000, rng=15, method="coherent").patterns
+    counts = experiment.sample(3000, rng=any_seed(15), method="coherent").patterns
     mean = experiment.mean_photon_numbers()
     assert np.all(np.abs(z_scores(counts, mean)) < Z_MAX)
     assert np.all(np.abs(variance_z_scores(counts, mean)) < Z_MAX)
@@ -214,13 +214,13 @@ def test_coherent_keeps_genuine_coherent_sources():
 # -- uniform ---------------------------------------------------------------------
 
 @pytest.mark.statistical
-def test_uniform_threshold_clicks_at_the_average_rate():
+def test_uniform_threshold_clicks_at_the_average_rate(any_seed):
     """Every detector clicks independently with the mean click probability
     (unequal dark counts): per-mode z-tests, and the number of clicks per
     shot is Binomial(M, p) (chi-square)."""
     experiment = _experiment(Threshold(dark_count=[0.02, 0.1, 0.0, 0.05]))
     p = experiment.click_probabilities().mean()
-    patterns = experiment.sample(4000, rng=16, method="uniform").patterns
+    patterns = experiment.sample(4000, rng=any_seed(16), method="uniform").patterns
     assert set(np.unique(patterns)) <= {0, 1}
     assert np.all(np.abs(z_scores(patterns, np.full(4, p))) < Z_MAX)
     observed = np.bincount(patterns.sum(axis=1), minlength=5)
@@ -229,12 +229,12 @@ def test_uniform_threshold_clicks_at_the_average_rate():
 
 
 @pytest.mark.statistical
-def test_uniform_pseudo_pnr():
+def test_uniform_pseudo_pnr(any_seed):
     """Every sub-detector fires with the average sub-detector click
     probability p = mean_clicks / (M k): counts per mode Binomial(k, p)."""
     experiment = _experiment(PseudoPNR(n_detectors=3, dark_count=[0.02, 0.05, 0.0, 0.01]))
     p = experiment.mean_clicks() / (4 * 3)
-    patterns = experiment.sample(4000, rng=17, method="uniform").patterns
+    patterns = experiment.sample(4000, rng=any_seed(17), method="uniform").patterns
     assert np.all(np.abs(z_scores(patterns, np.full(4, 3 * p))) < Z_MAX)
     observed = np.bincount(patterns.ravel(), minlength=4)
     expected = patterns.size * stats.binom.pmf(np.arange(4), 3, p)
@@ -242,10 +242,10 @@ def test_uniform_pseudo_pnr():
 
 
 @pytest.mark.statistical
-def test_uniform_pnr_with_dark_counts():
+def test_uniform_pnr_with_dark_counts(any_seed):
     """PNR: Poisson(mean photon number per mode) plus the average dark count."""
     experiment = _experiment(PhotonNumberResolving(dark_count=[0.1, 0.0, 0.0, 0.02]))
-    counts = experiment.sample(4000, rng=18, method="uniform").patterns
+    counts = experiment.sample(4000, rng=any_seed(18), method="uniform").patterns
     expected = experiment.mean_photon_numbers().mean() + 0.03
     assert np.all(np.abs(z_scores(counts, np.full(4, expected))) < Z_MAX)
 
