@@ -26,6 +26,7 @@ from jiuzhang_emu import (
     haar_unitary,
     presets,
 )
+from jiuzhang_emu.samplers.exact import MAX_MASS
 
 ALPHA = 1e-4
 
@@ -66,7 +67,9 @@ def test_exact_sampler_matches_probabilities(case, chi_square_pvalue, any_seed):
     experiment = CASES[case]()
     samples = experiment.sample(1500, rng=any_seed(20261122))
     assert samples.patterns.shape == (1500, experiment.n_modes)
-    assert samples.unresolved_mass < 1e-10
+    # the sampler's promise per draw; 1e-10 held for seed 20261122 only (a
+    # shot with 20-30 photons in one mode reaches ~1e-9, ~5e-6 of the shots)
+    assert samples.unresolved_mass <= MAX_MASS
     assert chi_square_pvalue(experiment, samples.patterns) > ALPHA
 
 
