@@ -54,13 +54,13 @@ class BatchResult(NamedTuple):
     error_estimate: np.ndarray
 
 
-def _pairing(reps, loops, shuffle=False):
-    """Vertex list and pair groups (those of :func:`_shape`) for the kernel,
-    or None for an odd number of vertices without loops (hafnian 0).
-    ``shuffle`` pairs the single rows differently and reverses the group
-    order: the same hafnian, rounded differently (precision="auto" compares
-    the two)."""
-    shape = _shape(reps, loops)
+def _pairing(reps, loops, shuffle=False, shape=None):
+    """Vertex list and pair groups (those of ``shape``, :func:`_shape`'s
+    result, computed here unless the caller has it) for the kernel, or None
+    for an odd number of vertices without loops (hafnian 0).  ``shuffle``
+    pairs the single rows differently and reverses the group order: the same
+    hafnian, rounded differently (precision="auto" compares the two)."""
+    shape = _shape(reps, loops) if shape is None else shape
     if shape is None:
         return None
     reps = np.asarray(reps, dtype=np.int64)
@@ -174,7 +174,7 @@ def _single(A, diag, reps, loops, n_threads, precision, return_info, max_seconds
             def run(tier, shuffle=False):
                 use = _kernel_threads(group_k, n_vertices, tier, max_seconds=max_seconds,
                                       what=what, is_complex=is_complex, n_threads=threads)
-                V, gk = _pairing(reps, loops, shuffle=shuffle)
+                V, gk = _pairing(reps, loops, shuffle, shape)
                 return _kernels.loop_hafnian(A, diag, V, gk, use, tier == "extended")
 
             result = evaluate(run, precision, rerun=lambda tier: run(tier, shuffle=True),
@@ -259,7 +259,7 @@ def _batch(As, diags, reps, loops, n_threads, precision, return_info, max_second
     threads = _kernel_threads(group_k, n_vertices, "double" if precision == "auto" else precision,
                               max_seconds=max_seconds, what=what, is_complex=is_complex,
                               n_threads=threads, batch=B)
-    V, group_k = _pairing(reps, loops)
+    V, group_k = _pairing(reps, loops, shape=shape)
 
     def run(tier, index, V=V, group_k=group_k):
         sub = As if index is None else np.ascontiguousarray(As[index])
@@ -268,7 +268,7 @@ def _batch(As, diags, reps, loops, n_threads, precision, return_info, max_second
         return _kernels.loop_hafnian_batch(sub, sub_d, V, group_k, threads, tier == "extended")
 
     def rerun(tier, index):
-        return run(tier, index, *_pairing(reps, loops, shuffle=True))
+        return run(tier, index, *_pairing(reps, loops, True, shape))
 
     values, tiers, conds, errors = evaluate_batch(run, precision, B, rerun=rerun)
     check_finite_result(values, what, "As", _entry_scale(As, diags))
