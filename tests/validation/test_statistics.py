@@ -184,3 +184,25 @@ def test_photon_number_moments_need_pnr():
         validation.photon_number_moments(presets.random_experiment(4, rng=1))
     with pytest.raises(InputError, match="n_batches"):
         validation.sample_photon_number_moments(np.zeros((3, 2), int))
+
+
+def test_click_rate_summary_by_hand():
+    """Four hand-made shots of a pseudo-PNR model (two detectors per mode):
+    clicks per shot count the clicking detectors, rates the modes with a
+    click; the exact values are the model's."""
+    experiment = presets.jiuzhang_like(4, detectors="pseudo-pnr", rng=3)
+    patterns = np.array([[0, 1, 2, 0], [1, 0, 0, 0], [0, 0, 0, 0], [2, 2, 1, 1]])
+    summary = validation.statistics.click_rate_summary(patterns, experiment)
+    clicks = np.array([3.0, 1.0, 0.0, 6.0])
+    assert summary.shots == 4
+    assert summary.mean_clicks == 2.5
+    assert summary.mean_clicks_error == pytest.approx(clicks.std(ddof=1) / 2)
+    assert summary.exact_mean_clicks == pytest.approx(experiment.mean_clicks())
+    assert summary.mean_clicks_z == pytest.approx(
+        (2.5 - experiment.mean_clicks()) / (clicks.std(ddof=1) / 2))
+    np.testing.assert_array_equal(summary.rates, [0.5, 0.5, 0.5, 0.25])
+    p = experiment.click_probabilities()
+    np.testing.assert_allclose(summary.exact_rates, p)
+    np.testing.assert_allclose(summary.rate_z, (summary.rates - p) / np.sqrt(p * (1 - p) / 4))
+    assert list(validation.statistics.clicks_per_shot(patterns, "photon-number-resolving")) \
+        == [2, 1, 0, 4]
