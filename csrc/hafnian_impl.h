@@ -25,6 +25,11 @@
  *    of L(z) = lhaf(B; n; loops + z c) at each mode: this costs a few loop
  *    hafnians of the occupied rows instead of one hafnian per coefficient with
  *    up to twice as many rows.)
+ *  - or, the same loops, the values at n_z given points z_p in one pass
+ *    (jz_loop_hafnian_zeval): b and l are shared by every point and g holds
+ *    one x-polynomial per point, so a node costs n_z pointwise products
+ *    instead of the z-polynomial's ~3 n_z convolved ones (the fan-out sampler
+ *    interpolates L from its values on a circle, csrc/sampler.c).
  *
  * Macros expected: T (compute scalar), TIN (input scalar), R (real of T),
  * SUF (name suffix), RE(x), IM(x), TABS(x); with JZ_HAF_ZPOLY_ONLY defined
@@ -43,6 +48,7 @@
 typedef struct {
     int nv, n, P, n_groups, has_loops;
     int NL, NG;              /* z-coefficients of each loop (1 or 2) and of g */
+    const T *zp;             /* NG evaluation points (NULL: z-coefficients) */
     const int *group_k;      /* pairs in each group, groups in vertex order */
     const int *group_start;  /* pair index (from the end) where a group starts */
     jz_stop *st;
@@ -111,6 +117,24 @@ static void FN(haf_contract)(const FN(haf_ctx) *cx, const T *b, const T *l, cons
                 }
             }
         }
+    }
+    if (cx->zp) {  /* g'_p = g_p (1 + x t(z_p)) at each point */
+        T tp[P];
+        for (int pt = 0; pt < NG; pt++) {
+            const T z = cx->zp[pt], z2 = z * z;
+            for (int u = 0; u < D; u++)
+                tp[u] = t[u] + z * t[P + u] + z2 * t[2 * P + u];
+            const T *gp = g + (size_t)pt * P;
+            T *c = cg + (size_t)pt * P;
+            for (int u = 0; u <= D; u++)
+                c[u] = gp[u];
+            for (int u = 0; u < D; u++) {
+                const T a = gp[u];
+                for (int v = 0; v < D - u; v++)
+                    c[u + v + 1] += a * tp[v];
+            }
+        }
+        return;
     }
     /* g' = g (1 + x t), z-degrees above NG - 1 dropped */
     for (int zi = 0; zi < NG; zi++) {
@@ -195,6 +219,16 @@ static void FN(haf_rec)(const FN(haf_ctx) *cx, FN(haf_work) *w, int gidx,
                         tn[(a + c) * P + u] += inner;
                     }
                 }
+        if (cx->zp) {
+            for (int pt = 0; pt < NG; pt++) {
+                const T z = cx->zp[pt], z2 = z * z;
+                T val = 0;
+                for (int u = 0; u < n; u++)
+                    val += g[(size_t)pt * P + u] * (tn[u] + z * tn[P + u] + z2 * tn[2 * P + u]);
+                FN(haf_add)(&acc[pt], weight * val);
+            }
+            return;
+        }
         for (int zi = 0; zi < NG; zi++) {
             T val = 0;
             for (int wz = 0; wz < 2 * NL - 1 && wz <= zi; wz++)
@@ -273,16 +307,18 @@ static int FN(haf_alloc)(FN(haf_work) *w, int nv, int P, int NL, int NG)
  * out_abs[i]: its sum of |leaf values| (the cancellation indicator).
  */
 static int FN(haf_generic)(const TIN *A, int dim, const TIN *loops, const TIN *loops1,
-                           int n_z, const int *V, int nv, const int *group_k, int n_groups,
-                           int n_threads, double *out, double *out_abs)
+                           const TIN *points, int n_z, const int *V, int nv,
+                           const int *group_k, int n_groups, int n_threads, double *out,
+                           double *out_abs)
 {
-    if (nv % 2 || nv < 0 || n_z < 1 || (!loops1 && n_z != 1) || (loops1 && !loops))
+    if (nv % 2 || nv < 0 || n_z < 1 || (!loops1 && n_z != 1) || (loops1 && !loops) ||
+        (points && !loops1))
         return JZ_ERR_ARGUMENT;
     for (int zi = 0; zi < n_z; zi++)
         out[2 * zi] = out[2 * zi + 1] = out_abs[zi] = 0;
     if (nv == 0) {
-        out[0] = 1;
-        *out_abs = 1;
+        for (int zi = 0; zi < (points ? n_z : 1); zi++)
+            out[2 * zi] = out_abs[zi] = 1;
         return JZ_OK;
     }
     const int n = nv / 2, P = n + 1;
@@ -295,14 +331,24 @@ static int FN(haf_generic)(const TIN *A, int dim, const TIN *loops, const TIN *l
         t += group_k[g];
     }
     const int NL = loops1 ? 2 : 1, NG = n_z;
-    FN(haf_ctx) cx = {nv, n, P, n_groups, loops != NULL, NL, NG, group_k, group_start, NULL};
+    T *zp = NULL;
+    if (points) {
+        zp = malloc(sizeof(T) * NG);
+        if (!zp) {
+            free(group_start);
+            return JZ_ERR_MEMORY;
+        }
+        for (int pt = 0; pt < NG; pt++)
+            zp[pt] = (T)points[pt];
+    }
+    FN(haf_ctx) cx = {nv, n, P, n_groups, loops != NULL, NL, NG, zp, group_k, group_start, NULL};
 
     /* root state, shared read-only by all tasks */
     T *b0 = calloc((IND(nv, 0) + 1) * P, sizeof(T));
     T *l0 = calloc((size_t)(nv + 1) * NL * P, sizeof(T));
     T *g0 = calloc((size_t)NG * P, sizeof(T));
     if (!b0 || !l0 || !g0) {
-        free(b0); free(l0); free(g0); free(group_start);
+        free(b0); free(l0); free(g0); free(group_start); free(zp);
         return JZ_ERR_MEMORY;
     }
     for (int j = 0; j < nv; j++) {
@@ -313,7 +359,8 @@ static int FN(haf_generic)(const TIN *A, int dim, const TIN *loops, const TIN *l
         if (loops1)
             l0[(size_t)(j * NL + 1) * P] = V[j] < 0 ? 0 : (T)loops1[V[j]];
     }
-    g0[0] = 1;
+    for (int pt = 0; pt < (zp ? NG : 1); pt++)
+        g0[(size_t)pt * P] = 1;
 
     /* tasks: all branch choices of the first G groups processed.  A task
      * replays its branch choices from the root, so at least JZ_TASK_DEPTH
@@ -326,7 +373,7 @@ static int FN(haf_generic)(const TIN *A, int dim, const TIN *loops, const TIN *l
     }
     FN(haf_acc) *accs = calloc((size_t)n_tasks * NG, sizeof(FN(haf_acc)));
     if (!accs) {
-        free(b0); free(l0); free(g0); free(group_start);
+        free(b0); free(l0); free(g0); free(group_start); free(zp);
         return JZ_ERR_MEMORY;
     }
     int status = JZ_OK, finished = 0;
@@ -384,7 +431,7 @@ static int FN(haf_generic)(const TIN *A, int dim, const TIN *loops, const TIN *l
             out[2 * zi + 1] = (double)(im + im_c);
             out_abs[zi] = (double)ab;
         }
-    free(accs); free(b0); free(l0); free(g0); free(group_start);
+    free(accs); free(b0); free(l0); free(g0); free(group_start); free(zp);
     return status;
 }
 
@@ -393,8 +440,17 @@ int FN(jz_loop_hafnian)(const void *A, int dim, const void *loops, const int *V,
                         const int *group_k, int n_groups, int n_threads,
                         double *out, double *out_abs)
 {
-    return FN(haf_generic)(A, dim, loops, NULL, 1, V, nv, group_k, n_groups, n_threads, out,
-                           out_abs);
+    return FN(haf_generic)(A, dim, loops, NULL, NULL, 1, V, nv, group_k, n_groups, n_threads,
+                           out, out_abs);
+}
+
+int FN(jz_loop_hafnian_zeval)(const void *A, int dim, const void *loops, const void *loops1,
+                              const void *points, int n_points, const int *V, int nv,
+                              const int *group_k, int n_groups, int n_threads, double *out,
+                              double *out_abs)
+{
+    return FN(haf_generic)(A, dim, loops, loops1, points, n_points, V, nv, group_k, n_groups,
+                           n_threads, out, out_abs);
 }
 #endif
 
@@ -402,8 +458,8 @@ int FN(jz_loop_hafnian_zpoly)(const void *A, int dim, const void *loops, const v
                               int n_z, const int *V, int nv, const int *group_k, int n_groups,
                               int n_threads, double *out, double *out_abs)
 {
-    return FN(haf_generic)(A, dim, loops, loops1, n_z, V, nv, group_k, n_groups, n_threads,
-                           out, out_abs);
+    return FN(haf_generic)(A, dim, loops, loops1, NULL, n_z, V, nv, group_k, n_groups,
+                           n_threads, out, out_abs);
 }
 
 #undef FN

@@ -16,7 +16,8 @@
 /* Array arguments are void pointers so that one function-pointer type serves
  * the four variants of a kernel.  jz_loop_hafnian_zpoly: the loop hafnian
  * with loop weights loops + z loops1 as a polynomial in z, its n_z lowest
- * coefficients in out[2i], out[2i+1] (out_abs[i] each).  Element types:
+ * coefficients in out[2i], out[2i+1] (out_abs[i] each); jz_loop_hafnian_zeval:
+ * the same loop hafnian at the n_points values z = points[i].  Element types:
  *   hafnian, permanent: A (and loops) double for d/ld, jz_z for z/lz;
  *   torontonian: M, v double / long double / jz_z / jz_lz for d / ld / z / lz;
  *   torontonian_dd: O, gamma jz_z. */
@@ -27,7 +28,11 @@
     int jz_loop_hafnian_zpoly_##SUF(const void *A, int dim, const void *loops,              \
                                     const void *loops1, int n_z, const int *V, int nv,      \
                                     const int *group_k, int n_groups, int n_threads,        \
-                                    double *out, double *out_abs);
+                                    double *out, double *out_abs);                          \
+    int jz_loop_hafnian_zeval_##SUF(const void *A, int dim, const void *loops,              \
+                                    const void *loops1, const void *points, int n_points,   \
+                                    const int *V, int nv, const int *group_k, int n_groups, \
+                                    int n_threads, double *out, double *out_abs);
 JZ_DECLARE_HAF(d)
 JZ_DECLARE_HAF(ld)
 JZ_DECLARE_HAF(z)
@@ -72,6 +77,13 @@ int jz_torontonian_dd(const void *O, const void *gamma, int n, int n_threads,
 int jz_sample_photons(const void *B, int M, int shots, const void *loops, const void *beta,
                       const double *u, int64_t *pattern, double *unresolved, int *status,
                       int n_threads);
+
+/* Exact threshold / pseudo-PNR clicks of a pure Gaussian state by fan-out
+ * (csrc/sampler.c): sub_beta, u shots x M x (n_det F); order shots x M. */
+int jz_sample_fanout(const void *B, int M, int shots, const void *loops, const void *beta,
+                     const void *sub_beta, const double *u, const int64_t *order, int n_det,
+                     int F, int64_t *fired, double *unresolved, int *status, int shot_threads,
+                     int inner_threads);
 
 /* Exact threshold clicks of a Gaussian state (csrc/click_sampler.c), computed
  * in float64 (d), long double (ld) or double-double (dd): G (n_blocks block)^2, v n_blocks block

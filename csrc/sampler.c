@@ -58,6 +58,7 @@ static const double tier_roundoff[3] = {DBL_EPSILON / 2, LDBL_EPSILON / 2, 0x1p-
 #define TAIL 1e-14
 /* ... and at most at MAX_WALK photons: beyond, the draw is refused. */
 #define MAX_WALK 1e7
+#define TWO_PI 6.283185307179586476925286766559L
 
 /* log2 sqrt(m!), summed (lgamma writes the global signgam: not thread-safe) */
 static double log2_sqrt_factorial(int m)
@@ -202,26 +203,35 @@ static void free_workspace(workspace *w)
     free(w->loops); free(w->q);
 }
 
-/* Buffers sized by D_max, the largest number of photons before a mode. */
+/* Buffers sized by D_max, the largest number of photons before a mode;
+ * grown with realloc, so their contents survive (the fan-out route grows
+ * them between a mode's tiers). */
 static int alloc_degree_buffers(workspace *w, int D_max)
 {
     const size_t d = (size_t)D_max + 2;
-    w->V = malloc(sizeof(int) * 2 * d);
-    w->groups = malloc(sizeof(int) * 2 * d);
-    w->occupied = malloc(sizeof(int) * d);
-    w->reps = malloc(sizeof(int64_t) * d);
-    w->sub = malloc(sizeof(jz_z) * d * d);
-    w->sub_loops = malloc(sizeof(jz_z) * d);
-    w->sub_column = malloc(sizeof(jz_z) * d);
-    w->ell = malloc(sizeof(jz_z) * d);
-    w->mom = malloc(sizeof(jz_z) * d * d);
-    w->lf = malloc(sizeof(jz_z) * d);
-    w->coef = malloc(sizeof(double) * 2 * d);
-    w->coef_abs = malloc(sizeof(double) * d);
-    if (!w->V || !w->groups || !w->occupied || !w->reps || !w->sub || !w->sub_loops ||
-        !w->sub_column || !w->ell || !w->mom || !w->lf || !w->coef || !w->coef_abs)
-        return JZ_ERR_MEMORY;
-    return JZ_OK;
+    int ok = 1;
+#define GROW(field, count)                                         \
+    do {                                                           \
+        void *grown = realloc(w->field, sizeof(*w->field) * (count)); \
+        if (grown)                                                 \
+            w->field = grown;                                      \
+        else                                                       \
+            ok = 0;                                                \
+    } while (0)
+    GROW(V, 2 * d);
+    GROW(groups, 2 * d);
+    GROW(occupied, d);
+    GROW(reps, d);
+    GROW(sub, d * d);
+    GROW(sub_loops, d);
+    GROW(sub_column, d);
+    GROW(ell, d);
+    GROW(mom, d * d);
+    GROW(lf, d);
+    GROW(coef, 2 * d);
+    GROW(coef_abs, d);
+#undef GROW
+    return ok ? JZ_OK : JZ_ERR_MEMORY;
 }
 
 static int alloc_workspace(workspace *w, int M, int D_max)
@@ -240,7 +250,6 @@ static int ensure_degree(workspace *w, int *D_max, int D)
 {
     if (D <= *D_max)
         return JZ_OK;
-    free_degree_buffers(w);
     *D_max = 2 * D;
     return alloc_degree_buffers(w, *D_max);
 }
@@ -279,7 +288,7 @@ static void pairing(const int64_t *reps, int k, int *V, int *nv, int *groups, in
  * long double or quad (tier 0, 1, 2); a coefficient's rounding error is
  * estimated as the unit roundoff of the tier times the sum of the moduli of
  * its terms (the kernels' cancellation indicator, kernels/_precision.py). */
-static int coefficients(workspace *w, int q, int D, int tier)
+static int coefficients(workspace *w, int q, int D, int tier, int n_threads)
 {
     int nv, ng, status;
     pairing(w->reps, q, w->V, &nv, w->groups, &ng);
@@ -287,7 +296,7 @@ static int coefficients(workspace *w, int q, int D, int tier)
                  const int *, int, int, double *, double *) =
         tier == 0 ? jz_loop_hafnian_zpoly_z
                   : tier == 1 ? jz_loop_hafnian_zpoly_lz : jz_loop_hafnian_zpoly_qz;
-    status = zpoly(w->sub, q, w->sub_loops, w->sub_column, D + 1, w->V, nv, w->groups, ng, 1,
+    status = zpoly(w->sub, q, w->sub_loops, w->sub_column, D + 1, w->V, nv, w->groups, ng, n_threads,
                    w->coef, w->coef_abs);
     const double roundoff = tier_roundoff[tier];
     for (int m = 0; m <= D; m++) {
@@ -416,7 +425,7 @@ static int sample_one(const jz_z *B, int M, const jz_z *loops_in, const jz_z *be
         const jz_z b = B[(size_t)k * M + k], g = w.loops[k];
         normalised n;
         for (int tier = 0; tier < N_TIERS; tier = retry_tier(n, tier, D)) {
-            if ((status = coefficients(&w, q, D, tier)) != JZ_OK)
+            if ((status = coefficients(&w, q, D, tier, 1)) != JZ_OK)
                 goto done;
             n = normaliser(w.ell, w.coef_abs, D, b, g, 1.0, w.mom, w.lf);
             if (resolvable(n))
@@ -479,6 +488,384 @@ int jz_sample_photons(const void *B_, int M, int shots, const void *loops_, cons
                                        : sample_one(B, M, loops + (size_t)s * M,
                                                     beta + (size_t)s * M, u + (size_t)s * M,
                                                     pattern + (size_t)s * M, unresolved + s, st);
+        jz_stop_drain(st, &finished);
+        jz_stop_join(previous);
+    }
+    for (int s = 0; s < shots && failed == JZ_OK; s++)
+        failed = status[s];
+    return jz_stop_end(st, &local, failed);
+}
+
+
+/* ------------------------------------------------------------------------
+ * The fan-out route (jiuzhang_emu/samplers/fanout.py derives it): exact
+ * threshold and pseudo-PNR clicks at one loop-hafnian pass per mode over
+ * ~one row per click (Bulmer et al., Sci. Adv. 8, eabl9236 (2022), with the
+ * sub-detectors' photon numbers drawn from their whole distributions).
+ *
+ * Per mode k (in the caller's order): L(z) over the fired modes' rows, each
+ * row scaled by 1/sqrt(K), then K = n_detectors * F sub-detectors in turn:
+ * sub-detector i draws its photon number from P(x) exp(b' x^2/2 + g' x),
+ * P the N-th derivative polynomial (N photons so far in the mode) of
+ * L(s + x/sqrt K), s = (sum of the heterodyned sub-detectors' beta^*)/sqrt K,
+ * b' = b/K, g' = (g + b s)/sqrt K; the first that sees light fires its
+ * detector, whose other sub-detectors stay heterodyned.  The shift and the
+ * derivatives run in long double, with error bounds carried from the
+ * coefficients' (sums of moduli times the unit roundoff).
+ * ------------------------------------------------------------------------ */
+
+typedef struct {
+    jz_lz *base, *poly;       /* L(center + radius y) in y; the sub-detector's polynomial */
+    long double *base_err, *err, *mod;
+    jz_z center;
+    double radius;
+    int cap;
+} fan_buffers;
+
+static void free_fan(fan_buffers *f)
+{
+    free(f->base); free(f->poly); free(f->base_err); free(f->err); free(f->mod);
+}
+
+/* Room for polynomials of the given degree (and one more), contents kept. */
+static int ensure_fan(fan_buffers *f, int degree)
+{
+    if (degree + 2 <= f->cap)
+        return JZ_OK;
+    const int cap = 2 * (degree + 2);
+    void *p[5] = {realloc(f->base, sizeof(jz_lz) * cap), NULL, NULL, NULL, NULL};
+    if (p[0]) f->base = p[0];
+    p[1] = realloc(f->poly, sizeof(jz_lz) * cap);
+    if (p[1]) f->poly = p[1];
+    p[2] = realloc(f->base_err, sizeof(long double) * cap);
+    if (p[2]) f->base_err = p[2];
+    p[3] = realloc(f->err, sizeof(long double) * cap);
+    if (p[3]) f->err = p[3];
+    p[4] = realloc(f->mod, sizeof(long double) * cap);
+    if (p[4]) f->mod = p[4];
+    for (int i = 0; i < 5; i++)
+        if (!p[i])
+            return JZ_ERR_MEMORY;
+    f->cap = cap;
+    return JZ_OK;
+}
+
+static long double lzabs(jz_lz x) { return fabsl(creall(x)) + fabsl(cimagl(x)); }
+
+/* poly = N-th derivative polynomial of L(s + x/sqrt K) (degree D + N), with
+ * its error bounds in err; written to w->ell / w->coef_abs as float64 and
+ * rescaled (scale_coefficients).  Returns the degree. */
+static int sub_polynomial(fan_buffers *f, workspace *w, int D, int N, jz_z s, int K,
+                          jz_z b_sub, jz_z g_sub)
+{
+    const long double eps = LDBL_EPSILON / 2;
+    const jz_z y = (s - f->center) / f->radius;  /* the shift in the base's variable */
+    const long double as = cabs(y);
+    jz_lz *a = f->poly;
+    for (int m = 0; m <= D; m++) {
+        a[m] = f->base[m];
+        f->err[m] = f->base_err[m];
+        f->mod[m] = lzabs(f->base[m]);
+    }
+    for (int i = 0; i < D; i++)       /* Taylor shift by repeated synthetic division */
+        for (int j = D - 1; j >= i; j--) {
+            a[j] += (jz_lz)y * a[j + 1];
+            f->err[j] += as * f->err[j + 1];
+            f->mod[j] += as * f->mod[j + 1];
+        }
+    long double scale = 1;
+    const long double root = 1 / (f->radius * sqrtl((long double)K));
+    for (int m = 0; m <= D; m++) {
+        a[m] *= scale;
+        f->err[m] = (f->err[m] + eps * (D + 1) * f->mod[m]) * scale;
+        f->mod[m] *= scale;
+        scale *= root;
+    }
+    int deg = D;
+    const long double ab = cabs(b_sub), ag = cabs(g_sub);
+    for (int n = 0; n < N; n++) {     /* P <- P' + (b' x + g') P, in place upwards */
+        a[deg + 1] = 0;
+        f->err[deg + 1] = f->mod[deg + 1] = 0;
+        jz_lz a_prev = 0;             /* the old a[m - 1], err and mod alike */
+        long double e_prev = 0, md_prev = 0;
+        for (int m = 0; m <= deg + 1; m++) {
+            const jz_lz a_m = a[m];
+            const long double e_m = f->err[m], md_m = f->mod[m];
+            jz_lz v = (jz_lz)g_sub * a_m + (jz_lz)b_sub * a_prev;
+            long double e = ag * e_m + ab * e_prev, md = ag * md_m + ab * md_prev;
+            if (m < deg) {
+                v += (long double)(m + 1) * a[m + 1];
+                e += (m + 1) * f->err[m + 1];
+                md += (m + 1) * f->mod[m + 1];
+            }
+            a[m] = v;
+            f->err[m] = e + eps * 3 * md;
+            f->mod[m] = md;
+            a_prev = a_m;
+            e_prev = e_m;
+            md_prev = md_m;
+        }
+        deg++;
+    }
+    for (int m = 0; m <= deg; m++) {
+        w->ell[m] = (jz_z)a[m];
+        w->coef_abs[m] = (double)(f->err[m] + eps * lzabs(a[m]));
+    }
+    scale_coefficients(w->ell, w->coef_abs, deg);
+    return deg;
+}
+
+/* One fan-out draw: the photon number n of a sub-detector whose polynomial
+ * is in w->ell (degree deg), and the rounding mass; JZ_ERR_PRECISION where
+ * the tier's coefficients cannot meet MAX_MASS (*n then undefined, *mass the
+ * estimate, NaN for an unusable normaliser, -J for a walk past MAX_WALK). */
+static int sub_draw(workspace *w, int deg, jz_z b, jz_z g, double u, int64_t *n, double *mass,
+                    normalised *nn)
+{
+    *nn = normaliser(w->ell, w->coef_abs, deg, b, g, 1.0, w->mom, w->lf);
+    if (!resolvable(*nn)) {
+        *mass = nn->norm > 0 && isfinite(nn->norm) ? 2 * nn->coef_error + nn->rounding : NAN;
+        return JZ_ERR_PRECISION;
+    }
+    *mass = 2 * nn->coef_error + nn->rounding;
+    const jz_z a0 = w->ell[0];
+    const double p0 = creal(a0) * creal(a0) + cimag(a0) * cimag(a0);
+    if (p0 > u * nn->norm) {          /* dark: the walk's first step, without its bound */
+        const double a0_abs = fabs(creal(a0)) + fabs(cimag(a0));
+        *n = 0;
+        *mass += 2 * DBL_EPSILON / 2 * (deg + 2) * a0_abs / sqrt(nn->norm);
+        return *mass > MAX_MASS ? JZ_ERR_PRECISION : JZ_OK;
+    }
+    const double J = walk_limit(w->ell, deg, b, g, nn->log_norm, w->mom, w->lf);
+    if (!(J <= MAX_WALK)) {
+        *mass = isnan(J) ? NAN : -J;
+        return JZ_ERR_PRECISION;
+    }
+    double walk_mass;
+    int status = walk(w, deg, b, g, u, nn->norm, J, n, &walk_mass);
+    if (status != JZ_OK)
+        return status;
+    *mass += walk_mass;
+    return *mass > MAX_MASS ? JZ_ERR_PRECISION : JZ_OK;
+}
+
+/* The sub-detectors of mode k, given L's coefficients in f->base: sets
+ * *fired (detectors fired), *N (photons in the fired sub-detectors), *s (the
+ * final shift) and raises *unresolved; JZ_ERR_PRECISION with *refusal set
+ * where the tier missed the budget (the caller retries in the next tier). */
+static int fan_mode(fan_buffers *f, workspace *w, int *D_max, int D, jz_z b, jz_z g,
+                    const jz_z *sub_beta, const double *u, int n_det, int F, int64_t *fired,
+                    int *N, jz_z *s_out, double *unresolved, double *refusal)
+{
+    const int K = n_det * F;
+    const double root = 1 / sqrt((double)K);
+    jz_z wsum = 0;
+    for (int i = 0; i < K; i++)
+        wsum += conj(sub_beta[i]);
+    *fired = 0;
+    *N = 0;
+    double worst = 0;
+    for (int d = 0; d < n_det; d++)
+        for (int i = d * F; i < (d + 1) * F; i++) {
+            wsum -= conj(sub_beta[i]);
+            const jz_z s = wsum * root, b_sub = b / K, g_sub = (g + b * s) * root;
+            int status;
+            if ((status = ensure_fan(f, D + *N + 1)) != JZ_OK ||
+                (status = ensure_degree(w, D_max, D + *N + 1)) != JZ_OK)
+                return status;
+            const int deg = sub_polynomial(f, w, D, *N, s, K, b_sub, g_sub);
+            int64_t n = 0;
+            double mass;
+            normalised nn;
+            status = sub_draw(w, deg, b_sub, g_sub, u[i], &n, &mass, &nn);
+            if (status == JZ_ERR_PRECISION) {
+                *refusal = mass;
+                return status;
+            }
+            if (status != JZ_OK)
+                return status;
+            if (mass > worst)
+                worst = mass;
+            if (n > 0) {
+                *N += (int)n;
+                (*fired)++;
+                break;
+            }
+        }
+    *s_out = wsum * root;
+    if (worst > *unresolved)
+        *unresolved = worst;
+    return JZ_OK;
+}
+
+/* L(z) = lhaf(B_occ; n_occ; loops + z B[occ, k]) as a polynomial in y,
+ * z = center + radius y, from its values at the D + 1 points y = e^{2 pi i
+ * p / (D + 1)} (one jz_loop_hafnian_zeval pass), by the inverse DFT in long
+ * double.  The sub-detectors' shifts s run from beta_k^* to 0 (plus the
+ * ancillas' bridge noise), so the circle is centred at beta_k^* / 2 with
+ * radius |beta_k| / 2 + 1: inside it re-expanding is well conditioned.
+ * Error bound of each coefficient: the mean of the values' (unit roundoff
+ * times their sums of moduli) plus the transform's rounding. */
+static int circle_values(workspace *w, fan_buffers *f, int q, int D, jz_z beta_k, int n_threads)
+{
+    int nv, ng;
+    const int P = D + 1;
+    pairing(w->reps, q, w->V, &nv, w->groups, &ng);
+    f->center = conj(beta_k) / 2;
+    f->radius = cabs(beta_k) / 2 + 1;
+    jz_z *points = malloc(sizeof(jz_z) * P), *loops0 = malloc(sizeof(jz_z) * (q + 1));
+    double *out = malloc(sizeof(double) * 2 * P), *out_abs = malloc(sizeof(double) * P);
+    int status = JZ_ERR_MEMORY;
+    if (points && loops0 && out && out_abs) {
+        for (int p = 0; p < P; p++)
+            points[p] = f->radius * cexp(TWO_PI * I * p / P);
+        for (int a = 0; a < q; a++)
+            loops0[a] = w->sub_loops[a] + f->center * w->sub_column[a];
+        status = jz_loop_hafnian_zeval_z(w->sub, q, loops0, w->sub_column, points, P, w->V, nv,
+                                         w->groups, ng, n_threads, out, out_abs);
+    }
+    if (status == JZ_OK) {
+        long double err = 0, size = 0;
+        for (int p = 0; p < P; p++) {
+            err += DBL_EPSILON / 2 * out_abs[p];
+            size += fabsl((long double)out[2 * p]) + fabsl((long double)out[2 * p + 1]);
+        }
+        for (int m = 0; m < P; m++) {
+            jz_lz c = 0;
+            for (int p = 0; p < P; p++) {
+                const long double angle = -TWO_PI * (long double)((long)p * m % P) / P;
+                c += ((long double)out[2 * p] + I * (long double)out[2 * p + 1]) *
+                     (cosl(angle) + I * sinl(angle));
+            }
+            f->base[m] = c / P;
+            f->base_err[m] = (err + LDBL_EPSILON * P * size) / P;
+        }
+    }
+    free(points); free(loops0); free(out); free(out_abs);
+    return status;
+}
+
+/* One shot of the fan-out route; the clicks go to fired[order[t]]. */
+static int fan_shot(const jz_z *B, int M, const jz_z *loops_in, const jz_z *beta,
+                    const jz_z *sub_beta, const double *u, const int64_t *order, int n_det,
+                    int F, int n_threads, int64_t *fired, double *unresolved, jz_stop *st)
+{
+    const int K = n_det * F;
+    const double root = 1 / sqrt((double)K);
+    int D_max = 16, status;
+    workspace w;
+    fan_buffers f = {0};
+    int *rows = calloc(M, sizeof(int));
+    if ((status = alloc_workspace(&w, M, D_max)) != JZ_OK || !rows ||
+        (status = ensure_fan(&f, D_max)) != JZ_OK) {
+        free_workspace(&w); free_fan(&f); free(rows);
+        return status == JZ_OK ? JZ_ERR_MEMORY : status;
+    }
+    memcpy(w.loops, loops_in, sizeof(jz_z) * M);
+    *unresolved = 0;
+    int D = 0;
+    for (int t = 0; t < M; t++) {
+        const int k = (int)order[t];
+        if (jz_stopped(st)) {
+            status = JZ_INTERRUPTED;
+            break;
+        }
+        for (int i = 0; i < M; i++)
+            w.loops[i] -= B[(size_t)i * M + k] * conj(beta[k]);
+        if ((status = ensure_degree(&w, &D_max, D)) != JZ_OK ||
+            (status = ensure_fan(&f, D)) != JZ_OK)
+            break;
+        int q = 0;
+        for (int i = 0; i < M; i++)
+            if (rows[i])
+                w.occupied[q++] = i;
+        for (int a = 0; a < q; a++) {
+            const int ia = w.occupied[a];
+            for (int c = 0; c < q; c++)
+                w.sub[a * q + c] = B[(size_t)ia * M + w.occupied[c]] * (root * root);
+            w.sub_loops[a] = w.loops[ia] * root;
+            w.sub_column[a] = B[(size_t)ia * M + k] * root;
+            w.reps[a] = rows[ia];
+        }
+        const jz_z b = B[(size_t)k * M + k], g = w.loops[k];
+        int N = 0;
+        jz_z s = 0;
+        double refusal = 0;
+        status = JZ_ERR_PRECISION;
+        /* tier -1: L interpolated from its values on a circle; then its
+         * coefficients directly, in float64, long double, quad */
+        for (int tier = -1; tier < N_TIERS && status == JZ_ERR_PRECISION; tier++) {
+            if ((status = ensure_degree(&w, &D_max, D)) != JZ_OK)
+                break;
+            if (tier < 0)
+                status = circle_values(&w, &f, q, D, beta[k], n_threads);
+            else if ((status = coefficients(&w, q, D, tier, n_threads)) == JZ_OK) {
+                f.center = 0;
+                f.radius = 1;
+                for (int m = 0; m <= D; m++) {
+                    f.base[m] = w.ell[m];
+                    f.base_err[m] = w.coef_abs[m];
+                }
+            }
+            if (status != JZ_OK)
+                break;
+            status = fan_mode(&f, &w, &D_max, D, b, g, sub_beta + (size_t)k * K,
+                              u + (size_t)k * K, n_det, F, &fired[k], &N, &s, unresolved,
+                              &refusal);
+        }
+        if (status == JZ_ERR_PRECISION) {
+            fired[k] = -1;
+            *unresolved = refusal;
+        }
+        if (status != JZ_OK)
+            break;
+        if (N) {
+            rows[k] = N;
+            D += N;
+            for (int i = 0; i < M; i++)
+                w.loops[i] += B[(size_t)i * M + k] * s;
+        }
+    }
+    free_workspace(&w);
+    free_fan(&f);
+    free(rows);
+    return status;
+}
+
+/* Clicks of `shots` shots by the fan-out route: B (M x M), loops and beta
+ * (shots x M), sub_beta and u (shots x M x K, K = n_det F, mode by mode),
+ * order (shots x M: the modes in the order measured).  fired: shots x M
+ * output (detectors fired per mode; -1 marks a refused draw's mode);
+ * unresolved, status per shot.  shot_threads shots run in parallel, each
+ * with inner_threads threads for its loop hafnians; every shot uses only
+ * its own inputs and the loop hafnians do not depend on the threads, so the
+ * clicks do not depend on either. */
+int jz_sample_fanout(const void *B_, int M, int shots, const void *loops_, const void *beta_,
+                     const void *sub_beta_, const double *u, const int64_t *order, int n_det,
+                     int F, int64_t *fired, double *unresolved, int *status, int shot_threads,
+                     int inner_threads)
+{
+    const jz_z *B = B_, *loops = loops_, *beta = beta_, *sub_beta = sub_beta_;
+    if (M < 0 || shots < 0 || n_det < 1 || F < 1)
+        return JZ_ERR_ARGUMENT;
+    const size_t K = (size_t)n_det * F;
+    if (shot_threads < 1)
+        shot_threads = 1;
+    if (inner_threads < 1)
+        inner_threads = 1;
+    jz_stop local, *st = jz_stop_begin(&local);
+    int finished = 0, failed = JZ_OK;
+#pragma omp parallel num_threads(shot_threads)
+    {
+        jz_stop *previous = jz_stop_join(st);
+#pragma omp for schedule(dynamic, 1) nowait
+        for (int s = 0; s < shots; s++)
+            status[s] = jz_stopped(st)
+                            ? JZ_INTERRUPTED
+                            : fan_shot(B, M, loops + (size_t)s * M, beta + (size_t)s * M,
+                                       sub_beta + (size_t)s * M * K, u + (size_t)s * M * K,
+                                       order + (size_t)s * M, n_det, F, inner_threads,
+                                       fired + (size_t)s * M, unresolved + s, st);
         jz_stop_drain(st, &finished);
         jz_stop_join(previous);
     }

@@ -91,6 +91,12 @@ class Detector:
         into this detector's patterns, adding dark counts."""
         raise NotImplementedError
 
+    def fire_dark(self, clicks, dark_count, rng):
+        """Add dark counts to the clicks the light alone caused (shape (shots,
+        M), this detector's counts): a detector the light left dark fires with
+        probability d."""
+        raise InputError(f"{self.kind} detection has no clicks to add dark counts to")
+
 
 @dataclass(frozen=True, eq=False)
 class PhotonNumberResolving(Detector):
@@ -111,6 +117,9 @@ class Threshold(Detector):
 
     def detect(self, photons, dark_count, rng):
         return ((photons > 0) | (rng.random(photons.shape) < dark_count)).astype(np.int64)
+
+    def fire_dark(self, clicks, dark_count, rng):
+        return self.detect(clicks, dark_count, rng)
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,6 +153,10 @@ class PseudoPNR(Detector):
         detectors = rng.integers(0, k, size=int(counts.sum()))
         fired[np.repeat(shots, counts), np.repeat(modes, counts), detectors] = True
         return fired.sum(axis=-1).astype(np.int64)
+
+    def fire_dark(self, clicks, dark_count, rng):
+        """Each of the k - c detectors the light left dark fires with probability d."""
+        return clicks + rng.binomial(self.n_detectors - clicks, np.asarray(dark_count))
 
 
 def coarse_grain_probability(photons, clicks, n_detectors):

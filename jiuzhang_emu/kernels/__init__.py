@@ -14,7 +14,12 @@ ladder), :mod:`~jiuzhang_emu.kernels.checks` (input checks),
 :mod:`~jiuzhang_emu.kernels.reference` (brute-force oracles).
 """
 from jiuzhang_emu.kernels._kernels import HAS_QUAD, openmp_enabled, openmp_max_threads
-from jiuzhang_emu.kernels.chain_rule import click_probabilities, sample_clicks, sample_photons
+from jiuzhang_emu.kernels.chain_rule import (
+    click_probabilities,
+    sample_clicks,
+    sample_fanout,
+    sample_photons,
+)
 from jiuzhang_emu.kernels.precision import AUTO_RTOL, KernelResult
 from jiuzhang_emu.kernels.hafnian import (
     BatchResult,
@@ -50,6 +55,7 @@ __all__ = [
     "permanent",
     "permanent_batch",
     "sample_clicks",
+    "sample_fanout",
     "sample_photons",
     "torontonian",
     "torontonian_batch",

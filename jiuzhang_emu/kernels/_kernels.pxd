@@ -59,6 +59,10 @@ cdef extern from "jz_kernels.h" nogil:
     int jz_sample_photons(const void *B, int M, int shots, const void *loops, const void *beta,
                           const double *u, int64_t *pattern, double *unresolved, int *status,
                           int n_threads)
+    int jz_sample_fanout(const void *B, int M, int shots, const void *loops, const void *beta,
+                         const void *sub_beta, const double *u, const int64_t *order,
+                         int n_det, int F, int64_t *fired, double *unresolved, int *status,
+                         int shot_threads, int inner_threads)
     int jz_sample_clicks_d(const double *G, const double *v, int n_blocks, int block,
                            int shots, const double *u, int64_t *clicks, double *condition,
                            int *status, int n_threads)

@@ -434,6 +434,48 @@ def sample_photons(const double complex[:, ::1] B not None,
     return patterns, unresolved, statuses == JZ_ERR_PRECISION
 
 
+def sample_fanout(const double complex[:, ::1] B not None,
+                  const double complex[:, ::1] loops not None,
+                  const double complex[:, ::1] beta not None,
+                  const double complex[:, :, ::1] sub_beta not None,
+                  const double[:, :, ::1] u not None, const int64_t[:, ::1] order not None,
+                  int n_detectors, int sub_detectors, int shot_threads, int inner_threads):
+    """Exact clicks by fan-out (csrc/sampler.c).  B (M, M); loops, beta and
+    order (shots, M); sub_beta and u (shots, M, K), K = n_detectors *
+    sub_detectors.  Returns (fired int64 (shots, M), unresolved float64
+    (shots,), refused bool (shots,)): a refused shot's draw at the mode marked
+    -1 could not be resolved to the budget in any tier."""
+    cdef int M = B.shape[0], shots = loops.shape[0], status
+    cdef int K = n_detectors * sub_detectors
+    for name, view in (("loops", loops), ("beta", beta)):
+        if view.shape[0] != shots or view.shape[1] != M:
+            raise ValueError(f"{name} must have shape ({shots}, {M}), "
+                             f"got ({view.shape[0]}, {view.shape[1]})")
+    for name, shape in (("sub_beta", (sub_beta.shape[0], sub_beta.shape[1], sub_beta.shape[2])),
+                        ("u", (u.shape[0], u.shape[1], u.shape[2]))):
+        if shape != (shots, M, K):
+            raise ValueError(f"{name} must have shape ({shots}, {M}, {K}), got {shape}")
+    if B.shape[1] != M or order.shape[0] != shots or order.shape[1] != M:
+        raise ValueError(f"B must be ({M}, {M}) and order ({shots}, {M}), got "
+                         f"({B.shape[0]}, {B.shape[1]}) and ({order.shape[0]}, {order.shape[1]})")
+    fired = np.zeros((shots, M), dtype=np.int64)
+    unresolved = np.zeros(shots)
+    statuses = np.zeros(shots, dtype=np.intc)
+    if shots == 0 or M == 0:
+        return fired, unresolved, np.zeros(shots, dtype=bool)
+    cdef int64_t[:, ::1] fi = fired
+    cdef double[::1] unr = unresolved
+    cdef int[::1] st = statuses
+    with nogil:
+        status = jz_sample_fanout(&B[0, 0], M, shots, &loops[0, 0], &beta[0, 0],
+                                  &sub_beta[0, 0, 0], &u[0, 0, 0], &order[0, 0], n_detectors,
+                                  sub_detectors, &fi[0, 0], &unr[0], &st[0], shot_threads,
+                                  inner_threads)
+    if status != JZ_ERR_PRECISION:
+        _check(status, "sample_fanout")
+    return fired, unresolved, statuses == JZ_ERR_PRECISION
+
+
 ctypedef int (*clicks_fn)(const double *, const double *, int, int, int, const double *,
                          int64_t *, double *, int *, int) noexcept nogil
 

@@ -85,6 +85,60 @@ def sample_photons(B, loops, beta, u, n_threads=None):
     return _kernels.sample_photons(B, loops, beta, _uniforms(u, shape), threads)
 
 
+def sample_fanout(B, loops, beta, sub_beta, u, order, n_detectors, sub_detectors,
+                  n_threads=None, shot_threads=1):
+    """Exact threshold / pseudo-PNR clicks of a pure state by fan-out, one shot
+    per row (:mod:`jiuzhang_emu.samplers.fanout` derives the route).
+
+    Parameters
+    ----------
+    B, loops, beta
+        As for :func:`sample_photons`.
+    sub_beta : array_like of shape (shots, M, K)
+        The heterodyne outcomes of each mode's K = n_detectors * sub_detectors
+        sub-detectors (complex).
+    u : array_like of shape (shots, M, K)
+        One uniform number in [0, 1] per sub-detector.
+    order : array_like of int of shape (M,) or (shots, M)
+        The modes in the order they are measured (a permutation).
+    n_detectors, sub_detectors : int
+        Threshold detectors per mode (1, or k for pseudo-PNR) and virtual
+        sub-detectors per detector (F), both >= 1.
+    n_threads : int, optional
+        Threads inside each shot (its loop hafnians); None for all usable cores.
+    shot_threads : int
+        Shots run in parallel; the clicks depend on neither.
+
+    Returns
+    -------
+    fired : ndarray of int64 of shape (shots, M)
+        Detectors fired per mode (0/1 for threshold).
+    unresolved, refused
+        As for :func:`sample_photons`.
+    """
+    threads = effective_n_threads(n_threads)
+    shot_threads = check_integer(shot_threads, "shot_threads", low=1)
+    n_detectors = check_integer(n_detectors, "n_detectors", low=1)
+    sub_detectors = check_integer(sub_detectors, "sub_detectors", low=1)
+    B = as_array(B, "B", (None, None), "complex")
+    M = B.shape[0]
+    if B.shape != (M, M):
+        raise InputError(f"B must be a square matrix, got shape {B.shape}")
+    loops = as_array(loops, "loops", (None, M), "complex")
+    shots, K = loops.shape[0], n_detectors * sub_detectors
+    beta = as_array(beta, "beta", (shots, M), "complex")
+    sub_beta = as_array(sub_beta, "sub_beta", (shots, M, K), "complex")
+    order = as_array(order, "order", (None,) * np.ndim(order), "integer")
+    order = np.ascontiguousarray(np.broadcast_to(order, (shots, M)), dtype=np.int64)
+    if shots and np.any(np.sort(order, axis=1) != np.arange(M)):
+        raise InputError(f"order must be a permutation of the {M} modes, got {order[0].tolist()}")
+    u = as_array(u, "u", (shots, M, K), "real")
+    if u.size and not (u.min() >= 0 and u.max() <= 1):
+        raise InputError(f"u must hold uniform numbers in [0, 1], got {u.min()} .. {u.max()}")
+    return _kernels.sample_fanout(B, loops, beta, sub_beta, u, order, n_detectors,
+                                  sub_detectors, shot_threads, threads)
+
+
 def sample_clicks(G, v, block, u, tier="double", n_threads=None):
     """Exact threshold clicks (before dark counts), one shot per row.
 

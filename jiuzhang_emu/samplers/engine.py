@@ -42,11 +42,12 @@ from jiuzhang_emu import cost
 from jiuzhang_emu.samplers import runtime
 from jiuzhang_emu.samplers.adversaries import ADVERSARIES, adversary_sampler
 from jiuzhang_emu.samplers.exact import PhotonNumberSampler
+from jiuzhang_emu.samplers import fanout
 from jiuzhang_emu.samplers.threshold_chain import ThresholdChainSampler
 from jiuzhang_emu.samplers.workers import map_batches
 
 BATCH_SIZE = 64
-METHODS = ("auto", "exact", "threshold-chain", *ADVERSARIES)
+METHODS = ("auto", "exact", "threshold-chain", "fan-out", *ADVERSARIES)
 #: Methods that sample only threshold detection.
 THRESHOLD_ONLY = ("threshold-chain", "greedy")
 
@@ -125,6 +126,8 @@ def check_method(method, experiment):
         raise InputError(f"method {method!r} samples threshold detectors only, and "
                          f"{experiment.name!r} has {experiment.detector.kind} detection; "
                          f"use 'exact' (or 'auto')")
+    if method == "fan-out":
+        fanout.check_experiment(experiment)
     if method in ADVERSARIES and experiment.sources is None:
         raise InputError(f"method {method!r} replaces the experiment's sources, and "
                          f"{experiment.name!r} is built from a GaussianState, not sources")
@@ -277,6 +280,8 @@ def route_sampler(experiment, method):
         return _ExactCounts(experiment)
     if method == "threshold-chain":
         return ThresholdChainSampler(experiment)
+    if method == "fan-out":
+        return fanout.FanOutSampler(experiment)
     return adversary_sampler(experiment, method)
 
 
@@ -317,7 +322,10 @@ class _BatchDraw:
         if self._sampler is None:
             self._sampler = route_sampler(self.experiment, self.method)
         counts = self._sampler.counts(size, generator)
-        patterns = self.experiment.detector.detect(counts, self._sampler.dark_counts, generator)
+        detector = self.experiment.detector
+        add_dark = detector.fire_dark if getattr(self._sampler, "counts_are_clicks", False) \
+            else detector.detect
+        patterns = add_dark(counts, self._sampler.dark_counts, generator)
         return patterns, self._sampler.unresolved_mass
 
 

@@ -100,25 +100,32 @@ class PhotonNumberSampler:
         S, d = state.williamson()
         noise = np.sqrt(np.clip(d - 1, 0, None))
         self._noise = S * np.concatenate([noise, noise])[None, :]
-        pure_cov = S @ S.T
+        pure_cov = self.pure_cov = S @ S.T
         self._heterodyne = np.linalg.cholesky(pure_cov + np.eye(2 * n))
         self._means = np.asarray(state.means)
         self._B = np.ascontiguousarray(_b_matrix(pure_cov))
         self.n_modes = n
         self.unresolved_mass = 0.0
 
-    def _inputs(self, rng, size):
-        """Per shot: loops gamma + B beta^*, heterodyne outcomes beta and one
-        uniform per mode, drawn in a fixed order from ``rng``."""
+    def heterodyne_draws(self, rng, size):
+        """Per shot: the loops gamma + B beta^* of the pure state after its
+        random displacement, every mode heterodyned, and the heterodyne
+        outcomes beta, shape (size, M) each, drawn in a fixed order from
+        ``rng``; and the displaced means, shape (size, 2M)."""
         n, B = self.n_modes, self._B
         pure_means = self._means + rng.standard_normal((size, 2 * n)) @ self._noise.T
         heterodyne = pure_means + rng.standard_normal((size, 2 * n)) @ self._heterodyne.T
-        uniforms = rng.random((size, n))
         alpha = (pure_means[:, :n] + 1j * pure_means[:, n:]) / 2
         beta = (heterodyne[:, :n] + 1j * heterodyne[:, n:]) / 2
         gamma = alpha - alpha.conj() @ B.T
         loops = gamma + beta.conj() @ B.T
-        return np.ascontiguousarray(loops), np.ascontiguousarray(beta), uniforms
+        return np.ascontiguousarray(loops), np.ascontiguousarray(beta), pure_means
+
+    def _inputs(self, rng, size):
+        """Per shot: loops, heterodyne outcomes (:meth:`heterodyne_draws`)
+        and one uniform per mode, drawn in a fixed order from ``rng``."""
+        loops, beta, _ = self.heterodyne_draws(rng, size)
+        return loops, beta, rng.random((size, self.n_modes))
 
     def sample(self, rng, size=None, n_threads=1):
         """``size`` patterns, int64 array of shape (size, M), by the native
@@ -148,22 +155,31 @@ class PhotonNumberSampler:
     def _draw(self, k, loops, pattern, u):
         B = self._B
         occupied = np.flatnonzero(pattern[:k])
-        reps = pattern[occupied]
-        ell = _polynomial(B[np.ix_(occupied, occupied)], loops[occupied], B[occupied, k], reps)
-        b, g = B[k, k], loops[k]
-        norm = _normaliser(ell, b, g)
-        target = u * norm
-        total, j = 0.0, -1
-        for amplitudes in _amplitudes(ell, b, g):
-            for amplitude in amplitudes:
-                j += 1
-                total += abs(amplitude) ** 2
-                if total > target:
-                    return j
-            left = norm - total
-            if left <= _RESOLVED * norm and j > len(ell) + 4 * abs(g) ** 2 + 16:
-                self.unresolved_mass = max(self.unresolved_mass, left / norm)
-                return j
+        ell = _polynomial(B[np.ix_(occupied, occupied)], loops[occupied], B[occupied, k],
+                          pattern[occupied])
+        j, left = inverse_cdf(ell, B[k, k], loops[k], u)
+        self.unresolved_mass = max(self.unresolved_mass, left)
+        return j
+
+
+def inverse_cdf(ell, b, g, u):
+    """The photon number j that the uniform ``u`` selects from the state
+    L(z) E(z), E = exp(b z^2 / 2 + g z), L(z) = sum_m ell_m z^m: the first j
+    whose cumulative sum_i |sqrt(i!) [z^i] L E|^2 passes u times the
+    normaliser, and the share of the normaliser left unresolved (0 unless
+    the walk stopped at rounding)."""
+    norm = _normaliser(ell, b, g)
+    target = u * norm
+    total, j = 0.0, -1
+    for amplitudes in _amplitudes(ell, b, g):
+        for amplitude in amplitudes:
+            j += 1
+            total += abs(amplitude) ** 2
+            if total > target:
+                return j, 0.0
+        left = norm - total
+        if left <= _RESOLVED * norm and j > len(ell) + 4 * abs(g) ** 2 + 16:
+            return j, left / norm
 
 
 def _refusal(shot, pattern, error):
