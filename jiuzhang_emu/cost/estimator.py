@@ -42,12 +42,12 @@ from jiuzhang_emu.detectors import PseudoPNR, Threshold
 from jiuzhang_emu.errors import InputError
 
 _CHUNK = 1_000
-#: The route of an estimate (the one ``method="auto"`` takes) is
-#: "threshold-chain", the threshold detector's own route, unless "exact" is
-#: predicted cheaper by more than this factor.  At a few modes the fixed
-#: per-shot terms dominate and the model cannot rank routes within tens of
-#: per cent: on a 4-mode experiment it put both within 4 %, and the photon
-#: route measured 3x slower.
+#: The route of an estimate (the one ``method="auto"`` takes) is "fan-out"
+#: where predicted cheaper than every other route; else "threshold-chain",
+#: the threshold detector's own route, unless "exact" is predicted cheaper by
+#: more than this factor.  At a few modes the fixed per-shot terms dominate
+#: and the model cannot rank routes within tens of per cent: on a 4-mode
+#: experiment it put both within 4 %, and the photon route measured 3x slower.
 PHOTON_ROUTE_MARGIN = 1.25
 
 

@@ -76,13 +76,6 @@ class AdvantageRow:
         return f"{format_seconds(self.claim_seconds)}: {c.claim} ({c.source})"
 
 
-def _duration(log10_years):
-    """Years as format_years writes them; under two years in days, hours, ..."""
-    if log10_years < math.log10(2):
-        return format_seconds(10**log10_years * SECONDS_PER_YEAR)
-    return format_years(log10_years)
-
-
 @dataclass(frozen=True)
 class AdvantageTable:
     rows: tuple
@@ -94,9 +87,9 @@ class AdvantageTable:
         for row in self.rows:
             c = row.claim
             error = f" (+-{row.relative_error:.0%})" if row.relative_error else ""
-            here = _duration(row.log10_seconds_here - math.log10(SECONDS_PER_YEAR))
+            here = format_years(row.log10_seconds_here - math.log10(SECONDS_PER_YEAR))
             lines.append(f"| {c.experiment} | {c.task} | {row.model} | {row.route} | "
-                         f"{here}{error} | {_duration(row.log10_years)} on {c.machine} | "
+                         f"{here}{error} | {format_years(row.log10_years)} on {c.machine} | "
                          f"{row.published} |")
         return "\n".join(lines)
 
