@@ -179,6 +179,8 @@ def test_bad_input():
 def test_format_years():
     assert cost.format_years(3.5) == "3.2e+03 years"
     assert cost.format_years(661.2) == "10^661 years"
+    assert cost.format_years(math.log10(1 / 365.25)) == "24 h"  # under two years
+    assert cost.format_years(math.log10(1.5)) == "548 days"
 
 
 @pytest.mark.slow

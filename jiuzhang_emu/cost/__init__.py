@@ -7,7 +7,7 @@ One model, in layers:
   chain-rule step, and the one table of rates;
 * :mod:`~jiuzhang_emu.cost.routes`: each exact route's work for one shot, from
   the pattern drawn, named as the sampler methods ("exact",
-  "threshold-chain");
+  "threshold-chain", "fan-out"), and the fan-out's processing order;
 * :mod:`~jiuzhang_emu.cost.calibration`: the rates of a machine, as a
   :class:`Calibration` (measured by
   :func:`jiuzhang_emu.samplers.calibration.calibrate`);
@@ -30,7 +30,13 @@ from jiuzhang_emu.cost.machines import (
     measure_flops,
     supercomputer,
 )
-from jiuzhang_emu.cost.routes import ROUTES, pattern_log10_seconds, spread
+from jiuzhang_emu.cost.routes import (
+    ROUTES,
+    pattern_log10_seconds,
+    processing_order,
+    route_options,
+    spread,
+)
 
 __all__ = [
     "ROUTES",
@@ -44,6 +50,8 @@ __all__ = [
     "measure_flops",
     "pattern_log10_seconds",
     "predict",
+    "processing_order",
+    "route_options",
     "spread",
     "supercomputer",
 ]

@@ -21,6 +21,8 @@ class Calibration:
     work_seconds: float = RATES["photon_work"]  # "exact"
     call_seconds: float = RATES["photon_call"]
     mode_seconds: float = RATES["photon_mode"]
+    fanout_mode_seconds: float = RATES["fanout_mode"]  # "fan-out" (with call_, work_seconds)
+    fanout_substep_seconds: float = RATES["fanout_substep"]
     extended_factor: float = TIER_FACTORS["click_chain"]["extended"]
     double_double_factor: float = TIER_FACTORS["click_chain"]["double-double"]
     reference_factor: float = TIER_FACTORS["click_chain"]["reference"]

@@ -10,7 +10,14 @@ product prod_{j<k} (2 - d_j) averages to E[2^(c_k)], and a photon count is a
 Poisson mixture, so prod_{j<k} sum_n w(n) e^(-l_j) l_j^n / n! (l_j = alpha_j
 beta_j) averages to E[prod w(n_j)].  Both estimates are unbiased, with
 standard errors from the spread over phase-space samples.  The "exact" route's
-polynomial factor follows from the tilted cumulants of D_k.
+polynomial factor follows from the tilted cumulants of D_k.  The "fan-out"
+route's rows D_k (clicks before mode k in its processing order) are a sum of
+independent Bernoulli terms per phase-space sample (a click with
+"probability" 1 - d_j; pseudo-PNR: each of the k detectors with 1 -
+exp(-l_j / k)), so E[x^(D_k) D_k^p] follows exactly from a forward
+recursion over modes at x = 1, sqrt 2 and -sqrt 2: the last separates even
+and odd D_k, which fixes the ceiling of 2^ceil(D_k / 2) and the floors of
+the leaf's polynomial exactly.
 
 Precision.  The work of the "threshold-chain" route is spread over click numbers like
 2^C P(C) (the same phase-space samples), and the share of shots past each
@@ -30,17 +37,17 @@ import numpy as np
 from jiuzhang_emu.cost.calibration import Calibration
 from jiuzhang_emu.cost.machines import SECONDS_PER_YEAR, scaled_seconds
 from jiuzhang_emu.cost.precision import escalating_clicks
-from jiuzhang_emu.cost.routes import rates
-from jiuzhang_emu.detectors import Threshold
+from jiuzhang_emu.cost.routes import FANOUT_SUBDETECTORS, processing_order, rates
+from jiuzhang_emu.detectors import PseudoPNR, Threshold
 from jiuzhang_emu.errors import InputError
 
 _CHUNK = 1_000
-#: The route of an estimate (the one ``method="auto"`` takes) is
-#: "threshold-chain", the threshold detector's own route, unless "exact" is
-#: predicted cheaper by more than this factor.  At a few modes the fixed
-#: per-shot terms dominate and the model cannot rank routes within tens of
-#: per cent: on a 4-mode experiment it put both within 4 %, and the photon
-#: route measured 3x slower.
+#: The route of an estimate (the one ``method="auto"`` takes) is "fan-out"
+#: where predicted cheaper than every other route; else "threshold-chain",
+#: the threshold detector's own route, unless "exact" is predicted cheaper by
+#: more than this factor.  At a few modes the fixed per-shot terms dominate
+#: and the model cannot rank routes within tens of per cent: on a 4-mode
+#: experiment it put both within 4 %, and the photon route measured 3x slower.
 PHOTON_ROUTE_MARGIN = 1.25
 
 
@@ -89,6 +96,50 @@ def _photon_work(lam):
     return (1 - no_photons).sum(axis=1), work * 2**0.25
 
 
+#: Leaf work of the fan-out's loop hafnian with D rows, ((D + 1) // 2 + 1)^2
+#: (D + 2), as polynomials in D (coefficients of D^0 .. D^3) for even and odd D.
+_EVEN_LEAF = np.array([2.0, 3.0, 1.5, 0.25])
+_ODD_LEAF = np.array([4.5, 5.25, 2.0, 0.25])
+
+
+def _fanout_work(lam, n_detectors):
+    """Per phase-space sample, the estimates of (loop-hafnian calls, their
+    work, sum_k (D_k + 1)^2) of the fan-out route, from the normally ordered
+    photon numbers ``lam`` (samples, modes) in processing order.
+
+    S_p(x) = E[x^D D^p] for the rows D so far; a detector that fires with
+    "probability" q = 1 - e adds a row: S_p <- e S_p + x q sum_{i<=p} C(p, i)
+    S_i.  The work of a call, 2^ceil(D / 2) leaf(D), is 2^(D / 2) (even(D) +
+    sqrt 2 odd(D) + (-1)^D (even(D) - sqrt 2 odd(D))) / 2, with even and odd
+    the leaf's polynomials (all D), i.e. S_p at x = +-sqrt 2.
+    """
+    size, n_modes = lam.shape
+    r2 = math.sqrt(2)
+    xs = np.array([1.0, r2, -r2])[:, None]
+    S0, S1, S2, S3 = (np.full((3, size), float(p == 0), dtype=complex) for p in range(4))
+    plus, minus = (_EVEN_LEAF + r2 * _ODD_LEAF) / 2, (_EVEN_LEAF - r2 * _ODD_LEAF) / 2
+    no_rows = np.ones(size, dtype=complex)  # P(D = 0)
+    calls = np.zeros(size, dtype=complex)
+    work = np.zeros(size, dtype=complex)
+    substeps = np.zeros(size, dtype=complex)
+    e = np.exp(-lam.astype(complex) / n_detectors)
+    for j in range(n_modes):
+        calls += 1 - no_rows
+        work += (plus[0] * S0[1] + plus[1] * S1[1] + plus[2] * S2[1] + plus[3] * S3[1]
+                 + minus[0] * S0[2] + minus[1] * S1[2] + minus[2] * S2[2] + minus[3] * S3[2]
+                 - _EVEN_LEAF[0] * no_rows)
+        substeps += S2[0] + 2 * S1[0] + S0[0]
+        ej = e[:, j]
+        xq = xs * (1 - ej)
+        for _ in range(n_detectors):
+            # (D + 1)^p = sum_i C(p, i) D^i for the terms where the detector fires
+            S0, S1, S2, S3 = (ej * S0 + xq * S0, ej * S1 + xq * (S0 + S1),
+                              ej * S2 + xq * (S0 + 2 * S1 + S2),
+                              ej * S3 + xq * (S0 + 3 * S1 + 3 * S2 + S3))
+            no_rows = no_rows * ej
+    return calls, work, substeps
+
+
 def _tilted_click_numbers(dark):
     """Sum over phase-space samples of the coefficients of
     prod_j (d_j + 2 y (1 - d_j)): the click-number distribution weighted by
@@ -116,7 +167,8 @@ class CostEstimate:
     name: str
     n_modes: int
     routes: dict
-    """route ("exact", "threshold-chain") -> (seconds per sample, standard error)."""
+    """route ("exact", "threshold-chain", "fan-out") -> (seconds per sample,
+    standard error)."""
     calibration: Calibration
     samples: int
     work_by_clicks: object = None
@@ -128,8 +180,13 @@ class CostEstimate:
 
     @property
     def route(self):
-        """The route that ``method="auto"`` takes: "threshold-chain" unless
-        "exact" is predicted cheaper by more than ``PHOTON_ROUTE_MARGIN``."""
+        """The route that ``method="auto"`` takes: "fan-out" where predicted
+        cheaper than every other route, else "threshold-chain" unless "exact"
+        is predicted cheaper by more than ``PHOTON_ROUTE_MARGIN``."""
+        fanout = self.routes.get("fan-out")
+        if fanout is not None and all(fanout[0] < seconds for route, (seconds, _)
+                                      in self.routes.items() if route != "fan-out"):
+            return "fan-out"
         chain = self.routes.get("threshold-chain")
         if chain is not None and chain[0] <= PHOTON_ROUTE_MARGIN * self.routes["exact"][0]:
             return "threshold-chain"
@@ -177,7 +234,8 @@ def predict(experiment, *, samples=20_000, rng=0, calibration=None):
     -------
     CostEstimate
         The "exact" route for every detector; "threshold-chain" as well for
-        threshold detectors.
+        threshold detectors; "fan-out" for threshold and pseudo-PNR
+        detectors of indistinguishable light (``internal_modes == 1``).
     """
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
         raise InputError(f"samples must be an integer >= 2, got {samples!r}")
@@ -198,9 +256,13 @@ def _estimate(experiment, samples, rng, cal):
 
     M, internal = experiment.n_modes, experiment.internal_modes
     threshold = isinstance(experiment.detector, Threshold)
+    fanout = internal == 1 and isinstance(experiment.detector, (Threshold, PseudoPNR))
+    n_detectors = getattr(experiment.detector, "n_detectors", 1)
+    order = processing_order(experiment) if fanout else None
     sampler = PhaseSpaceSampler(experiment.output_state())
     photon_rates, click_rates = rates("exact", cal), rates("threshold-chain", cal)
-    photon_seconds, click_work = [], []
+    fanout_rates = rates("fan-out", cal)
+    photon_seconds, click_work, fanout_seconds = [], [], []
     tilted = np.zeros(M + 1)
     for start in range(0, samples, _CHUNK):
         size = min(_CHUNK, samples - start)
@@ -210,12 +272,20 @@ def _estimate(experiment, samples, rng, cal):
         # the expected terms of routes.log2_terms(pattern, "exact"), priced
         photon_seconds.append(M * internal * photon_rates[0] + calls * photon_rates[1]
                               + work * photon_rates[2])
+        if fanout:
+            # the expected terms of routes.log2_terms(clicks, "fan-out", **route_options), priced
+            calls, work, substeps = _fanout_work(lam[:, order], n_detectors)
+            fanout_seconds.append(M * fanout_rates[0] + calls * fanout_rates[1]
+                                  + work * fanout_rates[2] + n_detectors * FANOUT_SUBDETECTORS
+                                  * substeps * fanout_rates[3])
         if threshold:
             # the click chain draws the light's clicks; dark counts come after
             dark = np.exp(-lam.reshape(size, internal, M).sum(axis=1))
             click_work.append(_click_work(dark))
             tilted += _tilted_click_numbers(dark)
     routes = {"exact": _mean(photon_seconds)}
+    if fanout:
+        routes["fan-out"] = _mean(fanout_seconds)
     if not threshold:
         return CostEstimate(experiment.name, M, routes, cal, samples)
     # shots whose double-precision condition breaks the error budget are

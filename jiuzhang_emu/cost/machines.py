@@ -89,7 +89,10 @@ def format_seconds(seconds):
 
 
 def format_years(log10_years):
-    """'3.4e+03 years', or '10^661 years' beyond floating point."""
+    """'3.4e+03 years', or '10^661 years' beyond floating point; under two
+    years as :func:`format_seconds` writes it ('5.35 h')."""
+    if log10_years < math.log10(2):
+        return format_seconds(10**log10_years * SECONDS_PER_YEAR)
     if log10_years < 300:
         return f"{10**log10_years:.2g} years"
     return f"10^{log10_years:.0f} years"

@@ -9,8 +9,11 @@ unit of work for complex float64 inputs; real inputs cost about a third
 sampled shot (the chain-rule samplers of ``csrc/sampler.c`` and
 ``csrc/click_sampler.c``, whose routes :mod:`jiuzhang_emu.cost` builds from
 the step work here): :func:`zpoly_log2_work`, the work of the loop hafnian
-with repeated rows that a photon chain-rule step calls, and
-:func:`click_chain_log2_subsets`, the subsets a click chain-rule step sums.
+with repeated rows that a photon chain-rule step calls,
+:func:`click_chain_log2_subsets`, the subsets a click chain-rule step sums,
+and :func:`fanout_log2_work`, the loop hafnian and the sub-steps of a click
+fan-out step (the same loop-hafnian kernel as the photon chain rule, so the
+same rates "photon_call" and "photon_work").
 
 ``RATES`` is the one table of rates, seconds per unit of work on one thread
 of the 2-core development machine (AMD EPYC, Zen 5, AVX-512): the per-call
@@ -50,6 +53,12 @@ RATES = {
     "click_mode": 2.6e-7,
     "click_schur": 5e-10,
     "click_subset": 1.4e-7,
+    # the click fan-out, per shot: per mode (initial value: the photon chain
+    # rule's), per unit (D + 1)^2 of a virtual sub-detector's step, D the rows
+    # so far (initial value, not yet measured); its loop-hafnian calls and
+    # their work are priced by "photon_call" and "photon_work" (same kernel)
+    "fanout_mode": 5e-8,
+    "fanout_substep": 2e-9,
 }
 #: Real inputs cost this fraction of complex ones.
 REAL_FACTOR = 0.35
@@ -223,3 +232,33 @@ def click_chain_log2_subsets(clicks):
     """
     c = (np.asarray(clicks) > 0).astype(float)
     return np.cumsum(c, axis=-1) - c
+
+
+def fanout_log2_work(rows):
+    """log2 of the work of each step of the click fan-out route (Bulmer et
+    al., Sci. Adv. 8, eabl9236 (2022)): the loop hafnian of the D_k rows
+    found before mode k, -inf where D_k = 0 (no call), and the (D_k + 1)^2 of
+    one of the mode's virtual sub-detector steps.
+
+    Every row is a different virtual mode (no repeated rows), so the loop
+    hafnian has 2^ceil(D_k / 2) leaves of ((D_k + 1) // 2 + 1)^2 (D_k + 2)
+    multiply-adds: for a 0/1 click pattern this is exactly
+    :func:`zpoly_log2_work` of the pattern.  Pseudo-PNR: a mode whose c
+    detectors fired adds c rows (one per fired detector; a sub-detector that
+    finds two or more photons, rare, would add a repeated row: not counted).
+
+    Parameters
+    ----------
+    rows : array_like of int, shape (..., modes)
+        Rows each mode adds, in the route's processing order.
+
+    Returns
+    -------
+    hafnian, substep : ndarray of float, shape (..., modes)
+    """
+    r = np.asarray(rows, dtype=np.int64)
+    D = np.cumsum(r, axis=-1) - r
+    with np.errstate(divide="ignore"):
+        log2_leaf = np.log2(((D + 1) // 2 + 1.0) ** 2 * (D + 2))
+    hafnian = np.where(D > 0, (D + 1) // 2 + log2_leaf, -np.inf)
+    return hafnian, 2 * np.log2(D + 1.0)
