@@ -28,6 +28,7 @@ from jiuzhang_emu.kernels.hafnian import (
     loop_hafnian,
     loop_hafnian_batch,
     loop_hafnian_polynomial,
+    loop_hafnian_values,
 )
 from jiuzhang_emu.kernels.permanent import permanent, permanent_batch
 from jiuzhang_emu.kernels.torontonian import (
@@ -48,6 +49,7 @@ __all__ = [
     "loop_hafnian",
     "loop_hafnian_batch",
     "loop_hafnian_polynomial",
+    "loop_hafnian_values",
     "loop_torontonian",
     "loop_torontonian_batch",
     "openmp_enabled",

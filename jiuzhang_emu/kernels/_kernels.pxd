@@ -37,6 +37,14 @@ cdef extern from "jz_kernels.h" nogil:
     int jz_loop_hafnian_zpoly_lz(const void *A, int dim, const void *loops, const void *loops1,
                                  int n_z, const int *V, int nv, const int *group_k,
                                  int n_groups, int n_threads, double *out, double *out_abs)
+    int jz_loop_hafnian_zeval_z(const void *A, int dim, const void *loops, const void *loops1,
+                                const void *points, int n_points, const int *V, int nv,
+                                const int *group_k, int n_groups, int n_threads, double *out,
+                                double *out_abs)
+    int jz_loop_hafnian_zeval_lz(const void *A, int dim, const void *loops, const void *loops1,
+                                 const void *points, int n_points, const int *V, int nv,
+                                 const int *group_k, int n_groups, int n_threads, double *out,
+                                 double *out_abs)
     int JZ_HAS_QUAD
     int jz_loop_hafnian_zpoly_qz(const void *A, int dim, const void *loops, const void *loops1,
                                  int n_z, const int *V, int nv, const int *group_k,

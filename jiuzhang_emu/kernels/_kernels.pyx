@@ -200,6 +200,43 @@ def loop_hafnian_zpoly(const double complex[:, ::1] A not None,
     return values[0::2] + 1j * values[1::2], np.asarray(out_abs)
 
 
+ctypedef int (*zeval_fn)(const void *, int, const void *, const void *, const void *, int,
+                         const int *, int, const int *, int, int, double *,
+                         double *) noexcept nogil
+
+
+def loop_hafnian_zeval(const double complex[:, ::1] A not None,
+                       const double complex[::1] loops not None,
+                       const double complex[::1] loops1 not None,
+                       const double complex[::1] points not None,
+                       const int[::1] V not None, const int[::1] group_k not None,
+                       int n_threads, str tier="z"):
+    """Values at z = points of the loop hafnian of the vertex list V of A
+    with loop weights loops + z loops1, in one pass, computed in ``tier``: "z"
+    complex128 or "lz" complex long double.  Returns (complex values
+    (n_points,), sums of |leaf values| (n_points,)), rounded to float64."""
+    if tier not in ("z", "lz"):
+        raise ValueError(f"tier must be 'z' or 'lz', got {tier!r}")
+    cdef int n_points = points.shape[0]
+    if n_points < 1:
+        raise ValueError("points must hold at least one point")
+    cdef zeval_fn fn = jz_loop_hafnian_zeval_z if tier == "z" else jz_loop_hafnian_zeval_lz
+    cdef double[::1] out = np.zeros(2 * n_points)
+    cdef double[::1] out_abs = np.zeros(n_points)
+    cdef const void *a = &A[0, 0] if A.shape[0] else <const void *>_EMPTY
+    cdef const void *l = &loops[0] if loops.shape[0] else <const void *>_EMPTY
+    cdef const void *l1 = &loops1[0] if loops1.shape[0] else <const void *>_EMPTY
+    cdef const int *v = &V[0] if V.shape[0] else NULL
+    cdef const int *g = &group_k[0] if group_k.shape[0] else NULL
+    cdef int dim = A.shape[0], nv = V.shape[0], ng = group_k.shape[0], status
+    with nogil:
+        status = fn(a, dim, l, l1, &points[0], n_points, v, nv, g, ng, n_threads, &out[0],
+                    &out_abs[0])
+    _check(status, "loop_hafnian_zeval")
+    values = np.asarray(out)
+    return values[0::2] + 1j * values[1::2], np.asarray(out_abs)
+
+
 ctypedef struct haf_batch:
     haf_fn fn
     const char *a

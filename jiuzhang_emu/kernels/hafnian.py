@@ -28,6 +28,7 @@ from jiuzhang_emu._threads import effective_n_threads
 from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.kernels import _kernels, work
 from jiuzhang_emu.kernels.checks import (
+    as_array,
     as_matrix,
     as_reps,
     as_vector,
@@ -364,3 +365,41 @@ def loop_hafnian_polynomial(A, loops, loops1, n_z, *, reps=None, tier="z", n_thr
     loops1 = as_vector(loops1, "loops1", dim).astype(np.complex128)
     V, group_k = _pairing(as_reps(reps, dim), True)
     return _kernels.loop_hafnian_zpoly(A, loops, loops1, n_z, V, group_k, threads, tier)
+
+
+def loop_hafnian_values(A, loops, loops1, points, *, reps=None, tier="z", n_threads=None):
+    """Values of the loop hafnian of A with loop weights ``loops + z loops1``
+    at each z of ``points``, all in one pass: the edge polynomials are shared
+    and only the leaf polynomial is carried per point (the fan-out sampler's
+    L(z) on a circle, csrc/sampler.c).
+
+    Parameters
+    ----------
+    A, loops, loops1, reps, n_threads
+        As for :func:`loop_hafnian_polynomial`.
+    points : array_like of shape (n,)
+        The values of z, n >= 1.
+    tier : {"z", "lz"}
+        Complex128 or complex long double.
+
+    Returns
+    -------
+    values : ndarray of complex of shape (n,)
+    abs_sums : ndarray of shape (n,)
+        Sum of the moduli of each value's terms: times the tier's unit
+        roundoff, its absolute error.
+    """
+    threads = effective_n_threads(n_threads)
+    if tier not in ("z", "lz"):
+        raise InputError(f"tier must be 'z' or 'lz', got {tier!r}")
+    A = as_matrix(A, "A")
+    check_symmetric(A, "A")
+    dim = A.shape[0]
+    A = A.astype(np.complex128)
+    loops = as_vector(loops, "loops", dim).astype(np.complex128)
+    loops1 = as_vector(loops1, "loops1", dim).astype(np.complex128)
+    points = as_array(points, "points", (None,), "complex")
+    if not len(points):
+        raise InputError("points must hold at least one value of z, got none")
+    V, group_k = _pairing(as_reps(reps, dim), True)
+    return _kernels.loop_hafnian_zeval(A, loops, loops1, points, V, group_k, threads, tier)

@@ -16,8 +16,11 @@ plan, a collector and a bar.
 Each route draws with a per-route sampler (:func:`route_sampler`):
 ``counts(size, rng)``, the counts at the detectors before the detector
 model, shape (size, M) (photon numbers; clicks for the click chain and the
-greedy spoofer), ``dark_counts`` for the detector model and
-``unresolved_mass``.  The detector model then turns counts into patterns.
+greedy spoofer; fired detectors for the fan-out route), ``dark_counts`` for
+the detector model and ``unresolved_mass``.  The detector model then turns
+counts into patterns: photon numbers by ``detect``, the counts of a sampler
+with ``counts_are_clicks`` (the fan-out route) by ``fire_dark``, which adds
+dark counts only.
 
 Randomness and parallel runs: ``rng`` is anything
 :func:`numpy.random.default_rng` accepts.  Batch i uses the child seed
@@ -429,12 +432,14 @@ def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=No
     experiment : Experiment
     shots : int
     rng : None, int, SeedSequence or Generator
-    method : {"auto", "exact", "threshold-chain", "thermal", "squashed", "coherent", \
-"distinguishable", "uniform", "greedy"}
+    method : {"auto", "exact", "threshold-chain", "fan-out", "thermal", "squashed", \
+"coherent", "distinguishable", "uniform", "greedy"}
         "exact": photon-number sampling, coarse-grained by the detector
         model.  "threshold-chain": the torontonian chain rule (threshold
-        detectors).  "auto": the exact route predicted to be cheaper.  The
-        others: the classical adversaries of
+        detectors).  "fan-out": threshold and pseudo-PNR clicks at a cost
+        ~2^(clicks / 2) (:mod:`jiuzhang_emu.samplers.fanout`;
+        indistinguishable light).  "auto": the exact route predicted to be
+        cheapest.  The others: the classical adversaries of
         :mod:`jiuzhang_emu.samplers.adversaries`.
     n_workers : int
         Local worker processes; the samples do not depend on it.

@@ -58,12 +58,16 @@ from math import sqrt
 
 import numpy as np
 
+from jiuzhang_emu._threads import effective_n_threads
 from jiuzhang_emu.detectors import PseudoPNR, Threshold
-from jiuzhang_emu.errors import InputError
+from jiuzhang_emu.errors import InputError, PrecisionLimitError
 from jiuzhang_emu.kernels import sample_fanout
 from jiuzhang_emu.kernels.checks import check_integer
-from jiuzhang_emu.samplers.exact import PhotonNumberSampler, _polynomial, _refusal, inverse_cdf
+from jiuzhang_emu.samplers.exact import MAX_MASS, PhotonNumberSampler, _polynomial, inverse_cdf
 
+#: Experiments of up to this many modes run a batch's shots in parallel;
+#: larger ones share each shot's loop hafnians among the threads.
+SHOTS_IN_PARALLEL = 24
 #: Sub-detectors per detector (F).  A click adds a second row with probability
 #: ~ (mean photons of the mode) / (2 F); a sub-detector costs O(rows^2).
 SUB_DETECTORS = 16
@@ -93,18 +97,20 @@ class FanOutSampler:
     sub_detectors : int
         F >= 1, the virtual sub-detectors per detector: any F is exact; a
         larger one adds fewer second rows at a little more arithmetic.
-    n_threads : int
-        Threads inside one shot (the loop hafnians); the clicks do not depend
-        on it.
+    n_threads : int, optional
+        Threads, None for all usable cores: inside each shot (its loop
+        hafnians), or over the shots of a batch for experiments of up to
+        ``SHOTS_IN_PARALLEL`` modes, whose shots are too short to share.  The
+        clicks depend on neither.
     """
 
     #: The counts are clicks: the detector model adds dark counts only.
     counts_are_clicks = True
 
-    def __init__(self, experiment, sub_detectors=SUB_DETECTORS, n_threads=1):
+    def __init__(self, experiment, sub_detectors=SUB_DETECTORS, n_threads=None):
         check_experiment(experiment)
         self.sub_detectors = check_integer(sub_detectors, "sub_detectors", low=1)
-        self.n_threads = check_integer(n_threads, "n_threads", low=1)
+        self.n_threads = effective_n_threads(n_threads)
         self.n_detectors = getattr(experiment.detector, "n_detectors", 1)
         self.dark_counts = experiment.detector.dark_counts(experiment.n_modes)
         self._pure = PhotonNumberSampler(experiment.output_state())
@@ -144,12 +150,21 @@ class FanOutSampler:
     def counts(self, size, rng):
         """Clicks of ``size`` shots, shape (size, M), by the native route."""
         loops, beta, sub_beta, u, orders = self._inputs(rng, size)
+        inner, shots = self.n_threads, 1
+        if self.n_modes <= SHOTS_IN_PARALLEL:
+            inner, shots = 1, self.n_threads
         clicks, unresolved, refused = sample_fanout(
             self._pure._B, loops, beta, sub_beta, u, orders, self.n_detectors,
-            self.sub_detectors, self.n_threads)
+            self.sub_detectors, inner, shots)
         if refused.any():
             shot = int(np.flatnonzero(refused)[0])
-            raise _refusal(shot, clicks[shot][orders[shot]], unresolved[shot])
+            mode = int(np.flatnonzero(clicks[shot] < 0)[0])
+            raise PrecisionLimitError(
+                f"the fan-out route cannot resolve the draw of shot {shot} at mode {mode} "
+                f"(after {int(np.sum(clicks[shot] > 0))} clicks): its estimated rounding "
+                f"error {unresolved[shot]:.2g} exceeds the budget {MAX_MASS:g} in every "
+                f"precision tier (NaN: an unusable normaliser; negative: a photon-number tail "
+                f"past the walk's limit)")
         self.unresolved_mass = max(self.unresolved_mass, float(unresolved.max(initial=0)))
         return clicks
 
