@@ -118,20 +118,22 @@ static void FN(haf_contract)(const FN(haf_ctx) *cx, const T *b, const T *l, cons
             }
         }
     }
-    if (cx->zp) {  /* g'_p = g_p (1 + x t(z_p)) at each point */
-        T tp[P];
-        for (int pt = 0; pt < NG; pt++) {
-            const T z = cx->zp[pt], z2 = z * z;
-            for (int u = 0; u < D; u++)
-                tp[u] = t[u] + z * t[P + u] + z2 * t[2 * P + u];
-            const T *gp = g + (size_t)pt * P;
-            T *c = cg + (size_t)pt * P;
-            for (int u = 0; u <= D; u++)
-                c[u] = gp[u];
-            for (int u = 0; u < D; u++) {
-                const T a = gp[u];
-                for (int v = 0; v < D - u; v++)
-                    c[u + v + 1] += a * tp[v];
+    if (cx->zp) {  /* g'_p = g_p (1 + x t(z_p)); g point-minor: [x^u] at point p is g[u NG + p] */
+        T tp[(size_t)(D > 0 ? D : 1) * NG];
+        for (int u = 0; u < D; u++)
+            for (int pt = 0; pt < NG; pt++) {
+                const T z = cx->zp[pt];
+                tp[(size_t)u * NG + pt] = t[u] + z * (t[P + u] + z * t[2 * P + u]);
+            }
+        for (size_t e = 0; e < (size_t)(D + 1) * NG; e++)
+            cg[e] = g[e];
+        for (int u = 0; u < D; u++) {
+            const T *gu = g + (size_t)u * NG;
+            for (int v = 0; v < D - u; v++) {
+                const T *tv = tp + (size_t)v * NG;
+                T *c = cg + (size_t)(u + v + 1) * NG;
+                for (int pt = 0; pt < NG; pt++)
+                    c[pt] += gu[pt] * tv[pt];
             }
         }
         return;
@@ -191,7 +193,7 @@ static void FN(haf_rec)(const FN(haf_ctx) *cx, FN(haf_work) *w, int gidx,
     const int n = cx->n, NG = cx->NG, P = cx->P;
     if (gidx < 0) {
         for (int zi = 0; zi < NG; zi++)
-            FN(haf_add)(&acc[zi], weight * g[(size_t)zi * P + n]);
+            FN(haf_add)(&acc[zi], weight * g[cx->zp ? (size_t)n * NG + zi : (size_t)zi * P + n]);
         return;
     }
     const int k = cx->group_k[gidx];
@@ -220,13 +222,18 @@ static void FN(haf_rec)(const FN(haf_ctx) *cx, FN(haf_work) *w, int gidx,
                     }
                 }
         if (cx->zp) {
-            for (int pt = 0; pt < NG; pt++) {
-                const T z = cx->zp[pt], z2 = z * z;
-                T val = 0;
-                for (int u = 0; u < n; u++)
-                    val += g[(size_t)pt * P + u] * (tn[u] + z * tn[P + u] + z2 * tn[2 * P + u]);
-                FN(haf_add)(&acc[pt], weight * val);
+            T val[NG];
+            for (int pt = 0; pt < NG; pt++)
+                val[pt] = 0;
+            for (int u = 0; u < n; u++) {
+                const T *gu = g + (size_t)u * NG;
+                for (int pt = 0; pt < NG; pt++) {
+                    const T z = cx->zp[pt];
+                    val[pt] += gu[pt] * (tn[u] + z * (tn[P + u] + z * tn[2 * P + u]));
+                }
             }
+            for (int pt = 0; pt < NG; pt++)
+                FN(haf_add)(&acc[pt], weight * val[pt]);
             return;
         }
         for (int zi = 0; zi < NG; zi++) {
@@ -360,7 +367,7 @@ static int FN(haf_generic)(const TIN *A, int dim, const TIN *loops, const TIN *l
             l0[(size_t)(j * NL + 1) * P] = V[j] < 0 ? 0 : (T)loops1[V[j]];
     }
     for (int pt = 0; pt < (zp ? NG : 1); pt++)
-        g0[(size_t)pt * P] = 1;
+        g0[pt] = 1;  /* [x^0] at every point (point-minor) or of z^0 */
 
     /* tasks: all branch choices of the first G groups processed.  A task
      * replays its branch choices from the root, so at least JZ_TASK_DEPTH
