@@ -59,6 +59,7 @@ from math import sqrt
 import numpy as np
 
 from jiuzhang_emu._threads import effective_n_threads
+from jiuzhang_emu.cost.routes import FANOUT_SUBDETECTORS
 from jiuzhang_emu.detectors import PseudoPNR, Threshold
 from jiuzhang_emu.errors import InputError, PrecisionLimitError
 from jiuzhang_emu.kernels import sample_fanout
@@ -68,9 +69,10 @@ from jiuzhang_emu.samplers.exact import MAX_MASS, PhotonNumberSampler, _polynomi
 #: Experiments of up to this many modes run a batch's shots in parallel;
 #: larger ones share each shot's loop hafnians among the threads.
 SHOTS_IN_PARALLEL = 24
-#: Sub-detectors per detector (F).  A click adds a second row with probability
-#: ~ (mean photons of the mode) / (2 F); a sub-detector costs O(rows^2).
-SUB_DETECTORS = 16
+#: Sub-detectors per detector (F), the cost model's: a click adds a second row
+#: with probability ~ (mean photons of the mode) / (2 F); a sub-detector costs
+#: O(rows^2) arithmetic.
+SUB_DETECTORS = FANOUT_SUBDETECTORS
 
 
 def check_experiment(experiment):
