@@ -59,6 +59,10 @@ static const double tier_roundoff[3] = {DBL_EPSILON / 2, LDBL_EPSILON / 2, 0x1p-
 /* ... and at most at MAX_WALK photons: beyond, the draw is refused. */
 #define MAX_WALK 1e7
 #define TWO_PI 6.283185307179586476925286766559L
+/* The fan-out route's quad retry costs a software-arithmetic loop hafnian of
+ * all the rows so far (~50x float64): past this many rows a mode that long
+ * double cannot resolve is refused at once. */
+#define FANOUT_QUAD_MAX_ROWS 30
 
 /* log2 sqrt(m!), summed (lgamma writes the global signgam: not thread-safe) */
 static double log2_sqrt_factorial(int m)
@@ -794,7 +798,8 @@ static int fan_shot(const jz_z *B, int M, const jz_z *loops_in, const jz_z *beta
         status = JZ_ERR_PRECISION;
         /* tier -1: L interpolated from its values on a circle; then its
          * coefficients directly, in float64, long double, quad */
-        for (int tier = -1; tier < N_TIERS && status == JZ_ERR_PRECISION; tier++) {
+        for (int tier = -1; tier < N_TIERS && status == JZ_ERR_PRECISION &&
+                            (tier < 2 || D <= FANOUT_QUAD_MAX_ROWS); tier++) {
             if ((status = ensure_degree(&w, &D_max, D)) != JZ_OK)
                 break;
             if (tier < 0)
