@@ -357,14 +357,20 @@ def loop_hafnian_polynomial(A, loops, loops1, n_z, *, reps=None, tier="z", n_thr
     if tier not in POLYNOMIAL_TIERS:
         raise InputError(f"tier must be one of {POLYNOMIAL_TIERS}, got {tier!r}")
     n_z = check_integer(n_z, "n_z", low=1)
+    A, loops, loops1, V, group_k = _linear_loops(A, loops, loops1, reps)
+    return _kernels.loop_hafnian_zpoly(A, loops, loops1, n_z, V, group_k, threads, tier)
+
+
+def _linear_loops(A, loops, loops1, reps):
+    """The checked complex inputs of a loop hafnian with loops linear in z,
+    and its pairing."""
     A = as_matrix(A, "A")
     check_symmetric(A, "A")
     dim = A.shape[0]
-    A = A.astype(np.complex128)
     loops = as_vector(loops, "loops", dim).astype(np.complex128)
     loops1 = as_vector(loops1, "loops1", dim).astype(np.complex128)
     V, group_k = _pairing(as_reps(reps, dim), True)
-    return _kernels.loop_hafnian_zpoly(A, loops, loops1, n_z, V, group_k, threads, tier)
+    return A.astype(np.complex128), loops, loops1, V, group_k
 
 
 def loop_hafnian_values(A, loops, loops1, points, *, reps=None, tier="z", n_threads=None):
@@ -392,14 +398,8 @@ def loop_hafnian_values(A, loops, loops1, points, *, reps=None, tier="z", n_thre
     threads = effective_n_threads(n_threads)
     if tier not in ("z", "lz"):
         raise InputError(f"tier must be 'z' or 'lz', got {tier!r}")
-    A = as_matrix(A, "A")
-    check_symmetric(A, "A")
-    dim = A.shape[0]
-    A = A.astype(np.complex128)
-    loops = as_vector(loops, "loops", dim).astype(np.complex128)
-    loops1 = as_vector(loops1, "loops1", dim).astype(np.complex128)
+    A, loops, loops1, V, group_k = _linear_loops(A, loops, loops1, reps)
     points = as_array(points, "points", (None,), "complex")
     if not len(points):
         raise InputError("points must hold at least one value of z, got none")
-    V, group_k = _pairing(as_reps(reps, dim), True)
     return _kernels.loop_hafnian_zeval(A, loops, loops1, points, V, group_k, threads, tier)
