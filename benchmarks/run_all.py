@@ -147,7 +147,7 @@ def cost_lines(report):
 
 def plot_cost(report, path, plt):
     fig, ax = plt.subplots(figsize=(5, 3.6))
-    for route in ("threshold-chain", "exact"):
+    for route in ("threshold-chain", "exact", "fan-out"):
         checks = [c for c in report["checks"] if c["route"] == route]
         if not checks:
             continue

@@ -283,6 +283,25 @@ class GaussianState:
         S = root @ O * np.sqrt(np.concatenate([mu, mu]))[None, :]
         return S, 1 / mu
 
+    def pure_decomposition(self):
+        """The state as a pure state under a random displacement (Williamson):
+        cov = T + W, T = S S^T pure, W = S (D - I) S^T = noise noise^T.
+
+        A draw of the state is the pure state T displaced to
+        ``means + noise @ z``, z standard normal (the exact samplers' first
+        step per shot).
+
+        Returns
+        -------
+        pure_cov : ndarray of shape (2M, 2M)
+            T, the covariance of the pure state (xxpp, hbar = 2).
+        noise : ndarray of shape (2M, 2M)
+            The displacement's covariance factor: W = noise @ noise.T.
+        """
+        S, d = self.williamson()
+        excess = np.sqrt(np.clip(d - 1, 0, None))
+        return S @ S.T, S * np.concatenate([excess, excess])[None, :]
+
     # -- operations -------------------------------------------------------
     def tensor(self, *others):
         """The product state self ⊗ others (mode order kept)."""

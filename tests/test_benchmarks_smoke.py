@@ -81,7 +81,7 @@ def test_cost_model_benchmark_and_summary(tmp_path):
             in proc.stdout)
     assert "Jiuzhang 4.0" in proc.stdout
     checks = json.loads((tmp_path / "cost_model.json").read_text())["checks"]
-    assert {c["route"] for c in checks} == {"threshold-chain", "exact"}
+    assert {c["route"] for c in checks} == {"threshold-chain", "exact", "fan-out"}
     assert all(c["measured"] > 0 and c["predicted"] > 0 for c in checks)
 
     sizes = [20, 24, 28, 32]

@@ -329,3 +329,17 @@ def test_mode_vacuum_probabilities(transmission, seed, thewalrus_covariance):
         mu, cov = reduced_gaussian(s.means, s.cov, [j])
         mu, cov = tw_loss(mu, cov, transmission, 0)
         assert abs(got[j] - density_matrix_element(mu, cov, [0], [0])) < TOL
+
+
+def test_pure_decomposition_splits_a_lossy_state():
+    """cov = T + noise noise^T with T pure (det T = 1, its symplectic
+    eigenvalues 1) and the noise positive semi-definite; a pure state has no
+    noise."""
+    experiment = jz.presets.jiuzhang_like(6, r=1.2, transmission=0.3, rng=2)
+    state = experiment.output_state()
+    pure_cov, noise = state.pure_decomposition()
+    np.testing.assert_allclose(pure_cov + noise @ noise.T, state.cov, atol=1e-10)
+    _, d = GaussianState(pure_cov).williamson()
+    np.testing.assert_allclose(d, 1, atol=1e-8)
+    pure = GaussianState(pure_cov)
+    np.testing.assert_allclose(pure.pure_decomposition()[1], 0, atol=1e-6)

@@ -33,7 +33,7 @@ from jiuzhang_emu.cost.machines import (
 from jiuzhang_emu.cost.routes import (
     ROUTES,
     pattern_log10_seconds,
-    processing_order,
+    vacuum_orders,
     route_options,
     spread,
 )
@@ -50,7 +50,7 @@ __all__ = [
     "measure_flops",
     "pattern_log10_seconds",
     "predict",
-    "processing_order",
+    "vacuum_orders",
     "route_options",
     "spread",
     "supercomputer",

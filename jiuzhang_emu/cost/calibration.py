@@ -21,7 +21,9 @@ class Calibration:
     work_seconds: float = RATES["photon_work"]  # "exact"
     call_seconds: float = RATES["photon_call"]
     mode_seconds: float = RATES["photon_mode"]
-    fanout_mode_seconds: float = RATES["fanout_mode"]  # "fan-out" (with call_, work_seconds)
+    fanout_mode_seconds: float = RATES["fanout_mode"]  # "fan-out"
+    fanout_call_seconds: float = RATES["fanout_call"]
+    fanout_work_seconds: float = RATES["fanout_work"]
     fanout_substep_seconds: float = RATES["fanout_substep"]
     extended_factor: float = TIER_FACTORS["click_chain"]["extended"]
     double_double_factor: float = TIER_FACTORS["click_chain"]["double-double"]

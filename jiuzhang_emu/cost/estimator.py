@@ -11,7 +11,13 @@ Poisson mixture, so prod_{j<k} sum_n w(n) e^(-l_j) l_j^n / n! (l_j = alpha_j
 beta_j) averages to E[prod w(n_j)].  Both estimates are unbiased, with
 standard errors from the spread over phase-space samples.  The "exact" route's
 polynomial factor follows from the tilted cumulants of D_k.  The "fan-out"
-route's rows D_k (clicks before mode k in its processing order) are a sum of
+route orders the modes per shot from the shot's Williamson displacement mu
+(:func:`~jiuzhang_emu.cost.routes.vacuum_orders`); given mu it is a
+fixed-order chain on the pure state displaced by mu.  So each phase-space
+sample draws mu, orders the modes by it, and takes one positive-P sample of
+that displaced pure state (the undisplaced pure state's, shifted by mu):
+unbiased over mu and the chain.  Its rows D_k (clicks before mode k in
+that order) are a sum of
 independent Bernoulli terms per phase-space sample (a click with
 "probability" 1 - d_j; pseudo-PNR: each of the k detectors with 1 -
 exp(-l_j / k)), so E[x^(D_k) D_k^p] follows exactly from a forward
@@ -37,18 +43,25 @@ import numpy as np
 from jiuzhang_emu.cost.calibration import Calibration
 from jiuzhang_emu.cost.machines import SECONDS_PER_YEAR, scaled_seconds
 from jiuzhang_emu.cost.precision import escalating_clicks
-from jiuzhang_emu.cost.routes import FANOUT_SUBDETECTORS, processing_order, rates
+from jiuzhang_emu.cost.routes import FANOUT_SUBDETECTORS, rates, vacuum_orders
 from jiuzhang_emu.detectors import PseudoPNR, Threshold
 from jiuzhang_emu.errors import InputError
+from jiuzhang_emu.states import GaussianState
 
 _CHUNK = 1_000
 #: The route of an estimate (the one ``method="auto"`` takes) is "fan-out"
-#: where predicted cheaper than every other route; else "threshold-chain",
+#: where predicted cheaper than every other route by ``FANOUT_ROUTE_MARGIN``;
+#: else "threshold-chain",
 #: the threshold detector's own route, unless "exact" is predicted cheaper by
 #: more than this factor.  At a few modes the fixed per-shot terms dominate
 #: and the model cannot rank routes within tens of per cent: on a 4-mode
 #: experiment it put both within 4 %, and the photon route measured 3x slower.
 PHOTON_ROUTE_MARGIN = 1.25
+#: Tiny experiments: the fan-out's per-shot Python work (its sub-detector
+#: draws, in the per-mode rate) is as large as the other routes' whole shot
+#: (4 modes: 35-60 us per shot, as the photon route), so it is taken only
+#: where predicted this much cheaper than every other route.
+FANOUT_ROUTE_MARGIN = 2.0
 
 
 def _prefix(x):
@@ -97,9 +110,9 @@ def _photon_work(lam):
 
 
 #: Leaf work of the fan-out's loop hafnian with D rows, ((D + 1) // 2 + 1)^2
-#: (D + 2), as polynomials in D (coefficients of D^0 .. D^3) for even and odd D.
-_EVEN_LEAF = np.array([2.0, 3.0, 1.5, 0.25])
-_ODD_LEAF = np.array([4.5, 5.25, 2.0, 0.25])
+#: (D + 1), as polynomials in D (coefficients of D^0 .. D^3) for even and odd D.
+_EVEN_LEAF = np.array([1.0, 2.0, 1.25, 0.25])
+_ODD_LEAF = np.array([2.25, 3.75, 1.75, 0.25])
 
 
 def _fanout_work(lam, n_detectors):
@@ -181,10 +194,12 @@ class CostEstimate:
     @property
     def route(self):
         """The route that ``method="auto"`` takes: "fan-out" where predicted
-        cheaper than every other route, else "threshold-chain" unless "exact"
-        is predicted cheaper by more than ``PHOTON_ROUTE_MARGIN``."""
+        cheaper than every other route by ``FANOUT_ROUTE_MARGIN``, else
+        "threshold-chain" unless "exact" is predicted cheaper by more than
+        ``PHOTON_ROUTE_MARGIN``."""
         fanout = self.routes.get("fan-out")
-        if fanout is not None and all(fanout[0] < seconds for route, (seconds, _)
+        if fanout is not None and all(FANOUT_ROUTE_MARGIN * fanout[0] < seconds
+                                      for route, (seconds, _)
                                       in self.routes.items() if route != "fan-out"):
             return "fan-out"
         chain = self.routes.get("threshold-chain")
@@ -258,8 +273,15 @@ def _estimate(experiment, samples, rng, cal):
     threshold = isinstance(experiment.detector, Threshold)
     fanout = internal == 1 and isinstance(experiment.detector, (Threshold, PseudoPNR))
     n_detectors = getattr(experiment.detector, "n_detectors", 1)
-    order = processing_order(experiment) if fanout else None
-    sampler = PhaseSpaceSampler(experiment.output_state())
+    state = experiment.output_state()
+    sampler = PhaseSpaceSampler(state)
+    if fanout:
+        # per shot the route orders the modes by the displacement mu of the
+        # pure state (Williamson); given mu it is a fixed-order chain on the
+        # pure state displaced by mu, whose positive-P samples are the
+        # undisplaced pure state's shifted by mu
+        pure_cov, noise = state.pure_decomposition()
+        pure_sampler = PhaseSpaceSampler(GaussianState._unchecked(pure_cov, np.zeros(2 * M)))
     photon_rates, click_rates = rates("exact", cal), rates("threshold-chain", cal)
     fanout_rates = rates("fan-out", cal)
     photon_seconds, click_work, fanout_seconds = [], [], []
@@ -274,7 +296,12 @@ def _estimate(experiment, samples, rng, cal):
                               + work * photon_rates[2])
         if fanout:
             # the expected terms of routes.log2_terms(clicks, "fan-out", **route_options), priced
-            calls, work, substeps = _fanout_work(lam[:, order], n_detectors)
+            mu = state.means + rng.standard_normal((size, 2 * M)) @ noise.T
+            order = vacuum_orders(pure_cov, mu)
+            shift = (mu[:, :M] + 1j * mu[:, M:]) / 2
+            alpha, beta = pure_sampler.sample(size, rng)
+            lam_pure = np.take_along_axis((alpha + shift) * (beta + shift.conj()), order, axis=1)
+            calls, work, substeps = _fanout_work(lam_pure, n_detectors)
             fanout_seconds.append(M * fanout_rates[0] + calls * fanout_rates[1]
                                   + work * fanout_rates[2] + n_detectors * FANOUT_SUBDETECTORS
                                   * substeps * fanout_rates[3])

@@ -12,6 +12,11 @@ stored in sample files):
   (:func:`jiuzhang_emu.kernels.work.click_chain_log2_subsets`), the last two
   times internal_modes^2 for partly distinguishable light (a 2 x 2 block of internal
   modes per detector).
+* ``"fan-out"``: clicks by fan-out (threshold and pseudo-PNR detectors,
+  indistinguishable light; samplers/fanout.py).  Terms: the modes, the
+  loop-hafnian passes (jz_loop_hafnian_zeval) and their work, and the
+  virtual sub-detector steps (:func:`jiuzhang_emu.kernels.work.fanout_log2_work`),
+  in the shot's processing order (:func:`vacuum_orders`).
 
 The seconds are the terms times the rates of a
 :class:`~jiuzhang_emu.cost.calibration.Calibration` (``RATE_NAMES``).  Terms
@@ -34,7 +39,7 @@ ROUTES = ("exact", "threshold-chain", "fan-out")
 #: The Calibration rate of each term, in the order of :func:`log2_terms`.
 RATE_NAMES = {"exact": ("mode_seconds", "call_seconds", "work_seconds"),
               "threshold-chain": ("click_mode_seconds", "schur_seconds", "subset_seconds"),
-              "fan-out": ("fanout_mode_seconds", "call_seconds", "work_seconds",
+              "fan-out": ("fanout_mode_seconds", "fanout_call_seconds", "fanout_work_seconds",
                           "fanout_substep_seconds")}
 #: Virtual sub-detectors per detector of the "fan-out" route (F).
 FANOUT_SUBDETECTORS = 16
@@ -46,37 +51,49 @@ def check_route(route):
     return route
 
 
-def processing_order(experiment):
-    """The order in which the "fan-out" route processes the modes: by
-    increasing mean photon number of the output state (stable, so ties keep
-    the mode order), as Bulmer et al. order their chain rule.
+def vacuum_orders(pure_cov, pure_means):
+    """The order in which the "fan-out" route processes the modes of one
+    shot: by decreasing vacuum probability of the displaced pure state
+    (stable, so ties keep the mode order).  The route's per-shot order
+    (samplers/fanout.py) and the cost model's both come from here.
 
     Parameters
     ----------
-    experiment : Experiment or GaussianState
+    pure_cov : ndarray of shape (2M, 2M)
+        Covariance of the pure state (xxpp, hbar = 2), e.g. the first value of
+        :meth:`~jiuzhang_emu.states.GaussianState.pure_decomposition`.
+    pure_means : array_like of shape (..., 2M)
+        The shots' displacements (xxpp means of the pure state).
 
     Returns
     -------
-    ndarray of int, shape (modes,)
+    ndarray of int, shape (..., M)
         Mode indices, the first processed first.
     """
-    state = experiment.output_state() if hasattr(experiment, "output_state") else experiment
-    n = state.mean_photon_numbers()
-    n_modes = getattr(experiment, "n_modes", n.size)
-    n = n.reshape(-1, n_modes).sum(axis=0)  # internal modes share a detector
-    return np.argsort(n, kind="stable")
+    cov = np.asarray(pure_cov, dtype=float)
+    M = cov.shape[0] // 2
+    pure_means = np.asarray(pure_means, dtype=float)
+    if pure_means.shape[-1] != 2 * M:
+        raise InputError(f"pure_means must have last axis 2M = {2 * M} (xxpp, matching "
+                         f"pure_cov), got shape {pure_means.shape}")
+    # per mode, the Gaussian overlap with vacuum: (V + I)^-1 of the 2 x 2 block
+    xx, pp, xp = np.diag(cov)[:M] + 1, np.diag(cov)[M:] + 1, np.diag(cov[:M, M:])
+    det = xx * pp - xp**2
+    x, p = pure_means[..., :M], pure_means[..., M:]
+    log_vacuum = -0.5 * (pp * x**2 + xx * p**2 - 2 * xp * x * p) / det - 0.5 * np.log(det)
+    return np.argsort(-log_vacuum, axis=-1, kind="stable")
 
 
 def route_options(experiment, route):
     """The keyword arguments of :func:`log2_terms` (and
     :func:`pattern_log10_seconds`) that price ``experiment``'s patterns by
-    ``route``: internal modes ("threshold-chain"), the processing order and
-    detectors per mode ("fan-out")."""
+    ``route``: internal modes ("threshold-chain"), detectors per mode
+    ("fan-out"; its order is per shot, :func:`vacuum_orders`, passed
+    separately)."""
     if check_route(route) == "threshold-chain":
         return {"internal_modes": experiment.internal_modes}
     if route == "fan-out":
-        return {"order": processing_order(experiment),
-                "n_detectors": getattr(experiment.detector, "n_detectors", 1)}
+        return {"n_detectors": getattr(experiment.detector, "n_detectors", 1)}
     return {}
 
 
@@ -101,8 +118,9 @@ def log2_terms(patterns, route, internal_modes=1, *, order=None, n_detectors=1):
     route : {"exact", "threshold-chain", "fan-out"}
     internal_modes : int
         Internal modes per detector ("threshold-chain").
-    order : array_like of int, shape (modes,), optional
-        "fan-out": the processing order (:func:`processing_order`); None:
+    order : array_like of int, shape (modes,) or (..., modes), optional
+        "fan-out": the processing order, one for all patterns or one per
+        pattern (:func:`vacuum_orders` of each shot's displacement); None:
         the modes as given.
     n_detectors : int
         "fan-out": threshold detectors per mode (1: threshold; k:
@@ -119,10 +137,12 @@ def log2_terms(patterns, route, internal_modes=1, *, order=None, n_detectors=1):
         rows = np.minimum(patterns, n_detectors)  # threshold: any count > 0 is one click
         if order is not None:
             order = np.asarray(order, dtype=np.int64)
-            if sorted(order.tolist()) != list(range(patterns.shape[-1])):
-                raise InputError(f"order must be a permutation of the {patterns.shape[-1]} "
-                                 f"modes, got {order.tolist()}")
-            rows = rows[..., order]
+            M = patterns.shape[-1]
+            if (order.ndim == 0 or order.shape[-1] != M
+                    or np.any(np.sort(order, axis=-1) != np.arange(M))):
+                raise InputError(f"order must be a permutation of the {M} modes (per "
+                                 f"pattern or for all), got {order.tolist()}")
+            rows = np.take_along_axis(rows, np.broadcast_to(order, rows.shape), axis=-1)
         hafnian, substep = fanout_log2_work(rows)
         with np.errstate(divide="ignore"):
             log2_calls = np.log2(np.isfinite(hafnian).sum(axis=-1))

@@ -11,9 +11,8 @@ sampled shot (the chain-rule samplers of ``csrc/sampler.c`` and
 the step work here): :func:`zpoly_log2_work`, the work of the loop hafnian
 with repeated rows that a photon chain-rule step calls,
 :func:`click_chain_log2_subsets`, the subsets a click chain-rule step sums,
-and :func:`fanout_log2_work`, the loop hafnian and the sub-steps of a click
-fan-out step (the same loop-hafnian kernel as the photon chain rule, so the
-same rates "photon_call" and "photon_work").
+and :func:`fanout_log2_work`, the loop hafnian at D + 1 points and the
+sub-steps of a click fan-out step.
 
 ``RATES`` is the one table of rates, seconds per unit of work on one thread
 of the 2-core development machine (AMD EPYC, Zen 5, AVX-512): the per-call
@@ -53,12 +52,17 @@ RATES = {
     "click_mode": 2.6e-7,
     "click_schur": 5e-10,
     "click_subset": 1.4e-7,
-    # the click fan-out, per shot: per mode (initial value: the photon chain
-    # rule's), per unit (D + 1)^2 of a virtual sub-detector's step, D the rows
-    # so far (initial value, not yet measured); its loop-hafnian calls and
-    # their work are priced by "photon_call" and "photon_work" (same kernel)
-    "fanout_mode": 5e-8,
-    "fanout_substep": 2e-9,
+    # the click fan-out, per shot: per mode (mostly the Python draws: 2K
+    # normals and K uniforms per mode), per loop-hafnian pass
+    # (jz_loop_hafnian_zeval; not resolved by the fit, absorbed by the other
+    # terms), per unit of its work (fanout_log2_work), per unit (D + 1)^2 of
+    # a virtual sub-detector's step, D the rows so far.  Fitted on 6-28 modes
+    # (rows <= ~20) with the machine loaded; at 32-33 rows the lead measured
+    # zeval steps ~1.7x faster than 1.66e-9 per unit predicts (2 threads).
+    "fanout_mode": 2.8e-6,
+    "fanout_call": 0.0,
+    "fanout_work": 1.66e-9,
+    "fanout_substep": 7e-8,
 }
 #: Real inputs cost this fraction of complex ones.
 REAL_FACTOR = 0.35
@@ -236,16 +240,18 @@ def click_chain_log2_subsets(clicks):
 
 def fanout_log2_work(rows):
     """log2 of the work of each step of the click fan-out route (Bulmer et
-    al., Sci. Adv. 8, eabl9236 (2022)): the loop hafnian of the D_k rows
-    found before mode k, -inf where D_k = 0 (no call), and the (D_k + 1)^2 of
-    one of the mode's virtual sub-detector steps.
+    al., Sci. Adv. 8, eabl9236 (2022); samplers/fanout.py): the loop hafnian
+    of the D_k rows found before mode k, -inf where D_k = 0 (no call), and
+    the (D_k + 1)^2 of one of the mode's virtual sub-detector steps.
 
-    Every row is a different virtual mode (no repeated rows), so the loop
-    hafnian has 2^ceil(D_k / 2) leaves of ((D_k + 1) // 2 + 1)^2 (D_k + 2)
-    multiply-adds: for a 0/1 click pattern this is exactly
-    :func:`zpoly_log2_work` of the pattern.  Pseudo-PNR: a mode whose c
-    detectors fired adds c rows (one per fired detector; a sub-detector that
-    finds two or more photons, rare, would add a repeated row: not counted).
+    The loop hafnian is evaluated at D_k + 1 points in one pass
+    (jz_loop_hafnian_zeval): rows all distinct, so 2^ceil(D_k / 2) leaves
+    (the leaves of :func:`zpoly_log2_work` on the 0/1 pattern), each
+    ((D_k + 1) // 2 + 1)^2 pointwise products at each of the D_k + 1 points.
+    Pseudo-PNR: a mode whose c detectors fired adds c rows (one per fired
+    detector; a sub-detector that finds two or more photons, rare, adds a
+    repeated row: not counted, nor the rare recomputation by
+    jz_loop_hafnian_zpoly when the interpolation misses its error budget).
 
     Parameters
     ----------
@@ -259,6 +265,6 @@ def fanout_log2_work(rows):
     r = np.asarray(rows, dtype=np.int64)
     D = np.cumsum(r, axis=-1) - r
     with np.errstate(divide="ignore"):
-        log2_leaf = np.log2(((D + 1) // 2 + 1.0) ** 2 * (D + 2))
+        log2_leaf = np.log2(((D + 1) // 2 + 1.0) ** 2 * (D + 1))
     hafnian = np.where(D > 0, (D + 1) // 2 + log2_leaf, -np.inf)
     return hafnian, 2 * np.log2(D + 1.0)

@@ -16,7 +16,7 @@ import numpy as np
 
 from jiuzhang_emu import cost
 from jiuzhang_emu.cost.machines import best_seconds
-from jiuzhang_emu.cost.routes import check_route, pattern_log10_seconds, terms
+from jiuzhang_emu.cost.routes import check_route, pattern_log10_seconds, route_options, terms
 from jiuzhang_emu.detectors import PhotonNumberResolving, Threshold
 from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.experiment import Experiment
@@ -45,7 +45,7 @@ def _jiuzhang_like(n_modes, r, transmission, detector):
 
 def calibrate(*, batches=6, rng=0):
     """Measure the :class:`~jiuzhang_emu.cost.Calibration` of this machine
-    (~10-20 s).
+    (~20-40 s).
 
     Times the native samplers on one thread in batches of the sampling
     batch size (so per-call overheads weigh as in ``Experiment.sample``), on
@@ -53,7 +53,8 @@ def calibrate(*, batches=6, rng=0):
     over decades, and fits the seconds per unit of each work term
     (:func:`jiuzhang_emu.cost.routes.terms`, summed over the batch) by
     non-negative least squares in relative error.  The precision tiers'
-    factors are timed on the same shots of a larger experiment, and the
+    factors are timed on the same shots of a larger experiment, the fan-out
+    route's rates on its own sampler (:func:`_fanout_rates`), and the
     sustained float rate comes from :func:`jiuzhang_emu.cost.measure_flops`.
     """
     from jiuzhang_emu.kernels import sample_clicks
@@ -95,7 +96,10 @@ def calibrate(*, batches=6, rng=0):
             patterns = sampler.sample(np.random.default_rng(seed), shots)
             columns.append(terms(patterns, "exact").sum(axis=0))
     mode, call, work = _per_batch_rates(seconds, columns)
-    return cost.Calibration(subset_seconds=float(subset), click_mode_seconds=float(click_mode),
+    fanout = _fanout_rates(rng, batches, shots)
+    return cost.Calibration(fanout_mode_seconds=fanout[0], fanout_call_seconds=fanout[1],
+                            fanout_work_seconds=fanout[2], fanout_substep_seconds=fanout[3],
+                            subset_seconds=float(subset), click_mode_seconds=float(click_mode),
                             schur_seconds=float(schur), work_seconds=float(work),
                             call_seconds=float(call), mode_seconds=float(mode),
                             extended_factor=tier_seconds["extended"] / tier_seconds["double"],
@@ -103,6 +107,36 @@ def calibrate(*, batches=6, rng=0):
                                                   / tier_seconds["double"]),
                             flops_per_core=float(cost.measure_flops()),
                             machine=f"measured: {platform.node()} ({platform.machine()})")
+
+
+def _fanout_terms(sampler, seed, shots):
+    """Clicks of ``shots`` shots of a fan-out sampler drawn from ``seed``, and
+    their work terms in each shot's own processing order (the sampler's
+    orders, recomputed from the same draws)."""
+    from jiuzhang_emu.cost.routes import log2_terms
+
+    clicks = sampler.counts(shots, np.random.default_rng(seed))
+    orders = sampler._inputs(np.random.default_rng(seed), shots)[-1]
+    return clicks, np.exp2(log2_terms(clicks, "fan-out", order=orders,
+                                      n_detectors=sampler.n_detectors))
+
+
+def _fanout_rates(rng, batches, shots):
+    """Seconds per term of the "fan-out" route, timed on its own sampler
+    (one thread, batches of ``shots``) on Jiuzhang-like threshold experiments
+    of four sizes and two brightnesses."""
+    from jiuzhang_emu.samplers.fanout import FanOutSampler
+
+    seconds, columns = [], []
+    for n_modes, r in itertools.product((6, 14, 22, 28), (0.9, 1.5)):
+        sampler = FanOutSampler(_jiuzhang_like(n_modes, r, 0.4, Threshold()), n_threads=1)
+        sampler.counts(2, rng)  # warm-up
+        for _ in range(batches):
+            seed = int(rng.integers(2**63))
+            seconds.append(best_seconds(
+                lambda: sampler.counts(shots, np.random.default_rng(seed)), 1))
+            columns.append(_fanout_terms(sampler, seed, shots)[1].sum(axis=0))
+    return [float(rate) for rate in _per_batch_rates(seconds, columns)]
 
 
 @dataclass(frozen=True)
@@ -152,14 +186,38 @@ def check_against_sampler(experiment, route=None, *, seconds=5.0, max_shots=100_
         raise InputError(f"route must be one of {sorted(estimate.routes)}, got {route!r}")
     predicted, error = estimate.routes[route]
     shots = int(np.clip(seconds / predicted, 20, max_shots))
+    if route == "fan-out":
+        return _check_fanout(experiment, estimate, shots, rng)
     experiment.sample(2, rng=rng, method=route, max_seconds=None)  # warm-up
     start = time.perf_counter()
     patterns = experiment.sample(shots, rng=rng, method=route, max_seconds=None).patterns
     measured = (time.perf_counter() - start) / shots
-    drawn = np.array([pattern_log10_seconds(p, route, calibration=estimate.calibration)
+    options = route_options(experiment, route)
+    drawn = np.array([pattern_log10_seconds(p, route, calibration=estimate.calibration, **options)
                       for p in patterns])
     drawn = 10.0**drawn
     if route == "threshold-chain":
         drawn *= estimate.tier_factors[(patterns > 0).sum(axis=1)]
     return SamplerCheck(experiment.name, experiment.n_modes, route, shots, predicted, error,
+                        float(drawn.mean()), measured)
+
+
+def _check_fanout(experiment, estimate, shots, rng):
+    """:func:`check_against_sampler` for the "fan-out" route: its sampler
+    (one thread) is timed directly, so that each shot's processing order is
+    known for the drawn prediction (``Experiment.sample`` only adds dark
+    counts)."""
+    from jiuzhang_emu.cost.routes import rates
+    from jiuzhang_emu.samplers.fanout import FanOutSampler
+
+    sampler = FanOutSampler(experiment, n_threads=1)
+    seed = int(np.random.default_rng(rng).integers(2**63))
+    sampler.counts(2, np.random.default_rng(seed + 1))  # warm-up
+    start = time.perf_counter()
+    sampler.counts(shots, np.random.default_rng(seed))
+    measured = (time.perf_counter() - start) / shots
+    _, terms_ = _fanout_terms(sampler, seed, shots)
+    drawn = terms_ @ rates("fan-out", estimate.calibration)
+    predicted, error = estimate.routes["fan-out"]
+    return SamplerCheck(experiment.name, experiment.n_modes, "fan-out", shots, predicted, error,
                         float(drawn.mean()), measured)

@@ -223,6 +223,8 @@ def test_auto_picks_the_cheaper_threshold_route():
     bright = presets.random_experiment(20, r=1.0, transmission=0.5, rng=1)
     # dim light in many modes: few photons, while the click route pays ~M^3
     dim = presets.random_experiment(100, r=0.1, transmission=1.0, rng=1)
-    assert check_method("auto", bright) == "threshold-chain"
+    # bright light now goes by fan-out: predicted 2.3x cheaper than the click
+    # chain (0.63 vs 1.5 ms per sample), measured 0.93 vs 1.06 ms (loaded machine)
+    assert check_method("auto", bright) == "fan-out"
     assert check_method("auto", dim) == "exact"
     assert check_method("auto", presets.random_experiment(20, r=1.0, detectors="pnr", rng=1)) == "exact"
