@@ -201,4 +201,5 @@ def test_advantage_table():
 def test_calibrate_measures_positive_rates():
     cal = calibrate(batches=2)
     assert cal.subset_seconds > 0 and cal.work_seconds > 0 and cal.flops_per_core > 0
+    assert cal.fanout_work_seconds > 0 and cal.fanout_mode_seconds > 0
     assert cal.machine.startswith("measured")

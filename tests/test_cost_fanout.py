@@ -179,3 +179,16 @@ def test_advantage_table_has_the_fanout_rows():
     assert 2 * 86400 < model[0].claim_seconds < 6.9 * 86400
     assert "days: runtime model" in text
     assert np.isfinite(model[0].log10_years)
+
+
+def test_check_against_sampler_times_the_fanout_sampler():
+    """The drawn shots priced in their own orders match their measured time
+    within the model's factor (a small, quick run)."""
+    from jiuzhang_emu.samplers.calibration import check_against_sampler
+
+    experiment = jiuzhang_like(10, r=1.2, transmission=0.4, rng=3)
+    check = check_against_sampler(experiment, "fan-out", seconds=0.2, max_shots=200,
+                                  samples=2_000)
+    assert check.route == "fan-out" and check.shots >= 20
+    assert check.measured > 0 and check.predicted_drawn > 0
+    assert 0.05 < check.ratio_drawn < 20  # a loaded 2-core machine times it
