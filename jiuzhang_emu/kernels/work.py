@@ -56,12 +56,13 @@ RATES = {
     # normals and K uniforms per mode), per loop-hafnian pass
     # (jz_loop_hafnian_zeval; not resolved by the fit, absorbed by the other
     # terms), per unit of its work (fanout_log2_work), per unit (D + 1)^2 of
-    # a virtual sub-detector's step, D the rows so far.  Fitted on 6-28 modes
-    # (rows <= ~20) with the machine loaded; at 32-33 rows the lead measured
-    # zeval steps ~1.7x faster than 1.66e-9 per unit predicts (2 threads).
-    "fanout_mode": 2.8e-6,
+    # a virtual sub-detector's step, D the rows so far.  Fitted by
+    # calibrate() on 6-28 modes (rows <= ~20), the machine loaded by other
+    # jobs (load ~5 on 2 cores); predicts the drawn shots of
+    # jiuzhang_like(20/30/40, r=1.577, transmission=0.2937) within 10 %.
+    "fanout_mode": 2.2e-6,
     "fanout_call": 0.0,
-    "fanout_work": 1.66e-9,
+    "fanout_work": 1.25e-9,
     "fanout_substep": 7e-8,
 }
 #: Real inputs cost this fraction of complex ones.
