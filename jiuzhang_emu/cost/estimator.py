@@ -281,7 +281,7 @@ def _estimate(experiment, samples, rng, cal):
         # pure state displaced by mu, whose positive-P samples are the
         # undisplaced pure state's shifted by mu
         pure_cov, noise = state.pure_decomposition()
-        pure_sampler = PhaseSpaceSampler(GaussianState._unchecked(pure_cov, np.zeros(2 * M)))
+        pure_sampler = PhaseSpaceSampler(GaussianState(pure_cov))
     photon_rates, click_rates = rates("exact", cal), rates("threshold-chain", cal)
     fanout_rates = rates("fan-out", cal)
     photon_seconds, click_work, fanout_seconds = [], [], []

@@ -116,7 +116,7 @@ def _fanout_terms(sampler, seed, shots):
     from jiuzhang_emu.cost.routes import log2_terms
 
     clicks = sampler.counts(shots, np.random.default_rng(seed))
-    orders = sampler._inputs(np.random.default_rng(seed), shots)[-1]
+    orders = sampler.draws(np.random.default_rng(seed), shots)[-1]
     return clicks, np.exp2(log2_terms(clicks, "fan-out", order=orders,
                                       n_detectors=sampler.n_detectors))
 

@@ -97,10 +97,8 @@ class PhotonNumberSampler:
 
     def __init__(self, state):
         n = state.n_modes
-        S, d = state.williamson()
-        noise = np.sqrt(np.clip(d - 1, 0, None))
-        self._noise = S * np.concatenate([noise, noise])[None, :]
-        pure_cov = self.pure_cov = S @ S.T
+        pure_cov, self._noise = state.pure_decomposition()
+        self.pure_cov = pure_cov
         self._heterodyne = np.linalg.cholesky(pure_cov + np.eye(2 * n))
         self._means = np.asarray(state.means)
         self._B = np.ascontiguousarray(_b_matrix(pure_cov))

@@ -59,7 +59,7 @@ from math import sqrt
 import numpy as np
 
 from jiuzhang_emu._threads import effective_n_threads
-from jiuzhang_emu.cost.routes import FANOUT_SUBDETECTORS
+from jiuzhang_emu.cost.routes import FANOUT_SUBDETECTORS, vacuum_orders
 from jiuzhang_emu.detectors import PseudoPNR, Threshold
 from jiuzhang_emu.errors import InputError, PrecisionLimitError
 from jiuzhang_emu.kernels import sample_fanout
@@ -116,42 +116,31 @@ class FanOutSampler:
         self.n_detectors = getattr(experiment.detector, "n_detectors", 1)
         self.dark_counts = experiment.detector.dark_counts(experiment.n_modes)
         self._pure = PhotonNumberSampler(experiment.output_state())
-        cov = self._pure.pure_cov
-        M = self.n_modes = experiment.n_modes
-        # per mode, (V + I)^-1 of the pure state's 2 x 2 block (x_j, p_j)
-        xx, pp, xp = (np.diag(cov)[:M] + 1, np.diag(cov)[M:] + 1, np.diag(cov[:M, M:]))
-        det = xx * pp - xp**2
-        self._vacuum_form = (pp / det, xx / det, -xp / det, 2 / np.sqrt(det))
+        self.n_modes = experiment.n_modes
         self.unresolved_mass = 0.0
 
     @property
     def _K(self):
         return self.n_detectors * self.sub_detectors
 
-    def orders(self, pure_means):
-        """Per shot, the modes by decreasing vacuum probability of the
-        displaced pure state (item 4 of the module docstring), shape (size, M)."""
-        M = self.n_modes
-        inv_xx, inv_pp, inv_xp, factor = self._vacuum_form
-        x, p = pure_means[:, :M], pure_means[:, M:]
-        vacuum = factor * np.exp(-0.5 * (inv_xx * x**2 + inv_pp * p**2 + 2 * inv_xp * x * p))
-        return np.argsort(-vacuum, axis=1, kind="stable")
-
-    def _inputs(self, rng, size):
-        """Per shot, in a fixed order from ``rng``: loops and heterodyne
-        outcomes (the photon route's), the sub-detectors' heterodyne outcomes
-        (size, M, K) and one uniform per sub-detector (size, M, K); and the
-        mode orders."""
+    def draws(self, rng, size):
+        """What ``size`` shots draw from ``rng``, in a fixed order: loops and
+        heterodyne outcomes (the photon route's), the sub-detectors'
+        heterodyne outcomes (size, M, K) and one uniform per sub-detector
+        (size, M, K); and each shot's mode order (size, M), from its
+        displacement (item 4 of the module docstring,
+        :func:`~jiuzhang_emu.cost.routes.vacuum_orders`)."""
         loops, beta, pure_means = self._pure.heterodyne_draws(rng, size)
         K = self._K
         eta = rng.standard_normal((size, self.n_modes, K, 2)) @ np.array([1, 1j]) / sqrt(2)
         sub_beta = beta[..., None] / sqrt(K) + eta - eta.mean(axis=-1, keepdims=True)
         u = rng.random((size, self.n_modes, K))
-        return loops, beta, np.ascontiguousarray(sub_beta), u, self.orders(pure_means)
+        orders = vacuum_orders(self._pure.pure_cov, pure_means)
+        return loops, beta, np.ascontiguousarray(sub_beta), u, orders
 
     def counts(self, size, rng):
         """Clicks of ``size`` shots, shape (size, M), by the native route."""
-        loops, beta, sub_beta, u, orders = self._inputs(rng, size)
+        loops, beta, sub_beta, u, orders = self.draws(rng, size)
         inner, shots = self.n_threads, 1
         if self.n_modes <= SHOTS_IN_PARALLEL:
             inner, shots = 1, self.n_threads
@@ -173,7 +162,7 @@ class FanOutSampler:
     def counts_reference(self, size, rng):
         """The same draws as :meth:`counts`, in Python (the reference the
         native route is tested against)."""
-        return np.array([self._shot(*args) for args in zip(*self._inputs(rng, size))],
+        return np.array([self._shot(*args) for args in zip(*self.draws(rng, size))],
                         dtype=np.int64).reshape(size, self.n_modes)
 
     def _shot(self, loops, beta, sub_beta, u, order):
