@@ -147,6 +147,9 @@ class ShotDrawer:
             self.sampler.n_threads = threads
             self.threads_in_shot = threads
         self.dark = np.asarray(experiment.detector.dark_counts(experiment.n_modes))
+        #: fan-out and the click chain count clicks; "exact" counts photons
+        self.counts_are_clicks = getattr(self.sampler, "counts_are_clicks",
+                                         method != "exact")
 
     def draw(self, index):
         """Shot ``index``: (pattern (M,), light clicks, seconds of the draw)."""
@@ -154,29 +157,29 @@ class ShotDrawer:
         start = time.perf_counter()
         counts = self.sampler.counts(1, rng)
         seconds = time.perf_counter() - start
-        light, pattern = light_and_pattern(self.experiment, self.method, counts, self.dark, rng)
+        light, pattern = light_and_pattern(self.experiment, self.counts_are_clicks, counts,
+                                           self.dark, rng)
         return pattern[0], int(clicks_of(light, self.experiment)[0]), seconds
 
 
-def light_and_pattern(experiment, method, counts, dark, rng):
+def light_and_pattern(experiment, counts_are_clicks, counts, dark, rng):
     """The light's clicks and the detector's pattern from a route's counts.
 
-    "exact" counts photons: the detector (without dark counts) turns them
-    into clicks.  fan-out and threshold-chain count clicks already (pseudo-PNR:
-    detectors that fired).  Dark counts, if any, are added as the detector
-    model does: a threshold detector also clicks with probability d, and
-    each of the k - c silent detectors of a pseudo-PNR mode fires with
-    probability d.
+    Photon numbers ("exact") become clicks by the detector model without
+    dark counts; fan-out and threshold-chain count clicks already
+    (pseudo-PNR: detectors that fired).  Dark counts, if any, are added as
+    the detector model does (``Detector.fire_dark`` where this version has
+    it): a threshold detector also clicks with probability d, and each of
+    the k - c silent detectors of a pseudo-PNR mode fires with probability d.
     """
     detector = experiment.detector
-    light = counts
-    if method == "exact":
-        light = detector.detect(counts, np.zeros_like(dark), rng)
+    light = counts if counts_are_clicks else detector.detect(counts, np.zeros_like(dark), rng)
     if not np.any(dark):
         return light, light
-    k = getattr(detector, "n_detectors", None)
+    if hasattr(detector, "fire_dark"):
+        return light, detector.fire_dark(light, dark, rng)
     if detector.kind == "pseudo-PNR":
-        return light, light + rng.binomial(k - light, dark)
+        return light, light + rng.binomial(detector.n_detectors - light, dark)
     return light, detector.detect(light, dark, rng)
 
 

@@ -128,6 +128,6 @@ def test_dark_counts_on_the_light_clicks(detector, dark, expected):
     experiment = random_experiment(4, detectors=detector, rng=1)
     light = np.array([[0, 1, 2, 0], [3, 0, 1, 1]])[:, :4] % (detector.max_count + 1)
     out_light, pattern = module.light_and_pattern(
-        experiment, "fan-out", light, np.full(4, dark), np.random.default_rng(0))
+        experiment, True, light, np.full(4, dark), np.random.default_rng(0))
     np.testing.assert_array_equal(out_light, light)
     np.testing.assert_array_equal(pattern, expected(light))
