@@ -40,7 +40,10 @@ short) are dropped when the file is opened again.  Rerunning with the same
 file resumes at shot index ``shots_done``; a file made for another
 experiment (fingerprint), method or seed is refused.  Ctrl-C is honoured
 between shots: a shot in progress (a native call) finishes first, and is
-then discarded; the run's summary is printed.
+then discarded; the run's summary is printed.  (SIGTERM or SIGKILL stop at
+once and keep every shot written.)  HDF5 locks a file that a run is writing:
+to read it meanwhile (``--report-only``, the notebook), copy it or set
+``HDF5_USE_FILE_LOCKING=FALSE``.
 
 ``--largest``: the largest ``presets.jiuzhang_like(M, r, transmission)``
 (``--r``, ``--transmission``; the interferometer seed is
@@ -163,21 +166,23 @@ class ShotDrawer:
 
 
 def light_and_pattern(experiment, counts_are_clicks, counts, dark, rng):
-    """The light's clicks and the detector's pattern from a route's counts.
+    """The light's counts and the detector's pattern from a route's counts.
 
-    Photon numbers ("exact") become clicks by the detector model without
-    dark counts; fan-out and threshold-chain count clicks already
-    (pseudo-PNR: detectors that fired).  Dark counts, if any, are added as
-    the detector model does (``Detector.fire_dark`` where this version has
-    it): a threshold detector also clicks with probability d, and each of
-    the k - c silent detectors of a pseudo-PNR mode fires with probability d.
+    fan-out and threshold-chain count clicks already (pseudo-PNR: detectors
+    that fired); photon numbers ("exact") become clicks by the detector model
+    without dark counts (photon-number-resolving detectors keep them).  Dark
+    counts, if any, are then added as the detector model does
+    (``Detector.fire_dark`` of the fan-out route): a threshold detector also
+    clicks with probability d, each of the k - c silent detectors of a
+    pseudo-PNR mode fires with probability d, and a photon-number-resolving
+    detector adds one count with probability d.
     """
     detector = experiment.detector
-    light = counts if counts_are_clicks else detector.detect(counts, np.zeros_like(dark), rng)
+    light = counts
+    if not counts_are_clicks and detector.kind != "photon-number-resolving":
+        light = detector.detect(counts, np.zeros_like(dark), rng)
     if not np.any(dark):
         return light, light
-    if hasattr(detector, "fire_dark"):
-        return light, detector.fire_dark(light, dark, rng)
     if detector.kind == "pseudo-PNR":
         return light, light + rng.binomial(detector.n_detectors - light, dark)
     return light, detector.detect(light, dark, rng)

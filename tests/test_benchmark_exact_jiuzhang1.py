@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jiuzhang_emu.detectors import PseudoPNR, Threshold
+from jiuzhang_emu.detectors import PhotonNumberResolving, PseudoPNR, Threshold
 from jiuzhang_emu.presets import random_experiment
 from jiuzhang_emu.samplers import engine
 
@@ -117,16 +117,20 @@ def _module():
 
 
 @pytest.mark.parametrize("detector, dark, expected", [
+    (PhotonNumberResolving(dark_count=1.0), 1.0, lambda light: light + 1),
     (Threshold(dark_count=1.0), 1.0, lambda light: np.ones_like(light)),
     (PseudoPNR(n_detectors=3, dark_count=1.0), 1.0, lambda light: np.full_like(light, 3)),
     (PseudoPNR(n_detectors=3), 0.0, lambda light: light),
 ])
 def test_dark_counts_on_the_light_clicks(detector, dark, expected):
-    """fan-out counts are the light's clicks: dark counts fill the silent
-    detectors (d = 1: all fire; d = 0: the light's clicks unchanged)."""
+    """Dark counts on the light's counts: they fill the silent detectors
+    (d = 1: all fire; d = 0: the light's clicks unchanged), and add one count
+    to a photon-number-resolving detector."""
     module = _module()
     experiment = random_experiment(4, detectors=detector, rng=1)
-    light = np.array([[0, 1, 2, 0], [3, 0, 1, 1]])[:, :4] % (detector.max_count + 1)
+    top = 9 if detector.max_count is None else detector.max_count
+    light = np.array([[0, 1, 2, 0], [3, 0, 1, 1]]) % (top + 1)
+    assert light.any() and (light < top).any()
     out_light, pattern = module.light_and_pattern(
         experiment, True, light, np.full(4, dark), np.random.default_rng(0))
     np.testing.assert_array_equal(out_light, light)
