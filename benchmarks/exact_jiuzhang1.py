@@ -148,7 +148,9 @@ class ShotDrawer:
         self.threads_in_shot = 1
         if hasattr(self.sampler, "n_threads"):
             self.sampler.n_threads = threads
-            self.threads_in_shot = threads
+            # fan-out runs small experiments' shots in parallel, one thread each
+            small = getattr(sys.modules[type(self.sampler).__module__], "SHOTS_IN_PARALLEL", 0)
+            self.threads_in_shot = 1 if experiment.n_modes <= small else threads
         self.dark = np.asarray(experiment.detector.dark_counts(experiment.n_modes))
         #: fan-out and the click chain count clicks; "exact" counts photons
         self.counts_are_clicks = getattr(self.sampler, "counts_are_clicks",
