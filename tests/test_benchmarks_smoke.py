@@ -9,6 +9,7 @@ import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "kernels.py"
 SAMPLERS_SCRIPT = SCRIPT.with_name("samplers.py")
+EXACT_J1_SCRIPT = SCRIPT.with_name("exact_jiuzhang1.py")
 
 
 def _importable(module):
@@ -100,3 +101,21 @@ def test_cost_model_benchmark_and_summary(tmp_path):
     assert "The cost model against the real samplers" in summary
     for plot in ("kernels.png", "cost_model.png"):
         assert (tmp_path / plot).stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_quick_exact_jiuzhang1_benchmark_runs(tmp_path):
+    """exact_jiuzhang1.py --quick samples a few shots into a file and prints
+    the time per sample against clicks (resuming and the rest:
+    tests/test_benchmark_exact_jiuzhang1.py)."""
+    from jiuzhang_emu.samplers.engine import METHODS
+    method = "fan-out" if "fan-out" in METHODS else "threshold-chain"
+    proc = subprocess.run(
+        [sys.executable, str(EXACT_J1_SCRIPT), "--quick", "--method", method, "--out",
+         str(tmp_path / "quick.h5"), "--json", str(tmp_path / "quick.json")],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert ("| clicks | shots | median (s) | mean (s) | max (s) | published (s) | "
+            "published / our mean |") in proc.stdout
+    summary = json.loads((tmp_path / "quick.json").read_text())["summary"]
+    assert summary["shots"] == 5 and summary["max"] > 0
