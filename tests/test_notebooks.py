@@ -20,7 +20,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 #: Small settings per notebook: a few seconds each.
 SMALL = {
     "quickstart.ipynb": {"N_MODES": 6, "SHOTS": 400},
-    "jiuzhang1.ipynb": {"PHASE_SPACE_SAMPLES": 2_000},
+    "jiuzhang1.ipynb": {"PHASE_SPACE_SAMPLES": 2_000, "LIVE_SHOTS": 2},
     "spoofers.ipynb": {"N_MODES": 6, "SHOTS": 400},
     "advantage.ipynb": {"SAMPLES": 2_000, "CALIBRATE": False, "CLICK_MODES": (8,),
                         "PHOTON_MODES": (4,), "CHECK_SECONDS": 0.3,

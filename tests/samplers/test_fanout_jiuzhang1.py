@@ -1,0 +1,72 @@
+"""Stored exact samples of Jiuzhang 1.0 (the published model, `presets.jiuzhang1()`)
+drawn by the fan-out route, against the model (slow).
+
+The samples are the stored run of `benchmarks/exact_jiuzhang1.py --seed
+20261207` (jiuzhang_emu/presets/data/jiuzhang1/exact_fanout.h5: shot i from
+SeedSequence(20261207, spawn_key=(i,)), shots 0..N-1 in order, none left out
+but the one in progress when the run stopped; its sessions record the
+machines and threads).  Three tests
+at significance ALPHA = 1e-4 each: the click-number distribution against the
+model's positive-P one (chi-square, bins merged to expected >= 5, the model's
+own error included), the 100 click rates against the exact ones (chi-square
+with the exact click covariance), and the mean of the 4,950 pair click
+covariances against its exact value (z-score from batch means).  With a few
+dozen shots these catch gross errors (a wrong state, a biased route), not
+subtle ones: the route is checked exactly at small M by tests/samplers/
+test_fanout.py; this is the end-to-end check at full scale.
+"""
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from scipy import stats
+
+from jiuzhang_emu import presets, validation
+from jiuzhang_emu.validation.statistics import click_moments_of, mean_vector_test
+
+ALPHA = 1e-4
+DATA = Path(presets.__file__).parent / "data" / "jiuzhang1" / "exact_fanout.h5"
+
+
+@pytest.fixture(scope="module")
+def stored():
+    model = presets.jiuzhang1()
+    with h5py.File(DATA, "r") as f:
+        assert f.attrs["fingerprint"] == model.fingerprint()
+        assert f.attrs["method"] == "fan-out"
+        patterns = f["patterns"][:int(f.attrs["shots_done"])].astype(np.int64)
+    assert len(patterns) >= 20
+    return patterns, model
+
+
+@pytest.mark.slow
+@pytest.mark.statistical
+def test_click_numbers_match_the_phase_space_distribution(stored):
+    patterns, model = stored
+    distribution = validation.click_number_distribution(model, samples=200_000, rng=1)
+    assert validation.click_number_test(patterns, distribution).pvalue > ALPHA
+
+
+@pytest.mark.slow
+@pytest.mark.statistical
+def test_click_rates_and_pair_covariances_match_the_exact_ones(stored):
+    patterns, model = stored
+    shots = len(patterns)
+    rates, covariance = click_moments_of(model)
+    assert mean_vector_test(patterns.mean(axis=0), rates, covariance, shots).pvalue > ALPHA
+    # mean pair covariance: (Var(C) - sum_i Var(c_i)) / (M (M - 1)), per batch of shots
+    M = patterns.shape[1]
+    exact = (covariance.sum() - np.trace(covariance)) / (M * (M - 1))
+
+    def mean_pair_covariance(x):
+        centred = x - x.mean(axis=0)
+        total = centred.sum(axis=1)
+        per_mode = (centred**2).sum(axis=1)
+        return float(np.mean(total**2 - per_mode)) / (M * (M - 1)) * len(x) / (len(x) - 1)
+
+    batches = np.array_split(patterns, 8)
+    per_batch = np.array([mean_pair_covariance(b) for b in batches])
+    error = per_batch.std(ddof=1) / np.sqrt(len(batches))
+    z = (mean_pair_covariance(patterns) - exact) / error
+    assert abs(z) < stats.t.isf(ALPHA / 2, len(batches) - 1), (z, exact)
