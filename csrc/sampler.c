@@ -63,6 +63,9 @@ static const double tier_roundoff[3] = {DBL_EPSILON / 2, LDBL_EPSILON / 2, 0x1p-
  * all the rows so far (~50x float64): past this many rows a mode that long
  * double cannot resolve is refused at once. */
 #define FANOUT_QUAD_MAX_ROWS 30
+/* A shot's loop-hafnian passes use its threads from this many rows on (a
+ * pass of 20 rows takes ~10 ms on one core; smaller ones run faster alone). */
+#define FANOUT_THREADED_ROWS 20
 
 /* log2 sqrt(m!), summed (lgamma writes the global signgam: not thread-safe) */
 static double log2_sqrt_factorial(int m)
@@ -798,13 +801,15 @@ static int fan_shot(const jz_z *B, int M, const jz_z *loops_in, const jz_z *beta
         status = JZ_ERR_PRECISION;
         /* tier -1: L interpolated from its values on a circle; then its
          * coefficients directly, in float64, long double, quad */
+        /* threads only where a pass outweighs their start-up and barriers */
+        const int threads = D >= FANOUT_THREADED_ROWS ? n_threads : 1;
         for (int tier = -1; tier < N_TIERS && status == JZ_ERR_PRECISION &&
                             (tier < 2 || D <= FANOUT_QUAD_MAX_ROWS); tier++) {
             if ((status = ensure_degree(&w, &D_max, D)) != JZ_OK)
                 break;
             if (tier < 0)
-                status = circle_values(&w, &f, q, D, beta[k], n_threads);
-            else if ((status = coefficients(&w, q, D, tier, n_threads)) == JZ_OK) {
+                status = circle_values(&w, &f, q, D, beta[k], threads);
+            else if ((status = coefficients(&w, q, D, tier, threads)) == JZ_OK) {
                 f.center = 0;
                 f.radius = 1;
                 for (int m = 0; m <= D; m++) {

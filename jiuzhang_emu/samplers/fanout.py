@@ -66,9 +66,10 @@ from jiuzhang_emu.kernels import sample_fanout
 from jiuzhang_emu.kernels.checks import check_integer
 from jiuzhang_emu.samplers.exact import MAX_MASS, PhotonNumberSampler, _polynomial, inverse_cdf
 
-#: Experiments of up to this many modes run a batch's shots in parallel;
-#: larger ones share each shot's loop hafnians among the threads.
-SHOTS_IN_PARALLEL = 24
+#: Experiments of up to this many modes run a batch's shots in parallel
+#: (their shots take up to seconds); larger ones, and single shots, share each
+#: shot's large loop hafnians among the threads.
+SHOTS_IN_PARALLEL = 48
 #: Sub-detectors per detector (F), the cost model's: a click adds a second row
 #: with probability ~ (mean photons of the mode) / (2 F); a sub-detector costs
 #: O(rows^2) arithmetic.
@@ -142,7 +143,7 @@ class FanOutSampler:
         """Clicks of ``size`` shots, shape (size, M), by the native route."""
         loops, beta, sub_beta, u, orders = self.draws(rng, size)
         inner, shots = self.n_threads, 1
-        if self.n_modes <= SHOTS_IN_PARALLEL:
+        if self.n_modes <= SHOTS_IN_PARALLEL and size > 1:
             inner, shots = 1, self.n_threads
         clicks, unresolved, refused = sample_fanout(
             self._pure._B, loops, beta, sub_beta, u, orders, self.n_detectors,

@@ -91,9 +91,16 @@ def test_native_route_and_python_reference_draw_the_same_clicks(case, sub_detect
 
 
 def test_clicks_do_not_depend_on_threads():
-    experiment = presets.jiuzhang_like(14, r=1.4, transmission=0.4, rng=2)
-    one = FanOutSampler(experiment, n_threads=1).counts(12, np.random.default_rng(1))
-    two = FanOutSampler(experiment, n_threads=2).counts(12, np.random.default_rng(1))
+    """Threads over the shots of a small experiment, and inside the shots of a
+    large one (its loop hafnians of 20+ rows)."""
+    small = presets.jiuzhang_like(14, r=1.4, transmission=0.4, rng=2)
+    one = FanOutSampler(small, n_threads=1).counts(12, np.random.default_rng(1))
+    two = FanOutSampler(small, n_threads=2).counts(12, np.random.default_rng(1))
+    np.testing.assert_array_equal(one, two)
+    large = presets.jiuzhang_like(52, r=1.577, transmission=0.2937, rng=2)
+    one = FanOutSampler(large, n_threads=1).counts(1, np.random.default_rng(3))
+    two = FanOutSampler(large, n_threads=2).counts(1, np.random.default_rng(3))
+    assert one.sum() >= 21  # rows >= 20 before the last click: threads were used
     np.testing.assert_array_equal(one, two)
 
 
