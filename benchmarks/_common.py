@@ -8,6 +8,20 @@ import os
 import platform
 import time
 
+def json_default(obj):
+    """JSON encoding of what the scripts' results hold besides plain Python:
+    numpy scalars and arrays, complex numbers as [real, imag]."""
+    import numpy as np  # here, not at import: the thread environment comes first
+
+    if isinstance(obj, complex):
+        return [obj.real, obj.imag]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"cannot encode {type(obj).__name__}")
+
+
 THREAD_ENV_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                    "MKL_NUM_THREADS")
 

@@ -75,8 +75,8 @@ import signal
 import sys
 import time
 
-from _common import (background_load, base_versions, cpu_info, set_thread_environment,
-                     usable_cores)
+from _common import (background_load, base_versions, cpu_info, json_default,
+                     set_thread_environment, usable_cores)
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 RESULTS_DIR = os.path.join(BENCH_DIR, "results")
@@ -638,17 +638,9 @@ def main(argv=None):
                           band_label(*k): v for k, v in PUBLISHED["bands"].items()}))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(report, f, indent=1, default=_json_default)
+            json.dump(report, f, indent=1, default=json_default)
         print(f"results written to {args.json}")
     return 0
-
-
-def _json_default(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"cannot encode {type(obj).__name__}")
 
 
 if __name__ == "__main__":

@@ -48,8 +48,8 @@ import sys
 import time
 from typing import Callable, NamedTuple
 
-from _common import (background_load, base_versions, cpu_info, set_thread_environment,
-                     usable_cores)
+from _common import (background_load, base_versions, cpu_info, json_default,
+                     set_thread_environment, usable_cores)
 
 if __name__ == "__main__":
     set_thread_environment(sys.argv[1:])
@@ -828,18 +828,9 @@ def main(argv=None):
              if load_after is not None else ""))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(report, f, indent=1, default=_json_default)
+            json.dump(report, f, indent=1, default=json_default)
         print(f"results written to {args.json}")
     return 1 if failed else 0
-
-
-def _json_default(obj):
-    """JSON encoding of complex numbers and numpy scalars."""
-    if isinstance(obj, complex):
-        return [obj.real, obj.imag]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    raise TypeError(f"cannot encode {type(obj).__name__}")
 
 
 if __name__ == "__main__":

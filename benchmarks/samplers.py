@@ -94,8 +94,8 @@ import tempfile
 import time
 from typing import Callable, NamedTuple
 
-from _common import (background_load, base_versions, cpu_info, set_thread_environment,
-                     usable_cores)
+from _common import (background_load, base_versions, cpu_info, json_default,
+                     set_thread_environment, usable_cores)
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -312,7 +312,7 @@ def our_worker(job):
     lines to ``job["out"]`` (see :func:`run_ours`)."""
     with open(job["out"], "a") as out:
         def report(record):
-            out.write(json.dumps(record, default=_json_default) + "\n")
+            out.write(json.dumps(record, default=json_default) + "\n")
             out.flush()
 
         warm = dict(job["spec"], n_modes=WARMUP_MODES, rng=[0, WARMUP_MODES])  # even
@@ -1186,18 +1186,9 @@ def main(argv=None):
              if load_after is not None else ""))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(report, f, indent=1, default=_json_default)
+            json.dump(report, f, indent=1, default=json_default)
         print(f"results written to {args.json}")
     return 1 if failed else 0
-
-
-def _json_default(obj):
-    """JSON encoding of numpy scalars and arrays (the child's records)."""
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"cannot encode {type(obj).__name__}")
 
 
 if __name__ == "__main__":
