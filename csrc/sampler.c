@@ -737,13 +737,16 @@ static int circle_values(workspace *w, fan_buffers *f, int q, int D, jz_z beta_k
             err += DBL_EPSILON / 2 * out_abs[p];
             size += fabsl((long double)out[2 * p]) + fabsl((long double)out[2 * p + 1]);
         }
+        jz_lz *roots = f->poly;  /* e^{-2 pi i j / P}: scratch until the sub-detectors */
+        for (int j = 0; j < P; j++) {
+            const long double angle = -TWO_PI * (long double)j / P;
+            roots[j] = cosl(angle) + I * sinl(angle);
+        }
         for (int m = 0; m < P; m++) {
             jz_lz c = 0;
-            for (int p = 0; p < P; p++) {
-                const long double angle = -TWO_PI * (long double)((long)p * m % P) / P;
+            for (int p = 0; p < P; p++)
                 c += ((long double)out[2 * p] + I * (long double)out[2 * p + 1]) *
-                     (cosl(angle) + I * sinl(angle));
-            }
+                     roots[(long)p * m % P];
             f->base[m] = c / P;
             f->base_err[m] = (err + LDBL_EPSILON * P * size) / P;
         }
