@@ -1,0 +1,1 @@
+"""Fock-basis matrix elements of Gaussian unitaries and displacements."""

@@ -1,0 +1,1 @@
+"""A lossy Gaussian state as a pure state under a random displacement."""
