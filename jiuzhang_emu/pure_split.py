@@ -109,6 +109,20 @@ def symplectic_eigenvalues(cov):
     return np.sort(mu[n:])
 
 
+def _symplectic_factor(cov):
+    """S with cov = S diag(d, d) S^T symplectic (Williamson), for a positive
+    definite cov that may be slightly unphysical (a solver's output), so
+    not a GaussianState; the algorithm of GaussianState.williamson."""
+    n = cov.shape[0] // 2
+    lam, U = np.linalg.eigh(cov)
+    root = (U * np.sqrt(lam)) @ U.T
+    inv_root = (U / np.sqrt(lam)) @ U.T
+    mu, vecs = np.linalg.eigh(1j * (inv_root @ _omega(n) @ inv_root))
+    mu, vecs = mu[n:], vecs[:, n:]  # +1/d_k
+    O = np.sqrt(2) * np.concatenate([vecs.real, -vecs.imag], axis=1)
+    return root @ O * np.sqrt(np.concatenate([mu, mu]))[None, :]
+
+
 @dataclass(frozen=True)
 class PureSplit:
     """A Gaussian state as a pure state under a Gaussian random displacement.
@@ -317,7 +331,7 @@ def _sdp(state, tol):
         if X is None:
             tried.append(f"margin {margin:g}: {status}")
             continue
-        S2, _ = GaussianState._unchecked(X, np.zeros(2 * k)).williamson()
+        S2 = _symplectic_factor(X)
         inner[np.ix_(idx, idx)] = S2 @ S2.T
         pure = S @ inner @ S.T
         pure = (pure + pure.T) / 2
