@@ -43,8 +43,11 @@ Methods (``SPLITS``):
   V_p = R diag(1/b, b) R^T, W = R diag(a - 1/b, 0) R^T, else V_p = I,
   W = C - I.  U carries both to the outputs (vacuum in unused ones).  On
   uniform loss this reaches the SDP optimum (tests).
-* ``"auto"``: closed-form where it applies, else sdp where cvxpy imports
-  and M <= :data:`SDP_MAX_MODES`, else williamson.
+* ``"auto"``: closed-form where it applies (exact, instant), else sdp where
+  cvxpy imports and the state has at most :data:`SDP_MAX_MODES` mixed modes
+  (symplectic eigenvalue > 1; at most the number of inputs for squeezed
+  light through a lossy interferometer, since V - I has rank <= 2 inputs),
+  else williamson; williamson too if the SDP finds no valid split.
 
 Partly distinguishable light (``Experiment.internal_modes > 1``) is split
 as the state :meth:`Experiment.output_state` (internal_modes * M modes): sdp
@@ -123,7 +126,7 @@ def _symplectic_factor(cov):
     return root @ O * np.sqrt(np.concatenate([mu, mu]))[None, :]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PureSplit:
     """A Gaussian state as a pure state under a Gaussian random displacement.
 
@@ -348,6 +351,12 @@ def _sdp(state, tol):
                      f"{tol:g} (tried margins {SDP_MARGINS}): " + " | ".join(tried))
 
 
+def mixed_modes(state):
+    """Number of modes of ``state`` with symplectic eigenvalue d > 1 +
+    PURE_GAP: the size of the SDP (its pure modes drop out)."""
+    return int(np.count_nonzero(state.williamson()[1] - 1 > PURE_GAP))
+
+
 def sdp_available():
     """Whether cvxpy (with SCS) can be imported for method="sdp"."""
     return importlib.util.find_spec("cvxpy") is not None \
@@ -463,7 +472,9 @@ def split_pure(experiment_or_state, method="auto", *, tol=1e-7):
         An Experiment is split at its detectors (:meth:`Experiment.output_state`).
     method : {"auto", "sdp", "closed-form", "williamson"}
         See the module docstring.  "auto": closed-form where it applies, else
-        sdp where cvxpy is installed and M <= SDP_MAX_MODES, else williamson.
+        sdp where cvxpy is installed and the state has at most
+        SDP_MAX_MODES mixed modes (:func:`mixed_modes`), else williamson
+        (also where the SDP finds no valid split: ``info["sdp_failed"]``).
     tol : float
         Validity tolerance of :func:`check_split`, relative to max(1, ||V||).
 
@@ -483,18 +494,29 @@ def split_pure(experiment_or_state, method="auto", *, tol=1e-7):
         raise InputError(f"method must be one of {SPLITS}, got {method!r}")
     tol = _check_tol(tol)
     state = _state_of(experiment_or_state)
+    fallback = None
     if method == "auto":
         if isinstance(experiment_or_state, Experiment) and closed_form_applies(
                 experiment_or_state, tol):
             method = "closed-form"
-        elif sdp_available() and state.n_modes <= SDP_MAX_MODES:
+        elif sdp_available() and mixed_modes(state) <= SDP_MAX_MODES:
             method = "sdp"
         else:
             method = "williamson"
+        fallback = "williamson"
     if method == "closed-form":
         pure, noise, info = _closed_form(experiment_or_state, tol)
     elif method == "sdp":
-        pure, noise, info = _sdp(state, tol)
+        try:
+            pure, noise, info = _sdp(state, tol)
+        except MissingDependencyError:
+            raise
+        except InputError as exc:
+            if fallback is None:
+                raise
+            method = fallback
+            pure, noise, info = _williamson(state)
+            info["sdp_failed"] = str(exc)
     else:
         pure, noise, info = _williamson(state)
     for array in (pure, noise):

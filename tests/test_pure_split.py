@@ -267,3 +267,24 @@ def test_jiuzhang1_sdp():
     _assert_valid(split, experiment.output_state())
     assert split.pure_photons < 3
     assert split_pure(experiment, "williamson").pure_photons > 18
+
+
+def test_auto_falls_back_to_williamson_when_the_sdp_fails(monkeypatch):
+    experiment = _experiment(3, 3, "output")
+
+    def fail(state, tol):
+        raise InputError("no valid split")
+
+    monkeypatch.setattr(ps, "_sdp", fail)
+    split = split_pure(experiment)
+    assert split.method == "williamson" and split.info["sdp_failed"] == "no valid split"
+    with pytest.raises(InputError, match="no valid split"):
+        split_pure(experiment, "sdp")
+
+
+def test_mixed_modes_bound_the_sdp():
+    """Squeezed light through a lossy interferometer: V - I has rank <= 2
+    inputs, so at most `inputs` modes are mixed."""
+    experiment = Experiment([TwoModeSqueezer(0.9)], haar_unitary(6, rng=1).T[:2] * 0.6)
+    assert ps.mixed_modes(experiment.output_state()) == 2
+    assert split_pure(experiment, "sdp").info["mixed_modes"] == 2
