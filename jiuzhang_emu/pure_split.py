@@ -69,10 +69,13 @@ from jiuzhang_emu.states import GaussianState
 
 SPLITS = ("auto", "sdp", "closed-form", "williamson")
 
-#: Largest mode count "auto" hands to the SDP.  Measured (2 cores, SCS
-#: 3.3, eps 1e-7): 100 modes (Jiuzhang 1.0) ~30 s and ~0.3 GB; 144 modes
-#: (Jiuzhang 2.0 stand-in) see the report in tests/test_pure_split.py.
-SDP_MAX_MODES = 150
+#: Largest number of mixed modes (:func:`mixed_modes`, the SDP's size) that
+#: "auto" hands to the SDP.  Measured on 2 shared cores (SCS 3.3, eps 1e-7),
+#: time and peak memory of the whole process: 50 mixed modes (Jiuzhang 1.0,
+#: 100 outputs; Jiuzhang 2.0/3.0 stand-ins, 144 outputs) 2-3.5 s, 0.2 GB;
+#: 100: 10 s, 0.3 GB; 144: 20 s, 0.45 GB; 200: 42 s, 0.7 GB (time ~ k^2.2,
+#: memory ~ k^2, so 300 would take ~2 min and ~1.6 GB).
+SDP_MAX_MODES = 200
 
 #: SCS options, in one place.  eps 1e-7 gives the photon number to ~1e-5.
 SDP_SOLVER_OPTIONS = {"eps_abs": 1e-7, "eps_rel": 1e-7, "max_iters": 200_000}
