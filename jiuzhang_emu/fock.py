@@ -1,9 +1,9 @@
 """Fock-basis matrix elements of Gaussian unitaries and displacements.
 
 The site tensors of the MPS of a pure Gaussian state (Oh et al., Nat. Phys.
-20, 1461 (2024), arXiv:2306.03709, Methods "MPS construction") are blocks of
-<p|U(S)|q> between small photon-number patterns; the sampler then displaces
-each mode by D(alpha).  This module computes both.
+20, 1461 (2024), arXiv:2306.03709: Gamma^[k]_ab(j) = <j|<n_b|U(G_k)|n_a>) are
+blocks of <p|U(S)|q> between small photon-number patterns; their sampler then
+displaces each mode by D(alpha).  This module computes both.
 
 Conventions: xxpp quadratures, hbar = 2 (x = a + a^dag, p = -i (a - a^dag),
 alpha = (x + i p) / 2), squeezing as in Strawberry Fields (x squeezed for
@@ -14,7 +14,7 @@ here the phase makes the vacuum amplitude <0|U(S)|0> real and positive (so
 U(S1) U(S2) = e^(i theta) U(S1 S2) with theta not always 0).
 
 Gaussian unitary (Bogoliubov form).  With S = [[Sxx, Sxp], [Spx, Spp]],
-U^dag a U = W a + V a^dag where W = (Sxx + Spp + i (Spx - Sxp)) / 2 and
+U^dag a U = W a + V a^dag (a, a^dag: columns of the m mode operators) where W = (Sxx + Spp + i (Spx - Sxp)) / 2 and
 V = (Sxx - Spp + i (Spx + Sxp)) / 2.  The matrix element between the
 unnormalised coherent states (b^*| = <0| e^(b . a), |g) = e^(g . a^dag)|0>
 solves  d_b f = W g f + V d_g f  and  d_g f = W^T b f - V^dag d_b f,  so
@@ -27,10 +27,11 @@ and differentiating (the generating function of the hafnian)
     <p|U(S)|q> = c0 haf(sigma_(p+q)) / sqrt(p! q!),   sigma = [[X, Y], [Y^T, Z]],
 
 sigma_(p+q) repeating output row/column i p_i times and input row/column
-m + i q_i times (Miatto and Quesada, Quantum 4, 366 (2020), eq. 27; Oh et al.,
-Methods, give the same in Bloch-Messiah form).
+m + i q_i times (Miatto and Quesada, Quantum 4, 366 (2020); Oh et al. use
+its Bloch-Messiah form).  thewalrus's ``fock_tensor`` (Choi expansion) gives
+the same elements (tests/test_fock.py).
 
-Recurrence (Miatto and Quesada, eq. 32, without displacement): expanding the
+Recurrence (Miatto and Quesada, without displacement): expanding the
 hafnian along one copy of row i of a pattern P over the 2m indices (P_i >= 1,
 P' = P - e_i),
 
@@ -41,14 +42,13 @@ tensor with it: every F it needs lies in the block when both pattern sets are
 downward closed.  Entries with an odd total photon number vanish.
 
 Displacement: <n|D(alpha)|k> = sqrt(k!/n!) alpha^(n-k) e^(-|alpha|^2/2)
-L_k^(n-k)(|alpha|^2) for n >= k and its mirror (Cahill and Glauber, Phys.
-Rev. 177, 1857 (1969), eq. 4.54 / Oh et al., Methods), exact: not the
-exponential of a truncated generator, whose elements are wrong near the
-cutoff.  Along each diagonal n - k the Laguerre recurrence in the degree runs
-on the matrix elements themselves (all of modulus <= 1), which stays at
-~1e-15 absolute error for |alpha| <= 8 and 40 x 40 blocks; the recurrence
-along the columns (thewalrus.fock_gradients.displacement) amplifies rounding
-by ~(|alpha| + sqrt(n))^k / sqrt(k!), O(1) there.
+L_k^(n-k)(|alpha|^2) for n >= k and its mirror (Cahill and Glauber, Phys. Rev.
+177, 1857 (1969)), exact: not the exponential of a truncated generator, whose
+elements are wrong near the cutoff.  Along each diagonal n - k the Laguerre
+recurrence in the degree runs on the matrix elements themselves (all of
+modulus <= 1): ~1e-15 absolute error for |alpha| <= 8 and 40 x 40 blocks.  The
+recurrence along the columns (thewalrus.fock_gradients.displacement) amplifies
+rounding by ~(|alpha| + sqrt(n))^k / sqrt(k!), an O(1) error there.
 """
 import numpy as np
 from scipy.special import gammaln
@@ -137,6 +137,9 @@ def _check_sigma(sigma, vacuum):
     sigma = sigma.astype(complex)
     if not np.all(np.isfinite(sigma)):
         raise InputError("sigma must be finite, got non-finite entries")
+    asymmetry = np.abs(sigma - sigma.T).max()
+    if asymmetry > 1e-10 * max(1.0, np.abs(sigma).max()):
+        raise InputError(f"sigma must be symmetric, got |sigma - sigma^T| = {asymmetry:.3g}")
     vacuum = complex(vacuum)
     if not np.isfinite(vacuum):
         raise InputError(f"vacuum must be a finite number, got {vacuum}")
