@@ -14,9 +14,10 @@ here the phase makes the vacuum amplitude <0|U(S)|0> real and positive (so
 U(S1) U(S2) = e^(i theta) U(S1 S2) with theta not always 0).
 
 Gaussian unitary (Bogoliubov form).  With S = [[Sxx, Sxp], [Spx, Spp]],
-U^dag a U = W a + V a^dag (a, a^dag: columns of the m mode operators) where W = (Sxx + Spp + i (Spx - Sxp)) / 2 and
-V = (Sxx - Spp + i (Spx + Sxp)) / 2.  The matrix element between the
-unnormalised coherent states (b^*| = <0| e^(b . a), |g) = e^(g . a^dag)|0>
+U^dag a U = W a + V a^dag (a, a^dag: columns of the m mode operators), where
+W = (Sxx + Spp + i (Spx - Sxp)) / 2 and V = (Sxx - Spp + i (Spx + Sxp)) / 2.
+The matrix element between the unnormalised coherent states
+(b^*| = <0| e^(b . a) and |g) = e^(g . a^dag)|0>
 solves  d_b f = W g f + V d_g f  and  d_g f = W^T b f - V^dag d_b f,  so
 
     (b^*| U |g) = c0 exp(b^T X b / 2 + b^T Y g + g^T Z g / 2),
