@@ -175,6 +175,19 @@ def _parser():
                         "presets with a random part take rng (default 0)")
     sample.add_argument("--no-progress", dest="progress", action="store_const", const=False,
                         default=None, help="no progress bar")
+    network = sample.add_argument_group("method mps (approximate: a matrix product state of "
+                                        "the pure part)")
+    network.add_argument("--chi", type=int, help=f"largest bond dimension (default "
+                         f"{samplers.mps.DEFAULT_CHI})")
+    network.add_argument("--cutoff", type=int, help=f"Fock states of the pure part per mode "
+                         f"(default {samplers.mps.DEFAULT_CUTOFF})")
+    network.add_argument("--displaced-cutoff", type=int, help=f"photon numbers drawn per mode "
+                         f"(default {samplers.mps.DEFAULT_DISPLACED_CUTOFF})")
+    network.add_argument("--split", help="pure part + noise split: auto, sdp, closed-form or "
+                         "williamson (default auto)")
+    network.add_argument("--mps-file", help="the network's HDF5 file, built or resumed there "
+                         "(default: OUT with the suffix .mps.h5); a file built with other "
+                         "parameters is refused")
 
     show = commands.add_parser("info", help="metadata and click statistics of a sample file")
     show.add_argument("file")
@@ -246,22 +259,49 @@ class _AnnouncedBar(samplers.ProgressBar):
         super().start(plan)
 
 
+_NETWORK_OPTIONS = ("chi", "cutoff", "displaced_cutoff", "split", "mps_file")
+
+
+def _network(args, experiment):
+    """The "mps" route's network, built or resumed in its file (with a
+    progress bar); None for the other methods, which take no such option."""
+    given = [name for name in _NETWORK_OPTIONS if getattr(args, name) is not None]
+    if args.method != "mps":
+        if given:
+            raise InputError(f"--{given[0].replace('_', '-')} is an option of --method mps, "
+                             f"not of --method {args.method}")
+        return None
+    path = args.mps_file or os.path.splitext(args.out)[0] + ".mps.h5"
+    options = {name: getattr(args, name) for name in given if name != "mps_file"}
+    if os.path.exists(path) and not options:
+        network = samplers.mps.open_mps(experiment, path, n_workers=args.workers,
+                                        progress=args.progress)
+    else:
+        network = samplers.mps.build_mps(experiment, path=path, n_workers=args.workers,
+                                         progress=args.progress, **options)
+    print(f"{experiment.name}: {network!r} in {path}", file=sys.stderr)
+    return network
+
+
 def _sample(args, out):
     experiment = _preset(args.preset, args.option)
     previous = _sigterm_as_interrupt()
     try:
         start = time.perf_counter()
+        network = _network(args, experiment)
         report = files.write_samples(args.out, experiment, args.shots, rng=args.seed,
                                      method=args.method, n_workers=args.workers,
                                      progress=_AnnouncedBar(args.progress),
-                                     max_seconds=args.max_seconds or None)
+                                     max_seconds=args.max_seconds or None, mps=network)
     except files.SampleFileWriteError as exc:  # a full disk: the file holds what was written
         print(f"jiuzhang-emu sample: error: {exc}; make room, then rerun the same command to "
               f"resume", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         if not os.path.isfile(args.out):
-            print("interrupted before the file was created", file=sys.stderr)
+            print("interrupted before the file was created"
+                  + ("; the MPS built so far is kept, and the same command resumes it"
+                     if args.method == "mps" else ""), file=sys.stderr)
             return 130
         status = files.info(args.out, statistics=False)
         print(f"interrupted: {status['shots_written']} of {status['shots_requested']} shots "

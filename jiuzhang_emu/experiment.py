@@ -260,7 +260,7 @@ class Experiment:
         return state.reduced((copies[:, None] + modes[None, :]).ravel())
 
     def sample(self, shots, *, rng=None, method="auto", n_workers=1, client=None,
-               max_seconds=3600.0, progress=None):
+               max_seconds=3600.0, progress=None, mps=None):
         """Draw detection patterns: a facade over :func:`jiuzhang_emu.samplers.sample`,
         which documents the arguments.
 
@@ -271,7 +271,7 @@ class Experiment:
         from jiuzhang_emu.samplers import sample
 
         return sample(self, shots, rng=rng, method=method, n_workers=n_workers, client=client,
-                      max_seconds=max_seconds, progress=progress)
+                      max_seconds=max_seconds, progress=progress, mps=mps)
 
     # -- first moments ----------------------------------------------------
     def mean_photon_numbers(self):

@@ -84,7 +84,7 @@ def _killed_writer(path, shots, stop_after):
 def test_a_start_that_fails_in_its_first_batch_leaves_no_file(tmp_path, monkeypatch):
     path = tmp_path / "run.h5"
 
-    def broken(experiment, method):
+    def broken(experiment, method, mps=None):
         raise KernelError("the sampler failed")
 
     monkeypatch.setattr(engine, "route_sampler", broken)

@@ -36,6 +36,12 @@ Attributes of the root group
                        ``SeedSequence(entropy, spawn_key=(*spawn_key, i))``
 ``completed_batches``  batches fully written
 ``unresolved_mass``    largest probability mass rounding may have misplaced
+                       (method ``"mps"``: that its truncation left out of a
+                       shot)
+``mps``                method ``"mps"`` only: the network's summary as JSON
+                       (``LossyMPS.summary()``: parameters, MPS file, pure
+                       part's photons, bonds and discarded Schmidt weights);
+                       run-defining (digested, compared on resume)
 ``metadata_sha256``    SHA-256 (hex) of the canonical JSON of the
                        run-defining attributes (all above but ``shots``,
                        ``completed_batches`` and ``unresolved_mass``, which
@@ -76,6 +82,8 @@ LIBVER = ("v110", "v110")
 #: The attributes that define a run, covered by ``metadata_sha256``.
 DIGESTED = ("format", "format_version", "package_version", "experiment", "fingerprint",
             "method", "seed_entropy", "seed_spawn_key", "batch_size")
+#: Run-defining attributes of some methods only, digested where present.
+DIGESTED_IF_PRESENT = ("mps",)
 _INTEGERS = ("format_version", "batch_size", "shots", "completed_batches")
 _DIGEST = "metadata_sha256"
 _DETECTORS = ("threshold", "pseudo-PNR", "photon-number-resolving")
@@ -132,8 +140,9 @@ def metadata_digest(values):
     ``values`` maps each name to its text (str) or integer value; the digest
     is taken of ``json.dumps(values, sort_keys=True, separators=(",", ":"))``
     encoded as UTF-8."""
+    names = DIGESTED + tuple(name for name in DIGESTED_IF_PRESENT if name in values)
     canonical = {name: int(values[name]) if isinstance(values[name], (int, np.integer))
-                 else _text(values[name]) for name in DIGESTED}
+                 else _text(values[name]) for name in names}
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -223,9 +232,10 @@ def _metadata(handle, path):
         if missing:
             raise _damaged(path, f"attribute{'s' if len(missing) > 1 else ''} "
                                  f"{', '.join(map(repr, missing))} missing")
+        required |= names & set(DIGESTED_IF_PRESENT)
         raw = {name: attrs[name] for name in required}
         canonical = {}
-        for name in DIGESTED:
+        for name in DIGESTED + tuple(sorted(names & set(DIGESTED_IF_PRESENT))):
             value = raw.get(name, "[]")
             if name in _INTEGERS:
                 canonical[name] = _integer(raw, name, path)
@@ -260,6 +270,9 @@ def _structure(handle, raw, canonical, path):
     with _reading(path):
         meta = dict(canonical)
         meta["experiment"] = _json(canonical, "experiment", path)
+        meta["mps"] = _json(canonical, "mps", path) if "mps" in canonical else None
+        if (meta["mps"] is None) != (canonical["method"] != "mps"):
+            raise _damaged(path, "attribute 'mps' must be present exactly for method 'mps'")
         _check_experiment(meta["experiment"], canonical["fingerprint"], path)
         if canonical["method"] not in METHODS or canonical["method"] == "auto":
             raise _damaged(path, f"attribute 'method' {canonical['method']!r} is not a "

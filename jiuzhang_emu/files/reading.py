@@ -42,7 +42,8 @@ def read_samples(path):
         meta["package_version"], meta["unresolved_mass"],
         extra={"path": path, "requested_shots": meta["shots"],
                "complete": meta["rows"] == meta["shots"], "batch_size": meta["batch_size"],
-               "metadata_digest": meta["metadata_digest"]},
+               "metadata_digest": meta["metadata_digest"],
+               **({} if meta["mps"] is None else {"mps": meta["mps"]})},
         seed_spawn_key=meta["seed_spawn_key"])
 
 def read_experiment(path):

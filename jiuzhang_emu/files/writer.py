@@ -101,13 +101,14 @@ def _check_resume(meta, path, expected, shots):
 
 
 def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers=1,
-                  client=None, progress=None, max_seconds=3600.0):
+                  client=None, progress=None, max_seconds=3600.0, mps=None):
     """Sample ``experiment`` into the HDF5 file ``path``, or resume it.
 
     If ``path`` does not exist it is created (format: module docstring) and
     batches are appended as they are drawn.  If it exists it must be a sample
     file of the same run (experiment fingerprint, method, seed, batch size,
-    package version, and at most ``shots`` shots); sampling then continues
+    package version, the "mps" route's network summary, and at most
+    ``shots`` shots); sampling then continues
     after the last complete batch (more shots: the run is extended), and a
     complete file is left as it is.  A file that does not match is never
     modified, except one that holds no complete batch (a failed or killed
@@ -136,6 +137,8 @@ def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers
         Refuse, before creating anything, a run predicted to take longer
         (:class:`~jiuzhang_emu.RuntimeLimitError` with the estimate); None
         lifts the limit.
+    mps : LossyMPS, str or os.PathLike, optional
+        Method "mps": as for :func:`jiuzhang_emu.samplers.sample`.
 
     Returns
     -------
@@ -154,7 +157,9 @@ def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers
     from jiuzhang_emu._version import __version__
 
     plan = engine.plan_run(experiment, shots, rng=rng, method=method, n_workers=n_workers,
-                           client=client)
+                           client=client, mps=mps, progress=progress)
+    network = {} if plan.mps is None else {
+        "mps": json.dumps(plan.mps.summary(), sort_keys=True, default=_jsonable)}
     if plan.generator is not None:
         raise InputError("rng must be None, an int or a SeedSequence for a sample file, got a "
                          "Generator: the file stores the seed so that the run can resume")
@@ -176,7 +181,8 @@ def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers
             wanted = {"fingerprint": experiment.fingerprint(), "method": plan.method,
                       "batch_size": str(BATCH_SIZE), "package_version": __version__,
                       "seed_entropy": _entropy_text(plan.seed_entropy),
-                      "seed_spawn_key": _spawn_key_text(plan.seed_spawn_key)}
+                      "seed_spawn_key": _spawn_key_text(plan.seed_spawn_key), **network}
+            meta["mps"] = meta["mps"] and json.dumps(meta["mps"], sort_keys=True)
             meta["seed_entropy"] = _entropy_text(meta["seed_entropy"])
             meta["seed_spawn_key"] = _spawn_key_text(meta["seed_spawn_key"])
             # a file that holds no shots (a start that failed or was killed) is replaced
@@ -201,7 +207,8 @@ def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers
             "experiment": json.dumps(experiment.describe(), default=_jsonable),
             "fingerprint": experiment.fingerprint(), "method": plan.method,
             "seed_entropy": _entropy_text(plan.seed_entropy),
-            "seed_spawn_key": _spawn_key_text(plan.seed_spawn_key), "batch_size": BATCH_SIZE}
+            "seed_spawn_key": _spawn_key_text(plan.seed_spawn_key), "batch_size": BATCH_SIZE,
+            **network}
         attrs[_DIGEST] = metadata_digest(attrs)
         attrs.update(shots=plan.shots, completed_batches=0, unresolved_mass=0.0)
         lock = _create(target, experiment, attrs, path)

@@ -9,6 +9,10 @@ One module per route, and one run engine:
   light is sampled on its internal modes and summed per detector.
 - :mod:`~jiuzhang_emu.samplers.threshold_chain`: threshold clicks by the
   torontonian chain rule, a second exact route.
+- :mod:`~jiuzhang_emu.samplers.mps`: approximate samples from a matrix
+  product state of the pure part of the lossy state plus a random
+  displacement (Oh et al. 2024): :func:`build_mps` builds (and resumes) the
+  network, ``method="mps"`` samples it, with its truncation reported.
 - :mod:`~jiuzhang_emu.samplers.adversaries`: classical adversaries
   ("thermal", "squashed", "coherent", "distinguishable", "uniform",
   "greedy"), matched to the experiment's first moments (greedy: to its first
@@ -39,8 +43,9 @@ from jiuzhang_emu.samplers.engine import (
     run,
     sample,
 )
+from jiuzhang_emu.samplers.mps import build_mps, open_mps
 from jiuzhang_emu.samplers.workers import WorkerError
 
 __all__ = ["BATCH_SIZE", "METHODS", "Collect", "ProgressBar", "RunPlan", "Samples", "WorkerError",
-           "batch_sizes", "check_method", "check_shots", "iter_batches",
+           "batch_sizes", "build_mps", "check_method", "open_mps", "check_shots", "iter_batches",
            "plan_run", "root_seed", "route_sampler", "run", "sample"]

@@ -46,11 +46,12 @@ from jiuzhang_emu.samplers import runtime
 from jiuzhang_emu.samplers.adversaries import ADVERSARIES, adversary_sampler
 from jiuzhang_emu.samplers.exact import PhotonNumberSampler
 from jiuzhang_emu.samplers import fanout
+from jiuzhang_emu.samplers import mps as mps_route
 from jiuzhang_emu.samplers.threshold_chain import ThresholdChainSampler
 from jiuzhang_emu.samplers.workers import map_batches
 
 BATCH_SIZE = 64
-METHODS = ("auto", "exact", "threshold-chain", "fan-out", *ADVERSARIES)
+METHODS = ("auto", "exact", "threshold-chain", "fan-out", "mps", *ADVERSARIES)
 #: Methods that sample only threshold detection.
 THRESHOLD_ONLY = ("threshold-chain", "greedy")
 
@@ -72,7 +73,11 @@ class Samples:
     unresolved_mass : float
         Largest probability mass rounding may have misplaced in a draw (no
         cutoff is used): the exact photon sampler's estimate, at most 1e-8
-        (a draw above it raises PrecisionLimitError).
+        (a draw above it raises PrecisionLimitError).  Method "mps": the
+        largest probability mass its truncation left out of a shot.
+    extra : dict
+        Method "mps": ``{"mps": LossyMPS.summary()}``, the network's
+        parameters and truncation.
     seed_spawn_key : tuple of int or None
         The root seed's spawn key: () for an int seed, (j,) for the child j
         of ``SeedSequence(...).spawn``; None when a Generator was passed.
@@ -131,6 +136,8 @@ def check_method(method, experiment):
                          f"use 'exact' (or 'auto')")
     if method == "fan-out":
         fanout.check_experiment(experiment)
+    if method == "mps":
+        mps_route.check_experiment(experiment)
     if method in ADVERSARIES and experiment.sources is None:
         raise InputError(f"method {method!r} replaces the experiment's sources, and "
                          f"{experiment.name!r} is built from a GaussianState, not sources")
@@ -185,6 +192,8 @@ class RunPlan:
         One stream for the whole run (single worker only).
     first_batch : int
         The first batch to draw (later than 0: a resumed run).
+    mps : LossyMPS or None
+        The network of the "mps" route (None for the other methods).
     predicted_seconds : float or None
         Predicted wall time of the batches from ``first_batch`` on; None
         until :meth:`priced`.
@@ -201,6 +210,7 @@ class RunPlan:
     seed_spawn_key: object = ()
     generator: object = None
     first_batch: int = 0
+    mps: object = None
     predicted_seconds: object = None
     seconds_per_shot: object = None
 
@@ -224,7 +234,7 @@ class RunPlan:
         if not plan.remaining_shots:  # a finished run: nothing to price
             return replace(plan, predicted_seconds=0.0, seconds_per_shot=0.0)
         seconds = runtime.check_run_seconds(self.experiment, plan.remaining_shots, self.method,
-                                            self.n_workers, max_seconds)
+                                            self.n_workers, max_seconds, self.mps)
         return plan if seconds is None else plan._with_seconds(seconds)
 
     @property
@@ -233,7 +243,8 @@ class RunPlan:
 
     def _with_seconds(self, seconds):
         return replace(self, predicted_seconds=float(seconds),
-                       seconds_per_shot=runtime.seconds_per_shot(self.experiment, self.method))
+                       seconds_per_shot=runtime.seconds_per_shot(self.experiment, self.method,
+                                                                 self.mps))
 
     def prediction(self):
         """``N shots by 'method' on W worker(s), predicted T (S s per shot)``
@@ -241,13 +252,14 @@ class RunPlan:
         plan = self
         if plan.predicted_seconds is None:
             plan = self._with_seconds(runtime.run_seconds(self.experiment, self.remaining_shots,
-                                                          self.method, self.n_workers))
+                                                          self.method, self.n_workers, self.mps))
         return (f"{plan.remaining_shots} shots by {plan.method!r} on {plan.n_workers} "
                 f"worker(s), predicted {cost.format_seconds(plan.predicted_seconds)} "
                 f"({plan.seconds_per_shot:.3g} s per shot)")
 
 
-def plan_run(experiment, shots, *, rng=None, method="auto", n_workers=1, client=None):
+def plan_run(experiment, shots, *, rng=None, method="auto", n_workers=1, client=None, mps=None,
+             progress=None):
     """Check a run's arguments and fix its method, seed and batches.
 
     Parameters
@@ -256,8 +268,11 @@ def plan_run(experiment, shots, *, rng=None, method="auto", n_workers=1, client=
     shots : int
     rng : None, int, SeedSequence or Generator
         None: fresh entropy.  A Generator only with one local worker.
-    method, n_workers, client
+    method, n_workers, client, mps
         As for :func:`sample`.
+    progress : bool or sink, optional
+        As for :func:`sample`; a bool or None also sets the "mps" route's
+        build progress bar (when it builds).
 
     Returns
     -------
@@ -268,23 +283,31 @@ def plan_run(experiment, shots, *, rng=None, method="auto", n_workers=1, client=
     method = check_method(method, experiment)
     n_workers = check_workers(n_workers)
     entropy, root = root_seed(rng)
+    if entropy is None and (n_workers > 1 or client is not None):
+        raise InputError("rng must be a seed (int or SeedSequence), not a Generator, "
+                         "for parallel runs: batches need independent child seeds")
+    if method == "mps":
+        bar = progress if progress is None or isinstance(progress, (bool, np.bool_)) else False
+        mps = mps_route.network_for(experiment, mps, n_workers, client, bar)
+    elif mps is not None:
+        raise InputError(f"mps is an argument of method 'mps', not of {method!r}")
     if entropy is None:
-        if n_workers > 1 or client is not None:
-            raise InputError("rng must be a seed (int or SeedSequence), not a Generator, "
-                             "for parallel runs: batches need independent child seeds")
-        return RunPlan(experiment, shots, method, n_workers, client, None, None, root)
+        return RunPlan(experiment, shots, method, n_workers, client, None, None, root, mps=mps)
     key = tuple(int(k) for k in root.spawn_key)
-    return RunPlan(experiment, shots, method, n_workers, client, entropy, key)
+    return RunPlan(experiment, shots, method, n_workers, client, entropy, key, mps=mps)
 
 
-def route_sampler(experiment, method):
-    """The per-route sampler of ``method`` (module docstring)."""
+def route_sampler(experiment, method, mps=None):
+    """The per-route sampler of ``method`` (module docstring); ``mps`` the
+    network of the "mps" route."""
     if method == "exact":
         return _ExactCounts(experiment)
     if method == "threshold-chain":
         return ThresholdChainSampler(experiment)
     if method == "fan-out":
         return fanout.FanOutSampler(experiment)
+    if method == "mps":
+        return mps_route.MPSSampler(experiment, mps)
     return adversary_sampler(experiment, method)
 
 
@@ -309,8 +332,8 @@ class _BatchDraw:
     """Draws batch i of an experiment: ``(patterns, unresolved_mass)``;
     picklable, builds its route sampler once per process."""
 
-    def __init__(self, experiment, method, entropy, key, generator=None):
-        self.experiment, self.method = experiment, method
+    def __init__(self, experiment, method, entropy, key, generator=None, mps=None):
+        self.experiment, self.method, self.mps = experiment, method, mps
         self.entropy, self.key, self.generator = entropy, key, generator
         self._sampler = None
 
@@ -323,7 +346,7 @@ class _BatchDraw:
             generator = np.random.default_rng(
                 np.random.SeedSequence(self.entropy, spawn_key=(*self.key, index)))
         if self._sampler is None:
-            self._sampler = route_sampler(self.experiment, self.method)
+            self._sampler = route_sampler(self.experiment, self.method, self.mps)
         counts = self._sampler.counts(size, generator)
         detector = self.experiment.detector
         add_dark = detector.fire_dark if getattr(self._sampler, "counts_are_clicks", False) \
@@ -336,7 +359,7 @@ def iter_batches(plan):
     """Yield ``(index, patterns, unresolved_mass)`` for the batches of
     ``plan`` from ``plan.first_batch`` on, in order."""
     draw = _BatchDraw(plan.experiment, plan.method, plan.seed_entropy, plan.seed_spawn_key,
-                      plan.generator)
+                      plan.generator, plan.mps)
     sizes = plan.batch_sizes
     batches = [(i, sizes[i]) for i in range(plan.first_batch, len(sizes))]
     for index, (patterns, mass) in map_batches(draw, batches, plan.n_workers, plan.client):
@@ -377,8 +400,9 @@ class Collect:
     def samples(self, plan):
         from jiuzhang_emu._version import __version__
 
+        extra = {} if plan.mps is None else {"mps": plan.mps.summary()}
         return Samples(np.concatenate(self._patterns), plan.experiment.describe(), plan.method,
-                       plan.seed_entropy, __version__, self._mass,
+                       plan.seed_entropy, __version__, self._mass, extra,
                        seed_spawn_key=plan.seed_spawn_key)
 
 
@@ -423,7 +447,7 @@ def progress_sink(progress):
 
 
 def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=None,
-           max_seconds=3600.0, progress=None):
+           max_seconds=3600.0, progress=None, mps=None):
     """Samples of an experiment's detection patterns: exact, or from a
     classical adversary matched to its first moments.
 
@@ -432,13 +456,15 @@ def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=No
     experiment : Experiment
     shots : int
     rng : None, int, SeedSequence or Generator
-    method : {"auto", "exact", "threshold-chain", "fan-out", "thermal", "squashed", \
+    method : {"auto", "exact", "threshold-chain", "fan-out", "mps", "thermal", "squashed", \
 "coherent", "distinguishable", "uniform", "greedy"}
         "exact": photon-number sampling, coarse-grained by the detector
         model.  "threshold-chain": the torontonian chain rule (threshold
         detectors).  "fan-out": threshold and pseudo-PNR clicks at a cost
         ~2^(clicks / 2) (:mod:`jiuzhang_emu.samplers.fanout`;
-        indistinguishable light).  "auto": the exact route predicted to be
+        indistinguishable light).  "mps": approximate, from a matrix product
+        state of the pure part (:mod:`jiuzhang_emu.samplers.mps`; never
+        chosen by "auto").  "auto": the exact route predicted to be
         cheapest.  The others: the classical adversaries of
         :mod:`jiuzhang_emu.samplers.adversaries`.
     n_workers : int
@@ -451,13 +477,19 @@ def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=No
         Show a progress bar with the predicted time; None: when stderr is a
         terminal.  A sink (``start``, ``add``, ``close``: module docstring)
         is fed instead.
+    mps : LossyMPS, str or os.PathLike, optional
+        Method "mps" only: the network
+        (:func:`jiuzhang_emu.samplers.mps.build_mps`), or the path of an
+        MPS file (built or resumed with its stored parameters, or built
+        there with the defaults when it does not exist); None: built in
+        memory with the defaults.
 
     Returns
     -------
     Samples
     """
     plan = plan_run(experiment, shots, rng=rng, method=method, n_workers=n_workers,
-                    client=client).priced(max_seconds)
+                    client=client, mps=mps, progress=progress).priced(max_seconds)
     memory = Collect()
     run(plan, memory, progress_sink(progress))
     return memory.samples(plan)

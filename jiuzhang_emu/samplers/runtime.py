@@ -8,30 +8,37 @@ shot for the distinguishable-squeezer sampler on Jiuzhang 1.0, whose every
 squeezer goes through its own exact chain rule), so they are priced by
 timing: the sampler is built (its set-up time kept apart: every worker pays
 it once) and draws 1, 2, 4, ... shots until a draw takes ``PILOT_SECONDS``.
+The "mps" route is timed alike on its built network, from a whole batch of
+shots (a batch is one matrix product per mode, much cheaper per shot than
+a single shot).
 """
 import time
 
 import numpy as np
 
 from jiuzhang_emu import cost
-from jiuzhang_emu.errors import RuntimeLimitError
+from jiuzhang_emu.errors import InputError, RuntimeLimitError
 from jiuzhang_emu.kernels.checks import check_max_seconds
 
 PILOT_SECONDS = 0.05  # adversaries: time a draw at least this long
 _PILOTS = {}  # adversaries, by (fingerprint, method): the pilot is not free
 
 
-def _timed_pilot(experiment, method):
-    """(set-up seconds, seconds per shot) of an adversary, timed here."""
-    from jiuzhang_emu.samplers.adversaries import adversary_sampler
+def _timed_pilot(experiment, method, network=None):
+    """(set-up seconds, seconds per shot) of an adversary or of the "mps"
+    route on ``network``, timed here."""
+    from jiuzhang_emu.samplers import BATCH_SIZE
+    from jiuzhang_emu.samplers.engine import route_sampler
 
-    key = (experiment.fingerprint(), method)
+    if method == "mps" and network is None:
+        raise InputError("method 'mps' is timed on its network: pass network (a LossyMPS)")
+    key = (experiment.fingerprint(), method, network and network.parameters)
     if key not in _PILOTS:
         start = time.perf_counter()
-        sampler = adversary_sampler(experiment, method)
+        sampler = route_sampler(experiment, method, network)
         setup = time.perf_counter() - start
         rng = np.random.default_rng(20261207)
-        shots = 1
+        shots = BATCH_SIZE if method == "mps" else 1
         while True:
             start = time.perf_counter()
             counts = sampler.counts(shots, rng)
@@ -44,29 +51,29 @@ def _timed_pilot(experiment, method):
     return _PILOTS[key]
 
 
-def _prediction(experiment, method):
+def _prediction(experiment, method, network=None):
     """(set-up seconds per worker, seconds per shot) of ``method``."""
     if method in cost.ROUTES:
         return 0.0, cost.predict(experiment).routes[method][0]
-    return _timed_pilot(experiment, method)
+    return _timed_pilot(experiment, method, network)
 
 
-def seconds_per_shot(experiment, method):
-    """Predicted seconds per shot of ``method`` ("exact", "threshold-chain"
-    or an adversary) on one worker."""
-    return _prediction(experiment, method)[1]
+def seconds_per_shot(experiment, method, network=None):
+    """Predicted seconds per shot of ``method`` ("exact", "threshold-chain",
+    "fan-out", "mps" on its ``network``, or an adversary) on one worker."""
+    return _prediction(experiment, method, network)[1]
 
 
-def run_seconds(experiment, shots, method, n_workers=1):
+def run_seconds(experiment, shots, method, n_workers=1, network=None):
     """Predicted wall time of ``shots`` shots of ``method`` on ``n_workers``
     workers (set-up included; a batch of shots runs on one worker)."""
     from jiuzhang_emu.samplers import BATCH_SIZE
 
-    setup, per_shot = _prediction(experiment, method)
+    setup, per_shot = _prediction(experiment, method, network)
     return setup + per_shot * shots / min(n_workers, -(-shots // BATCH_SIZE))
 
 
-def check_run_seconds(experiment, shots, method, n_workers, max_seconds):
+def check_run_seconds(experiment, shots, method, n_workers, max_seconds, network=None):
     """Refuse a run predicted to exceed ``max_seconds`` (RuntimeLimitError,
     with the estimate); return its predicted seconds.  None lifts the limit
     and returns None: nothing is priced (an estimate can take seconds at
@@ -74,12 +81,13 @@ def check_run_seconds(experiment, shots, method, n_workers, max_seconds):
     max_seconds = check_max_seconds(max_seconds)
     if max_seconds is None:
         return None
-    seconds = run_seconds(experiment, shots, method, n_workers)
+    seconds = run_seconds(experiment, shots, method, n_workers, network)
     if seconds > max_seconds:
         raise RuntimeLimitError(
             f"sampling {shots} shots of {experiment.name!r} with method {method!r} is predicted "
             f"to take {cost.format_seconds(seconds)} ({seconds:.3g} s, "
-            f"{seconds_per_shot(experiment, method):.3g} s per shot on {n_workers} worker(s)), "
+            f"{seconds_per_shot(experiment, method, network):.3g} s per shot on {n_workers} "
+            f"worker(s)), "
             f"above the limit of {cost.format_seconds(max_seconds)}",
             seconds=seconds, max_seconds=max_seconds)
     return seconds
