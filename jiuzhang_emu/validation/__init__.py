@@ -50,7 +50,12 @@ from jiuzhang_emu.validation.hypotheses import (
     likelihood_ratio_test,
     subset_distances,
 )
-from jiuzhang_emu.validation.reproduction import Comparison, compare_models
+from jiuzhang_emu.validation.reproduction import (
+    Comparison,
+    SampleComparison,
+    compare_models,
+    compare_samples,
+)
 from jiuzhang_emu.validation.statistics import (
     click_correlators,
     dark_probabilities,
@@ -63,6 +68,7 @@ __all__ = [
     "AdversaryTable",
     "ClickNumberDistribution",
     "Comparison",
+    "SampleComparison",
     "CountTest",
     "FitResult",
     "GroupedDistribution",
@@ -71,6 +77,7 @@ __all__ = [
     "Score",
     "adversary_table",
     "click_moments",
+    "compare_samples",
     "fit_click_moments",
     "grouped_click_distribution",
     "grouped_count_test",

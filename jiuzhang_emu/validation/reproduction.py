@@ -9,6 +9,13 @@ measured histogram (total variation distance, chi-square / dof and the
 Z-score of :func:`~jiuzhang_emu.validation.click_numbers.click_number_test`).
 Nothing here is fitted to the histogram's shape or to the rates: those are
 the independent checks.
+
+:func:`compare_samples` turns it around: sample sets (an approximate
+sampler's, the classical adversaries', and measured data where given) against
+one model, on the statistics Oh et al. (Nat. Phys. 20, 1461 (2024)) judge
+experiments by: click-number distribution, click rates, and two- and
+three-point click cumulants (fitted slope through the origin against the
+model's, and the Euclidean (l2) distance between the cumulant vectors).
 """
 from dataclasses import dataclass
 
@@ -101,3 +108,125 @@ def compare_models(models, measured, *, samples, rng):
     rows = [compare_model(name, exp, params, measured, samples=samples, rng=rng)
             for name, exp, params in models]
     return Comparison(histogram_moments(measured.click_number_histogram), rows)
+
+
+@dataclass(frozen=True)
+class SampleComparison:
+    """Sample sets against one model (:func:`compare_samples`).
+
+    Attributes
+    ----------
+    rows : list of dict
+        Per sample set: ``name``, ``shots``, ``mean_clicks``,
+        ``rate_rms_deviation`` (relative, against the model's exact click
+        rates), ``total_variation`` (its click-number histogram against the
+        model's distribution), and for orders 2 and 3 ``slope_k`` (least
+        squares through the origin of the sample cumulants on the model's)
+        and ``l2_k`` (Euclidean distance between the two cumulant vectors).
+    distribution : ClickNumberDistribution
+        The model's click-number distribution.
+    subsets : dict
+        The mode sets of each order's cumulants (all pairs; random triples).
+    """
+
+    rows: list
+    distribution: object
+    subsets: dict
+
+    def table(self):
+        """A Markdown table of the comparison."""
+        lines = ["| samples | shots | mean clicks | click-rate RMS dev. | TVD (click numbers) | "
+                 "pair slope | pair l2 | triple slope | triple l2 |",
+                 "|---|---|---|---|---|---|---|---|---|"]
+        for r in self.rows:
+            cumulants = " | ".join("-" if r[key] is None else f"{r[key]:.{digits}f}" for key, digits
+                                   in (("slope_2", 4), ("l2_2", 5), ("slope_3", 4), ("l2_3", 5)))
+            lines.append(f"| {r['name']} | {r['shots']} | {r['mean_clicks']:.3f} | "
+                         f"{100 * r['rate_rms_deviation']:.2f}% | {r['total_variation']:.4f} | "
+                         f"{cumulants} |")
+        return "\n".join(lines)
+
+
+def compare_samples(experiment, samples, *, measured=None, distribution=None, triples=2000,
+                    phase_space_samples=100_000, rng=0):
+    """Sample sets (any sampler, any shots) against one model, on the
+    statistics of Oh et al. (Nat. Phys. 20, 1461 (2024): click-number
+    distribution, click rates, two- and three-point click cumulants).
+
+    Parameters
+    ----------
+    experiment : Experiment
+        The model (threshold or pseudo-PNR detection).
+    samples : dict
+        name -> patterns (shots, modes).
+    measured : MeasuredData, optional
+        Published data given as click rates and a click-number histogram
+        (:func:`jiuzhang_emu.presets.jiuzhang1_measured`): a row "data"
+        first, without cumulants (None), which need patterns.
+    distribution : ClickNumberDistribution, optional
+        The model's click-number distribution (default: exact or phase
+        space by :func:`click_number_distribution`).
+    triples : int
+        Random mode triples for the third-order cumulants (all when there
+        are fewer).
+    phase_space_samples : int
+    rng : seed for the phase-space samples and the triples
+
+    Returns
+    -------
+    SampleComparison
+    """
+    from itertools import combinations
+
+    from jiuzhang_emu.validation.statistics import clicks_per_shot, sample_click_correlators
+
+    generator = np.random.default_rng(rng)
+    if distribution is None:
+        distribution = click_number_distribution(experiment, samples=phase_space_samples,
+                                                 rng=generator)
+    M = experiment.n_modes
+    all_triples = M * (M - 1) * (M - 2) // 6
+    if all_triples <= triples:
+        triple_sets = np.array(list(combinations(range(M), 3)))
+    else:  # distinct random triples
+        drawn = set()
+        while len(drawn) < triples:
+            drawn.add(tuple(sorted(generator.choice(M, 3, replace=False))))
+        triple_sets = np.array(sorted(drawn))
+    _, rates = click_correlators(experiment, 1)
+    model = {2: click_correlators(experiment, 2), 3: click_correlators(experiment, 3,
+                                                                       subsets=triple_sets)}
+    kind = experiment.detector.kind
+    rows = []
+    n = len(distribution.probabilities)
+    if measured is not None:
+        histogram = np.asarray(measured.click_number_histogram, dtype=float)
+        shots = histogram.sum()
+        frequencies = np.zeros(max(n, len(histogram)))
+        frequencies[:len(histogram)] = histogram / shots
+        rows.append({"name": "data", "shots": int(shots),
+                     "mean_clicks": float(np.arange(len(histogram)) @ histogram / shots),
+                     "rate_rms_deviation": float(np.sqrt(np.mean(
+                         (measured.click_rates - rates) ** 2 / rates ** 2))),
+                     "total_variation": float(0.5 * (np.abs(frequencies[:n] - distribution
+                                                            .probabilities).sum()
+                                                     + frequencies[n:].sum())),
+                     **{key: None for key in ("slope_2", "l2_2", "slope_3", "l2_3")}})
+    for name, patterns in samples.items():
+        patterns = np.asarray(patterns)
+        clicks = clicks_per_shot(patterns, kind)
+        histogram = np.bincount(clicks, minlength=n)
+        frequencies = histogram[:n] / len(patterns)
+        row = {"name": name, "shots": len(patterns), "mean_clicks": float(clicks.mean()),
+               "rate_rms_deviation": float(np.sqrt(np.mean(
+                   ((patterns > 0).mean(axis=0) - rates) ** 2 / rates ** 2))),
+               "total_variation": float(0.5 * (np.abs(frequencies - distribution.probabilities)
+                                               .sum() + histogram[n:].sum() / len(patterns)))}
+        for order in (2, 3):
+            subsets, ideal = model[order]
+            _, estimate, _ = sample_click_correlators(patterns, order, subsets=subsets,
+                                                      n_batches=2)
+            row[f"slope_{order}"] = float(estimate @ ideal / (ideal @ ideal))
+            row[f"l2_{order}"] = float(np.linalg.norm(estimate - ideal))
+        rows.append(row)
+    return SampleComparison(rows, distribution, {2: model[2][0], 3: triple_sets})
