@@ -80,7 +80,7 @@ def run(args):
             "mps", args.workers, network)
         pilot = MPSSampler(experiment, network)
         pilot.counts(args.pilot, np.random.default_rng(args.seed + 1))
-        truncated = float(np.mean(pilot.truncated_masses))
+        truncated = pilot.mean_truncated_mass
         per_shot = seconds / sampled if sampled else float("nan")
         row = {"chi": chi, "largest_bond": int(network.bonds.max()),
                "largest_discarded_weight": float(network.discarded_weights.max()),
@@ -88,7 +88,7 @@ def run(args):
                "pure_photons": network.split.pure_photons, "split": network.split.method,
                "build_seconds": build, "sampled": sampled, "sampling_seconds": seconds,
                "seconds_per_shot": per_shot, "mean_truncated_mass": truncated,
-               "max_truncated_mass": float(np.max(pilot.truncated_masses))}
+               "max_truncated_mass": pilot.unresolved_mass}
         results.append(row)
         print(f"| {chi} | {row['largest_bond']} | {row['largest_discarded_weight']:.4g} | "
               f"{row['total_discarded_weight']:.4g} | {row['pure_photons']:.3f} | "

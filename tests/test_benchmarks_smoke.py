@@ -119,3 +119,22 @@ def test_quick_exact_jiuzhang1_benchmark_runs(tmp_path):
             "published / our mean |") in proc.stdout
     summary = json.loads((tmp_path / "quick.json").read_text())["summary"]
     assert summary["shots"] == 5 and summary["max"] > 0
+
+
+@pytest.mark.slow
+def test_quick_mps_benchmark_runs(tmp_path):
+    """mps_jiuzhang.py --quick builds two networks of a 12-mode experiment,
+    samples them and the adversaries into resumable files, and prints both
+    tables; a second run reads the files back."""
+    command = [sys.executable, str(SCRIPT.with_name("mps_jiuzhang.py")), "--quick", "--out",
+               str(tmp_path), "--json", str(tmp_path / "quick.json")]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "| chi | largest bond | largest discarded weight |" in proc.stdout
+    assert "| mps chi=16 | 640 |" in proc.stdout and "| thermal | 640 |" in proc.stdout
+    result = json.loads((tmp_path / "quick.json").read_text())
+    assert [b["sampled"] for b in result["builds"]] == [640, 640]
+    again = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert [b["sampled"] for b in json.loads((tmp_path / "quick.json").read_text())[
+        "builds"]] == [0, 0]

@@ -39,8 +39,9 @@ Attributes of the root group
                        (method ``"mps"``: that its truncation left out of a
                        shot)
 ``mps``                method ``"mps"`` only: the network's summary as JSON
-                       (``LossyMPS.summary()``: parameters, MPS file, pure
-                       part's photons, bonds and discarded Schmidt weights);
+                       (``LossyMPS.summary()``: parameters, experiment
+                       fingerprint, pure part's photons, bonds and discarded
+                       Schmidt weights);
                        run-defining (digested, compared on resume)
 ``metadata_sha256``    SHA-256 (hex) of the canonical JSON of the
                        run-defining attributes (all above but ``shots``,

@@ -23,7 +23,7 @@ the fraction ||L A~(.)||^2 / ||L||^2 of the mass (< 1 from the Schmidt
 truncation, the cutoff and the displaced cutoff), and a shot's
 ``truncated_mass`` is 1 - the product of its steps' fractions; the
 largest over the run is the samples' ``unresolved_mass``, and
-:attr:`MPSSampler.truncated_masses` keeps every shot's.  The photon numbers
+:attr:`MPSSampler.mean_truncated_mass` is their mean.  The photon numbers
 go through the detector model, so threshold, PNR and pseudo-PNR detection
 all work.
 """
@@ -32,7 +32,7 @@ import os
 import numpy as np
 
 from jiuzhang_emu import fock
-from jiuzhang_emu.errors import InputError
+from jiuzhang_emu.errors import InputError, PrecisionLimitError
 from jiuzhang_emu.mps import schmidt
 from jiuzhang_emu.mps.network import (
     LossyMPS, MPSParameters, create_file, open_file, read_parameters, site_tensor, write_site,
@@ -162,12 +162,13 @@ class MPSSampler:
                              f"{experiment.fingerprint()[:12]}...)")
         self.network = network
         self.dark_counts = experiment.detector.dark_counts(experiment.n_modes)
-        self.truncated_masses = []
+        self.unresolved_mass = 0.0  # the largest truncated mass of a shot so far
+        self._shots, self._truncated = 0, 0.0
 
     @property
-    def unresolved_mass(self):
-        """The largest truncated mass of a shot drawn so far."""
-        return max(self.truncated_masses, default=0.0)
+    def mean_truncated_mass(self):
+        """The mean truncated mass of the shots drawn so far (nan before any)."""
+        return self._truncated / self._shots if self._shots else float("nan")
 
     def counts(self, size, rng):
         network = self.network
@@ -186,13 +187,21 @@ class MPSSampler:
             weights = np.einsum("snb,snb->sn", amplitudes.real, amplitudes.real) \
                 + np.einsum("snb,snb->sn", amplitudes.imag, amplitudes.imag)
             total = weights.sum(axis=1)
+            if not np.all(total > 0):
+                raise PrecisionLimitError(
+                    f"the network holds no probability for a shot's photons at mode {k} (all "
+                    f"of it truncated): raise chi ({p.chi}) or the cutoffs ({p.cutoff}, "
+                    f"{p.displaced_cutoff})")
             kept *= total  # ||left|| = 1
             cdf = np.cumsum(weights, axis=1)
             n = np.minimum((uniforms[:, k, None] * total[:, None] > cdf).sum(axis=1),
                            p.displaced_cutoff - 1)
             photons[:, k] = n
             left = amplitudes[shots, n] / np.sqrt(weights[shots, n])[:, None].astype(np.float32)
-        self.truncated_masses.extend(np.clip(1 - kept, 0, 1).tolist())
+        truncated = np.clip(1 - kept, 0, 1)
+        self.unresolved_mass = max(self.unresolved_mass, float(truncated.max(initial=0.0)))
+        self._shots += size
+        self._truncated += float(truncated.sum())
         return photons
 
 

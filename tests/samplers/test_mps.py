@@ -153,7 +153,7 @@ def test_truncation_shrinks_as_chi_grows():
         discarded.append(network.discarded_weights.max())
         sampler = MPSSampler(experiment, network)
         sampler.counts(200, np.random.default_rng(1))
-        truncated.append(np.mean(sampler.truncated_masses))
+        truncated.append(sampler.mean_truncated_mass)
     assert discarded[0] > discarded[1] > discarded[2]
     assert truncated[0] > truncated[1] > truncated[2]
 
