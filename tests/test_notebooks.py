@@ -25,6 +25,9 @@ SMALL = {
     "advantage.ipynb": {"SAMPLES": 2_000, "CALIBRATE": False, "CLICK_MODES": (8,),
                         "PHOTON_MODES": (4,), "CHECK_SECONDS": 0.3,
                         "SCALING_MODES": (8, 16, 32)},
+    "mps.ipynb": {"CHIS": (4, 16), "SHOTS": 300, "PHASE_SPACE_SAMPLES": 2_000, "TRIPLES": 50,
+                  "PRESETS_144": ("jiuzhang3",), "CHI_144": 4, "SHOTS_144": 100,
+                  "RESULTS": None},
 }
 
 
@@ -69,7 +72,7 @@ def test_committed_executed(name):
 
 
 #: Notebooks that take more than ~3 s even at small settings.
-SLOW = {"advantage.ipynb", "jiuzhang1.ipynb"}
+SLOW = {"advantage.ipynb", "jiuzhang1.ipynb", "mps.ipynb"}
 
 
 @pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name in SLOW

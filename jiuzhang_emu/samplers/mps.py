@@ -163,12 +163,19 @@ class MPSSampler:
         self.network = network
         self.dark_counts = experiment.detector.dark_counts(experiment.n_modes)
         self.unresolved_mass = 0.0  # the largest truncated mass of a shot so far
-        self._shots, self._truncated = 0, 0.0
+        self._shots, self._truncated, self._network_truncated = 0, 0.0, 0.0
 
     @property
     def mean_truncated_mass(self):
         """The mean truncated mass of the shots drawn so far (nan before any)."""
         return self._truncated / self._shots if self._shots else float("nan")
+
+    @property
+    def mean_network_truncated_mass(self):
+        """Its part left out by the network itself (the Schmidt truncation
+        and the pure part's cutoff); the rest is the mass the displacement
+        moved above ``displaced_cutoff``."""
+        return self._network_truncated / self._shots if self._shots else float("nan")
 
     def counts(self, size, rng):
         network = self.network
@@ -176,7 +183,7 @@ class MPSSampler:
         alpha = network.split.displacements(rng, size)
         uniforms = rng.random((size, network.n_modes))
         left = np.ones((size, 1), dtype=np.complex64)
-        kept = np.ones(size)
+        kept, network_kept = np.ones(size), np.ones(size)
         photons = np.empty((size, network.n_modes), dtype=np.int64)
         shots = np.arange(size)
         for k, site in enumerate(network.sites()):
@@ -193,6 +200,9 @@ class MPSSampler:
                     f"of it truncated): raise chi ({p.chi}) or the cutoffs ({p.cutoff}, "
                     f"{p.displaced_cutoff})")
             kept *= total  # ||left|| = 1
+            # D's block is a contraction: what the network kept, before displacing
+            network_kept *= np.einsum("smb,smb->s", pure.real, pure.real) \
+                + np.einsum("smb,smb->s", pure.imag, pure.imag)
             cdf = np.cumsum(weights, axis=1)
             n = np.minimum((uniforms[:, k, None] * total[:, None] > cdf).sum(axis=1),
                            p.displaced_cutoff - 1)
@@ -202,6 +212,7 @@ class MPSSampler:
         self.unresolved_mass = max(self.unresolved_mass, float(truncated.max(initial=0.0)))
         self._shots += size
         self._truncated += float(truncated.sum())
+        self._network_truncated += float(np.clip(1 - network_kept, 0, 1).sum())
         return photons
 
 

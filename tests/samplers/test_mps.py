@@ -154,8 +154,14 @@ def test_truncation_shrinks_as_chi_grows():
         sampler = MPSSampler(experiment, network)
         sampler.counts(200, np.random.default_rng(1))
         truncated.append(sampler.mean_truncated_mass)
+        assert 0 <= sampler.mean_network_truncated_mass <= sampler.mean_truncated_mass
     assert discarded[0] > discarded[1] > discarded[2]
     assert truncated[0] > truncated[1] > truncated[2]
+    # a small displaced cutoff: the mass above it, not the network's, grows
+    network = build_mps(experiment, chi=32, cutoff=4, displaced_cutoff=4, progress=False)
+    sampler = MPSSampler(experiment, network)
+    sampler.counts(200, np.random.default_rng(1))
+    assert sampler.mean_truncated_mass - sampler.mean_network_truncated_mass > 10 * truncated[2]
 
 
 def _digest(path):
