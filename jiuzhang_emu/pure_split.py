@@ -65,7 +65,7 @@ import numpy as np
 from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.experiment import Experiment
 from jiuzhang_emu.sources import TwoModeSqueezer, TwoModeSquashed
-from jiuzhang_emu.states import GaussianState
+from jiuzhang_emu.states import GaussianState, williamson
 
 SPLITS = ("auto", "sdp", "closed-form", "williamson")
 
@@ -113,20 +113,6 @@ def symplectic_eigenvalues(cov):
     root = (U * np.sqrt(np.clip(lam, 0, None))) @ U.T
     mu = np.linalg.eigvalsh(1j * (root @ _omega(n) @ root))
     return np.sort(mu[n:])
-
-
-def _symplectic_factor(cov):
-    """S with cov = S diag(d, d) S^T symplectic (Williamson), for a positive
-    definite cov that may be slightly unphysical (a solver's output), so
-    not a GaussianState; the algorithm of GaussianState.williamson."""
-    n = cov.shape[0] // 2
-    lam, U = np.linalg.eigh(cov)
-    root = (U * np.sqrt(lam)) @ U.T
-    inv_root = (U / np.sqrt(lam)) @ U.T
-    mu, vecs = np.linalg.eigh(1j * (inv_root @ _omega(n) @ inv_root))
-    mu, vecs = mu[n:], vecs[:, n:]  # +1/d_k
-    O = np.sqrt(2) * np.concatenate([vecs.real, -vecs.imag], axis=1)
-    return root @ O * np.sqrt(np.concatenate([mu, mu]))[None, :]
 
 
 @dataclass(frozen=True, eq=False)
@@ -337,7 +323,7 @@ def _sdp(state, tol):
         if X is None:
             tried.append(f"margin {margin:g}: {status}")
             continue
-        S2 = _symplectic_factor(X)
+        S2 = williamson(X)[0]
         inner[np.ix_(idx, idx)] = S2 @ S2.T
         pure = S @ inner @ S.T
         pure = (pure + pure.T) / 2

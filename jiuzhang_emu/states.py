@@ -145,6 +145,38 @@ def check_fraction(value, name, length=None):
     return arr
 
 
+def williamson(cov):
+    """Williamson decomposition cov = S diag(d, d) S^T of a positive definite
+    covariance (not checked to be physical: a solver's output may miss by
+    rounding).
+
+    Returns
+    -------
+    S : ndarray of shape (2M, 2M)
+        Symplectic (S Omega S^T = Omega).
+    d : ndarray of shape (M,)
+        Symplectic eigenvalues, >= 1 for a physical state.
+
+    Notes
+    -----
+    With W = cov^{-1/2}, the antisymmetric A = W Omega W has eigenvalues
+    +-i/d_k; an eigenvector x + iy of iA for +1/d_k gives A x = y / d_k,
+    A y = -x / d_k, so O = [x, -y] is orthogonal with O^T A O =
+    diag(1/d, 1/d) Omega, and S = cov^{1/2} O diag(1/d, 1/d)^{1/2}.
+    """
+    n = cov.shape[0] // 2
+    lam, U = np.linalg.eigh(cov)
+    root = (U * np.sqrt(lam)) @ U.T
+    inv_root = (U / np.sqrt(lam)) @ U.T
+    A = inv_root @ _omega(n) @ inv_root
+    mu, vecs = np.linalg.eigh(1j * A)
+    mu, vecs = mu[n:], vecs[:, n:]  # the positive half: +1/d_k
+    x, y = np.sqrt(2) * vecs.real, np.sqrt(2) * vecs.imag
+    O = np.concatenate([x, -y], axis=1)
+    S = root @ O * np.sqrt(np.concatenate([mu, mu]))[None, :]
+    return S, 1 / mu
+
+
 @dataclass(frozen=True, eq=False)
 class GaussianState:
     """A Gaussian state: covariance and means in xxpp order, hbar = 2.
@@ -255,33 +287,8 @@ class GaussianState:
         return abs(self.purity() - 1) < rtol
 
     def williamson(self):
-        """Williamson decomposition cov = S diag(d, d) S^T.
-
-        Returns
-        -------
-        S : ndarray of shape (2M, 2M)
-            Symplectic (S Omega S^T = Omega).
-        d : ndarray of shape (M,)
-            Symplectic eigenvalues, >= 1 for a physical state.
-
-        Notes
-        -----
-        With W = cov^{-1/2}, the antisymmetric A = W Omega W has eigenvalues
-        +-i/d_k; an eigenvector x + iy of iA for +1/d_k gives A x = y / d_k,
-        A y = -x / d_k, so O = [x, -y] is orthogonal with O^T A O =
-        diag(1/d, 1/d) Omega, and S = cov^{1/2} O diag(1/d, 1/d)^{1/2}.
-        """
-        n = self.n_modes
-        lam, U = np.linalg.eigh(self.cov)
-        root = (U * np.sqrt(lam)) @ U.T
-        inv_root = (U / np.sqrt(lam)) @ U.T
-        A = inv_root @ _omega(n) @ inv_root
-        mu, vecs = np.linalg.eigh(1j * A)
-        mu, vecs = mu[n:], vecs[:, n:]  # the positive half: +1/d_k
-        x, y = np.sqrt(2) * vecs.real, np.sqrt(2) * vecs.imag
-        O = np.concatenate([x, -y], axis=1)
-        S = root @ O * np.sqrt(np.concatenate([mu, mu]))[None, :]
-        return S, 1 / mu
+        """Williamson decomposition cov = S diag(d, d) S^T (:func:`williamson`)."""
+        return williamson(self.cov)
 
     def pure_decomposition(self):
         """The state as a pure state under a random displacement (Williamson):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jiuzhang_emu.states import GaussianState
+from jiuzhang_emu.states import williamson
 
 #: No more patterns are kept once the weight left out is below MIN_WEIGHT
 #: (a cut far from the middle needs far fewer than chi): at most
@@ -135,7 +135,7 @@ def cut(pure_cov, position, chi, min_weight=MIN_WEIGHT):
         return Cut(position, np.zeros((0, 0)), np.zeros(0), np.zeros((1, 0), dtype=np.int16),
                    np.ones(1))
     block = np.r_[position:M, M + position:2 * M]
-    S, nu = GaussianState(pure_cov[np.ix_(block, block)]).williamson()
+    S, nu = williamson(pure_cov[np.ix_(block, block)])
     occupations = np.clip((nu - 1) / 2, 0, None)
     if position == 0:
         occupations = np.zeros(m)  # the whole pure state: nu = 1 up to rounding
