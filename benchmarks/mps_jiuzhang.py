@@ -96,7 +96,7 @@ def run(args):
               f"{row['total_discarded_weight']:.4g} | {row['pure_photons']:.3f} | "
               f"{row['split']} | {build:.1f} | {per_shot:.4g} | {truncated:.4f} "
               f"({pilot.mean_network_truncated_mass:.4f}, "
-              f"{truncated - pilot.mean_network_truncated_mass:.4f}) |", flush=True)
+              f"{max(0.0, truncated - pilot.mean_network_truncated_mass):.4f}) |", flush=True)
         sample_sets[f"mps chi={chi}"] = patterns
     for method in ADVERSARIES:
         patterns, _, _ = _timed_samples(os.path.join(args.out, f"{name}_{method}.h5"),
