@@ -117,7 +117,8 @@ class SampleComparison:
     Attributes
     ----------
     rows : list of dict
-        Per sample set: ``name``, ``shots``, ``mean_clicks``,
+        Per sample set: ``name``, ``shots``, ``mean_clicks`` (modes with
+        a click; pseudo-PNR: with at least one detector fired),
         ``rate_rms_deviation`` (relative, against the model's exact click
         rates), ``total_variation`` (its click-number histogram against the
         model's distribution), and for orders 2 and 3 ``slope_k`` (least
@@ -178,7 +179,7 @@ def compare_samples(experiment, samples, *, measured=None, distribution=None, tr
     """
     from itertools import combinations
 
-    from jiuzhang_emu.validation.statistics import clicks_per_shot, sample_click_correlators
+    from jiuzhang_emu.validation.statistics import sample_click_correlators
 
     generator = np.random.default_rng(rng)
     if distribution is None:
@@ -196,7 +197,6 @@ def compare_samples(experiment, samples, *, measured=None, distribution=None, tr
     _, rates = click_correlators(experiment, 1)
     model = {2: click_correlators(experiment, 2), 3: click_correlators(experiment, 3,
                                                                        subsets=triple_sets)}
-    kind = experiment.detector.kind
     rows = []
     n = len(distribution.probabilities)
     if measured is not None:
@@ -214,7 +214,7 @@ def compare_samples(experiment, samples, *, measured=None, distribution=None, tr
                      **{key: None for key in ("slope_2", "l2_2", "slope_3", "l2_3")}})
     for name, patterns in samples.items():
         patterns = np.asarray(patterns)
-        clicks = clicks_per_shot(patterns, kind)
+        clicks = (patterns > 0).sum(axis=1)  # clicked modes, as the distribution counts
         histogram = np.bincount(clicks, minlength=n)
         frequencies = histogram[:n] / len(patterns)
         row = {"name": name, "shots": len(patterns), "mean_clicks": float(clicks.mean()),

@@ -59,3 +59,14 @@ def test_measured_data_row(case):
     assert data["rate_rms_deviation"] < 1e-12 and data["total_variation"] < 1e-5
     assert data["slope_2"] is None and "| data |" in comparison.table()
     assert len(comparison.subsets[3]) == 10
+
+
+def test_pseudo_pnr_counts_clicked_modes():
+    """Pseudo-PNR patterns count detectors; the click-number distribution
+    counts modes with a click, and so does the comparison."""
+    experiment = presets.jiuzhang_like(6, r=1.0, transmission=0.5, detectors="pseudo-pnr", rng=5)
+    samples = experiment.sample(3000, rng=2).patterns
+    assert samples.max() > 1
+    row = validation.compare_samples(experiment, {"exact": samples}, rng=1).rows[0]
+    assert row["mean_clicks"] == pytest.approx((samples > 0).sum(axis=1).mean())
+    assert row["total_variation"] < 0.05
