@@ -18,7 +18,10 @@ with the exact displacement elements (:func:`jiuzhang_emu.fock.
 displacement_matrix`) for n < displaced_cutoff, L the left vector of the
 photons drawn so far.  A batch of shots is one matrix product per mode,
 (shots x chi_k) by (chi_k x cutoff chi_{k+1}): ~ M chi^2 cutoff
-multiply-adds per shot.  Nothing is renormalised silently: each step keeps
+multiply-adds per shot.  The weights of all n come from the cutoff x cutoff
+Gram matrix G = P P^dag of the undisplaced rows P_m = L A^[k](m),
+||L A~(n)||^2 = D_n G D_n^dag, and only the drawn row is formed, so the
+displaced cutoff adds no work of order chi.  Nothing is renormalised silently: each step keeps
 the fraction ||L A~(.)||^2 / ||L||^2 of the mass (< 1 from the Schmidt
 truncation, the cutoff and the displaced cutoff), and a shot's
 ``truncated_mass`` is 1 - the product of its steps' fractions; the
@@ -189,25 +192,26 @@ class MPSSampler:
         for k, site in enumerate(network.sites()):
             chi_left, d, chi_right = site.shape
             pure = (left @ site.reshape(chi_left, d * chi_right)).reshape(size, d, chi_right)
+            # ||sum_m D_nm pure_m||^2 = D_n gram D_n^dag: the displaced weights cost
+            # O(d^2) per row, and only the drawn row is contracted with pure
+            gram = (pure @ pure.conj().transpose(0, 2, 1)).astype(np.complex128)
+            network_kept *= np.einsum("smm->s", gram).real  # D's block is a contraction
             displacement = fock.displacement_matrix(alpha[:, k], p.displaced_cutoff, d)
-            amplitudes = displacement.astype(np.complex64) @ pure  # (size, dd, chi_right)
-            weights = np.einsum("snb,snb->sn", amplitudes.real, amplitudes.real) \
-                + np.einsum("snb,snb->sn", amplitudes.imag, amplitudes.imag)
-            total = weights.sum(axis=1)
+            weights = np.einsum("snm,smk,snk->sn", displacement, gram,
+                                displacement.conj()).real.clip(0)
+            cdf = np.cumsum(weights, axis=1)
+            total = cdf[:, -1]  # u * total < cdf[-1]: the drawn row has weight > 0
             if not np.all(total > 0):
                 raise PrecisionLimitError(
                     f"the network holds no probability for a shot's photons at mode {k} (all "
                     f"of it truncated): raise chi ({p.chi}) or the cutoffs ({p.cutoff}, "
                     f"{p.displaced_cutoff})")
             kept *= total  # ||left|| = 1
-            # D's block is a contraction: what the network kept, before displacing
-            network_kept *= np.einsum("smb,smb->s", pure.real, pure.real) \
-                + np.einsum("smb,smb->s", pure.imag, pure.imag)
-            cdf = np.cumsum(weights, axis=1)
             n = np.minimum((uniforms[:, k, None] * total[:, None] > cdf).sum(axis=1),
                            p.displaced_cutoff - 1)
             photons[:, k] = n
-            left = amplitudes[shots, n] / np.sqrt(weights[shots, n])[:, None].astype(np.float32)
+            row = (displacement[shots, n] / np.sqrt(weights[shots, n])[:, None]).astype(np.complex64)
+            left = (row[:, None, :] @ pure)[:, 0]
         truncated = np.clip(1 - kept, 0, 1)
         self.unresolved_mass = max(self.unresolved_mass, float(truncated.max(initial=0.0)))
         self._shots += size
