@@ -48,7 +48,7 @@ from jiuzhang_emu.samplers.exact import PhotonNumberSampler
 from jiuzhang_emu.samplers import fanout
 from jiuzhang_emu.samplers import mps as mps_route
 from jiuzhang_emu.samplers.threshold_chain import ThresholdChainSampler
-from jiuzhang_emu.samplers.workers import map_batches
+from jiuzhang_emu.samplers.workers import check_n_workers, map_batches
 
 BATCH_SIZE = 64
 METHODS = ("auto", "exact", "threshold-chain", "fan-out", "mps", *ADVERSARIES)
@@ -142,12 +142,6 @@ def check_method(method, experiment):
         raise InputError(f"method {method!r} replaces the experiment's sources, and "
                          f"{experiment.name!r} is built from a GaussianState, not sources")
     return method
-
-
-def check_workers(n_workers):
-    if isinstance(n_workers, bool) or not isinstance(n_workers, (int, np.integer)) or n_workers < 1:
-        raise InputError(f"n_workers must be an integer >= 1, got {n_workers!r}")
-    return int(n_workers)
 
 
 def root_seed(rng):
@@ -281,7 +275,7 @@ def plan_run(experiment, shots, *, rng=None, method="auto", n_workers=1, client=
     """
     shots = check_shots(shots)
     method = check_method(method, experiment)
-    n_workers = check_workers(n_workers)
+    n_workers = check_n_workers(n_workers)
     entropy, root = root_seed(rng)
     if entropy is None and (n_workers > 1 or client is not None):
         raise InputError("rng must be a seed (int or SeedSequence), not a Generator, "

@@ -31,6 +31,7 @@ go through the detector model, so threshold, PNR and pseudo-PNR detection
 all work.
 """
 import os
+import sys
 
 import numpy as np
 
@@ -41,7 +42,7 @@ from jiuzhang_emu.mps.network import (
     LossyMPS, MPSParameters, create_file, open_file, read_parameters, site_tensor, write_site,
 )
 from jiuzhang_emu.pure_split import split_pure
-from jiuzhang_emu.samplers.workers import map_batches
+from jiuzhang_emu.samplers.workers import check_n_workers, map_batches
 
 #: Defaults, from the measurements in the issue-16 note (Jiuzhang 1.0:
 #: chi = 400 keeps >= 99 % of the Schmidt weight at every cut of the SDP
@@ -102,6 +103,7 @@ def build_mps(experiment, *, chi=DEFAULT_CHI, cutoff=DEFAULT_CUTOFF,
     """
     check_experiment(experiment)
     parameters = MPSParameters(chi, cutoff, displaced_cutoff, split)
+    n_workers = check_n_workers(n_workers)
     fingerprint = experiment.fingerprint()
     path = None if path is None else os.fspath(path)
     if path is not None and os.path.exists(path):
@@ -128,9 +130,9 @@ def build_mps(experiment, *, chi=DEFAULT_CHI, cutoff=DEFAULT_CUTOFF,
 
 
 class _SiteBar:
-    def __init__(self, enabled, total, initial):
-        import sys
+    """A tqdm bar over the sites (``enabled`` None: when stderr is a terminal)."""
 
+    def __init__(self, enabled, total, initial):
         enabled = sys.stderr.isatty() if enabled is None else enabled
         self._bar = None
         if enabled:

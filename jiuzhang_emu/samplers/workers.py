@@ -26,11 +26,19 @@ import time
 from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures.process import BrokenProcessPool
 
-from jiuzhang_emu.errors import JiuzhangEmuError
+import numpy as np
+
+from jiuzhang_emu.errors import InputError, JiuzhangEmuError
 
 
 class WorkerError(JiuzhangEmuError, RuntimeError):
     """A worker process died while the run was sampling."""
+
+
+def check_n_workers(n_workers):
+    if isinstance(n_workers, bool) or not isinstance(n_workers, (int, np.integer)) or n_workers < 1:
+        raise InputError(f"n_workers must be an integer >= 1, got {n_workers!r}")
+    return int(n_workers)
 
 
 def map_batches(draw, batches, n_workers=1, client=None):

@@ -226,6 +226,7 @@ def test_sample_file_records_the_network(tmp_path):
     ({"chi": 2.5}, "chi must be an integer >= 1, got 2.5"),
     ({"cutoff": 4, "displaced_cutoff": 3}, "displaced_cutoff must be >= cutoff"),
     ({"split": "best"}, "split must be one of"),
+    ({"n_workers": 0}, "n_workers must be an integer >= 1, got 0"),
 ])
 def test_bad_parameters(arguments, match):
     with pytest.raises(InputError, match=match):
