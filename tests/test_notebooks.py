@@ -25,7 +25,7 @@ SMALL = {
     "advantage.ipynb": {"SAMPLES": 2_000, "CALIBRATE": False, "CLICK_MODES": (8,),
                         "PHOTON_MODES": (4,), "CHECK_SECONDS": 0.3,
                         "SCALING_MODES": (8, 16, 32)},
-    "mps.ipynb": {"CHIS": (4, 16), "SHOTS": 300, "PHASE_SPACE_SAMPLES": 2_000, "TRIPLES": 50,
+    "mps.ipynb": {"CHIS": (4, 16), "SHOTS": 4000, "PHASE_SPACE_SAMPLES": 2_000, "TRIPLES": 50,
                   "PRESETS_144": ("jiuzhang3",), "CHI_144": 4, "SHOTS_144": 100,
                   "RESULTS": None},
 }
