@@ -57,14 +57,10 @@ from scipy.special import gammaln
 from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.kernels import hafnian
 from jiuzhang_emu.kernels.checks import check_integer
+from jiuzhang_emu.states import symplectic_form
 
 #: Largest |S Omega S^T - Omega| (relative to max(1, |S|^2)) accepted as symplectic.
 SYMPLECTIC_RTOL = 1e-8
-
-
-def _omega(m):
-    identity, zero = np.eye(m), np.zeros((m, m))
-    return np.block([[zero, identity], [-identity, zero]])
 
 
 def _check_symplectic(S):
@@ -76,7 +72,7 @@ def _check_symplectic(S):
     S = S.astype(float)
     if not np.all(np.isfinite(S)):
         raise InputError("S must be finite, got non-finite entries")
-    omega = _omega(S.shape[0] // 2)
+    omega = symplectic_form(S.shape[0] // 2)
     deviation = np.abs(S @ omega @ S.T - omega).max()
     scale = max(1.0, np.abs(S).max() ** 2)
     if deviation > SYMPLECTIC_RTOL * scale:

@@ -65,7 +65,7 @@ import numpy as np
 from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.experiment import Experiment
 from jiuzhang_emu.sources import TwoModeSqueezer, TwoModeSquashed
-from jiuzhang_emu.states import GaussianState, williamson
+from jiuzhang_emu.states import GaussianState, symplectic_form, williamson
 
 SPLITS = ("auto", "sdp", "closed-form", "williamson")
 
@@ -93,11 +93,6 @@ class MissingDependencyError(InputError, ImportError):
     """An optional dependency needed by the chosen method is not installed."""
 
 
-def _omega(n):
-    eye, zero = np.eye(n), np.zeros((n, n))
-    return np.block([[zero, eye], [-eye, zero]])
-
-
 def _scale(cov):
     return max(1.0, float(np.linalg.norm(cov, 2)))
 
@@ -111,7 +106,7 @@ def symplectic_eigenvalues(cov):
     n = cov.shape[0] // 2
     lam, U = np.linalg.eigh((cov + cov.T) / 2)
     root = (U * np.sqrt(np.clip(lam, 0, None))) @ U.T
-    mu = np.linalg.eigvalsh(1j * (root @ _omega(n) @ root))
+    mu = np.linalg.eigvalsh(1j * (root @ symplectic_form(n) @ root))
     return np.sort(mu[n:])
 
 
@@ -275,7 +270,7 @@ def _import_cvxpy():
 def _sdp_solve(D, G, margin, cp):
     """X minimising tr(G X) with X + i Omega >= 0 and D - X >= margin (D - I) (SCS)."""
     n2 = D.shape[0]
-    omega = _omega(n2 // 2)
+    omega = symplectic_form(n2 // 2)
     X = cp.Variable((n2, n2), symmetric=True)
     constraints = [cp.bmat([[X, omega], [-omega, X]]) >> 0,
                    D - margin * (D - np.eye(n2)) - X >> 0]

@@ -55,7 +55,8 @@ MAX_SQUEEZING = 4.0
 MAX_VARIANCE = float(np.exp(2 * MAX_SQUEEZING))
 
 
-def _omega(n):
+def symplectic_form(n):
+    """Omega = [[0, I], [-I, 0]] for n modes (xxpp)."""
     eye = np.eye(n)
     zero = np.zeros((n, n))
     return np.block([[zero, eye], [-eye, zero]])
@@ -95,7 +96,7 @@ def check_covariance(cov, name="cov"):
         raise InputError(f"{name} must be symmetric, got |cov - cov.T| = {asym:.3g}")
     cov = (cov + cov.T) / 2
     if cov.size:
-        eig = np.linalg.eigvalsh(cov + 1j * _omega(cov.shape[0] // 2))
+        eig = np.linalg.eigvalsh(cov + 1j * symplectic_form(cov.shape[0] // 2))
         # the eigenvalues of i*Omega are +-1, so eig.max() - 1 <= largest variance
         if eig[-1] - 1 > MAX_VARIANCE * (1 + 1e-12):
             variance = float(np.linalg.eigvalsh(cov)[-1])
@@ -168,7 +169,7 @@ def williamson(cov):
     lam, U = np.linalg.eigh(cov)
     root = (U * np.sqrt(lam)) @ U.T
     inv_root = (U / np.sqrt(lam)) @ U.T
-    A = inv_root @ _omega(n) @ inv_root
+    A = inv_root @ symplectic_form(n) @ inv_root
     mu, vecs = np.linalg.eigh(1j * A)
     mu, vecs = mu[n:], vecs[:, n:]  # the positive half: +1/d_k
     x, y = np.sqrt(2) * vecs.real, np.sqrt(2) * vecs.imag
