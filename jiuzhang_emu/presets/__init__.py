@@ -64,6 +64,7 @@ def _recorded(build):
 jiuzhang1 = _recorded(_jiuzhang.jiuzhang1)
 jiuzhang2 = _recorded(_jiuzhang.jiuzhang2)
 jiuzhang3 = _recorded(_jiuzhang.jiuzhang3)
+jiuzhang4 = _recorded(_jiuzhang.jiuzhang4)
 jiuzhang_like = _recorded(_small.jiuzhang_like)
 random_experiment = _recorded(_small.random_experiment)
 
@@ -71,6 +72,7 @@ PRESETS = {
     "jiuzhang1": jiuzhang1,
     "jiuzhang2": jiuzhang2,
     "jiuzhang3": jiuzhang3,
+    "jiuzhang4": jiuzhang4,
     "jiuzhang_like": jiuzhang_like,
     "random_experiment": random_experiment,
 }

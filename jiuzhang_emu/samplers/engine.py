@@ -46,14 +46,18 @@ from jiuzhang_emu.samplers import runtime
 from jiuzhang_emu.samplers.adversaries import ADVERSARIES, adversary_sampler
 from jiuzhang_emu.samplers.exact import PhotonNumberSampler
 from jiuzhang_emu.samplers import fanout
+from jiuzhang_emu.samplers import boltzmann, greedy
 from jiuzhang_emu.samplers import mps as mps_route
 from jiuzhang_emu.samplers.threshold_chain import ThresholdChainSampler
 from jiuzhang_emu.samplers.workers import check_n_workers, map_batches
 
 BATCH_SIZE = 64
-METHODS = ("auto", "exact", "threshold-chain", "fan-out", "mps", *ADVERSARIES)
+METHODS = ("auto", "exact", "threshold-chain", "fan-out", "mps", "boltzmann", *ADVERSARIES)
 #: Methods that sample only threshold detection.
-THRESHOLD_ONLY = ("threshold-chain", "greedy")
+THRESHOLD_ONLY = ("threshold-chain", "greedy", "boltzmann")
+#: Routes prepared once per run before their batches (a whole-set construction,
+#: a fitted model): module with ``check_experiment``, ``prepare`` and ``Sampler``.
+PREPARED_ROUTES = {"greedy": greedy, "boltzmann": boltzmann}
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,6 +142,8 @@ def check_method(method, experiment):
         fanout.check_experiment(experiment)
     if method == "mps":
         mps_route.check_experiment(experiment)
+    if method in PREPARED_ROUTES:
+        PREPARED_ROUTES[method].check_experiment(experiment)
     if method in ADVERSARIES and experiment.sources is None:
         raise InputError(f"method {method!r} replaces the experiment's sources, and "
                          f"{experiment.name!r} is built from a GaussianState, not sources")
@@ -186,8 +192,10 @@ class RunPlan:
         One stream for the whole run (single worker only).
     first_batch : int
         The first batch to draw (later than 0: a resumed run).
-    mps : LossyMPS or None
-        The network of the "mps" route (None for the other methods).
+    prepared : object or None
+        What the route prepared once for the whole run: the network
+        (LossyMPS) of "mps", the construction of "greedy", the fitted
+        machine of "boltzmann"; None for the other methods.
     predicted_seconds : float or None
         Predicted wall time of the batches from ``first_batch`` on; None
         until :meth:`priced`.
@@ -204,9 +212,14 @@ class RunPlan:
     seed_spawn_key: object = ()
     generator: object = None
     first_batch: int = 0
-    mps: object = None
+    prepared: object = None
     predicted_seconds: object = None
     seconds_per_shot: object = None
+
+    @property
+    def mps(self):
+        """The network of the "mps" route, else None."""
+        return self.prepared if self.method == "mps" else None
 
     @property
     def batch_sizes(self):
@@ -228,7 +241,7 @@ class RunPlan:
         if not plan.remaining_shots:  # a finished run: nothing to price
             return replace(plan, predicted_seconds=0.0, seconds_per_shot=0.0)
         seconds = runtime.check_run_seconds(self.experiment, plan.remaining_shots, self.method,
-                                            self.n_workers, max_seconds, self.mps)
+                                            self.n_workers, max_seconds, self.prepared)
         return plan if seconds is None else plan._with_seconds(seconds)
 
     @property
@@ -238,7 +251,7 @@ class RunPlan:
     def _with_seconds(self, seconds):
         return replace(self, predicted_seconds=float(seconds),
                        seconds_per_shot=runtime.seconds_per_shot(self.experiment, self.method,
-                                                                 self.mps))
+                                                                 self.prepared))
 
     def prediction(self):
         """``N shots by 'method' on W worker(s), predicted T (S s per shot)``
@@ -246,14 +259,15 @@ class RunPlan:
         plan = self
         if plan.predicted_seconds is None:
             plan = self._with_seconds(runtime.run_seconds(self.experiment, self.remaining_shots,
-                                                          self.method, self.n_workers, self.mps))
+                                                          self.method, self.n_workers,
+                                                          self.prepared))
         return (f"{plan.remaining_shots} shots by {plan.method!r} on {plan.n_workers} "
                 f"worker(s), predicted {cost.format_seconds(plan.predicted_seconds)} "
                 f"({plan.seconds_per_shot:.3g} s per shot)")
 
 
 def plan_run(experiment, shots, *, rng=None, method="auto", n_workers=1, client=None, mps=None,
-             progress=None):
+             progress=None, prepared_path=None):
     """Check a run's arguments and fix its method, seed and batches.
 
     Parameters
@@ -267,6 +281,10 @@ def plan_run(experiment, shots, *, rng=None, method="auto", n_workers=1, client=
     progress : bool or sink, optional
         As for :func:`sample`; a bool or None also sets the "mps" route's
         build progress bar (when it builds).
+    prepared_path : str or os.PathLike, optional
+        Methods of :data:`PREPARED_ROUTES`: the file the route keeps what it
+        prepares for the run in, so that a stopped run resumes (the sample
+        file writer passes one next to the sample file); None: in memory.
 
     Returns
     -------
@@ -282,18 +300,25 @@ def plan_run(experiment, shots, *, rng=None, method="auto", n_workers=1, client=
                          "for parallel runs: batches need independent child seeds")
     if method == "mps":
         bar = progress if progress is None or isinstance(progress, (bool, np.bool_)) else False
-        mps = mps_route.network_for(experiment, mps, n_workers, client, bar)
+        prepared = mps_route.network_for(experiment, mps, n_workers, client, bar)
     elif mps is not None:
         raise InputError(f"mps is an argument of method 'mps', not of {method!r}")
+    elif method in PREPARED_ROUTES:
+        bar = progress if progress is None or isinstance(progress, (bool, np.bool_)) else False
+        prepared = PREPARED_ROUTES[method].prepare(experiment, shots, root, path=prepared_path,
+                                                   n_workers=n_workers, progress=bar)
+    else:
+        prepared = None
     if entropy is None:
-        return RunPlan(experiment, shots, method, n_workers, client, None, None, root, mps=mps)
+        return RunPlan(experiment, shots, method, n_workers, client, None, None, root,
+                       prepared=prepared)
     key = tuple(int(k) for k in root.spawn_key)
-    return RunPlan(experiment, shots, method, n_workers, client, entropy, key, mps=mps)
+    return RunPlan(experiment, shots, method, n_workers, client, entropy, key, prepared=prepared)
 
 
-def route_sampler(experiment, method, mps=None):
-    """The per-route sampler of ``method`` (module docstring); ``mps`` the
-    network of the "mps" route."""
+def route_sampler(experiment, method, prepared=None):
+    """The per-route sampler of ``method`` (module docstring); ``prepared``
+    what the route prepared for the run (:class:`RunPlan`)."""
     if method == "exact":
         return _ExactCounts(experiment)
     if method == "threshold-chain":
@@ -301,7 +326,9 @@ def route_sampler(experiment, method, mps=None):
     if method == "fan-out":
         return fanout.FanOutSampler(experiment)
     if method == "mps":
-        return mps_route.MPSSampler(experiment, mps)
+        return mps_route.MPSSampler(experiment, prepared)
+    if method in PREPARED_ROUTES:
+        return PREPARED_ROUTES[method].Sampler(experiment, prepared)
     return adversary_sampler(experiment, method)
 
 
@@ -326,8 +353,8 @@ class _BatchDraw:
     """Draws batch i of an experiment: ``(patterns, unresolved_mass)``;
     picklable, builds its route sampler once per process."""
 
-    def __init__(self, experiment, method, entropy, key, generator=None, mps=None):
-        self.experiment, self.method, self.mps = experiment, method, mps
+    def __init__(self, experiment, method, entropy, key, generator=None, prepared=None):
+        self.experiment, self.method, self.prepared = experiment, method, prepared
         self.entropy, self.key, self.generator = entropy, key, generator
         self._sampler = None
 
@@ -340,8 +367,11 @@ class _BatchDraw:
             generator = np.random.default_rng(
                 np.random.SeedSequence(self.entropy, spawn_key=(*self.key, index)))
         if self._sampler is None:
-            self._sampler = route_sampler(self.experiment, self.method, self.mps)
-        counts = self._sampler.counts(size, generator)
+            self._sampler = route_sampler(self.experiment, self.method, self.prepared)
+        if hasattr(self._sampler, "batch_counts"):  # rows of a whole-run construction
+            counts = self._sampler.batch_counts(index, size, generator)
+        else:
+            counts = self._sampler.counts(size, generator)
         detector = self.experiment.detector
         add_dark = detector.fire_dark if getattr(self._sampler, "counts_are_clicks", False) \
             else detector.detect
@@ -353,7 +383,7 @@ def iter_batches(plan):
     """Yield ``(index, patterns, unresolved_mass)`` for the batches of
     ``plan`` from ``plan.first_batch`` on, in order."""
     draw = _BatchDraw(plan.experiment, plan.method, plan.seed_entropy, plan.seed_spawn_key,
-                      plan.generator, plan.mps)
+                      plan.generator, plan.prepared)
     sizes = plan.batch_sizes
     batches = [(i, sizes[i]) for i in range(plan.first_batch, len(sizes))]
     for index, (patterns, mass) in map_batches(draw, batches, plan.n_workers, plan.client):

@@ -5,7 +5,8 @@ detector fires; pseudo-PNR: at least one of its detectors fires).  Every
 k-th order statistic follows from the probabilities that the detectors of a
 set of at most k modes all stay dark, which are Gaussian integrals:
 P(A dark) = prod_{j in A} g_j exp(-v_A^T G_A^-1 v_A) / sqrt(det G_A)
-(:meth:`~jiuzhang_emu.Experiment.vacuum_form`; g_j = 1 - dark count, to the
+(:meth:`~jiuzhang_emu.Experiment.dark_probabilities`, from the output
+moments of :mod:`jiuzhang_emu.output_moments`; g_j = 1 - dark count, to the
 k-th power for k pseudo-PNR detectors).  Then, by inclusion-exclusion,
 
     <c_i1 ... c_ik> = sum_{T subset S} (-1)^|T| P(T dark),
@@ -37,8 +38,6 @@ from jiuzhang_emu.errors import InputError
 
 #: Largest dense lookup table of lower-order moments (entries).
 _MAX_TABLE = 2 * 10**7
-#: Subsets per batched Cholesky (bounds the memory of one batch).
-_CHUNK = 20000
 
 
 def check_click_model(experiment):
@@ -51,7 +50,9 @@ def check_click_model(experiment):
 
 
 def dark_probabilities(experiment, subsets):
-    """P(every mode of each subset registers no count), dark counts included.
+    """P(every mode of each subset registers no count), dark counts included:
+    :meth:`~jiuzhang_emu.Experiment.dark_probabilities` (from the output
+    moments, so at any scale).
 
     Parameters
     ----------
@@ -63,26 +64,7 @@ def dark_probabilities(experiment, subsets):
     -------
     ndarray of shape (S,)
     """
-    subsets = np.asarray(subsets, dtype=np.intp)
-    if subsets.ndim != 2:
-        raise InputError(f"subsets must have shape (S, k), got shape {subsets.shape}")
-    S, k = subsets.shape
-    if k == 0:
-        return np.ones(S)
-    G, v, b = experiment.vacuum_form()
-    g = experiment.detector.dark_factors(experiment.n_modes)
-    out = np.empty(S)
-    for start in range(0, S, _CHUNK):
-        rows = subsets[start:start + _CHUNK]
-        idx = (rows[:, :, None] * b + np.arange(b)).reshape(len(rows), k * b)
-        blocks = G[idx[:, :, None], idx[:, None, :]]
-        L = np.linalg.cholesky(blocks)
-        log_p = -np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
-        if v is not None:
-            vv = v[idx]
-            log_p -= np.einsum("si,si->s", vv, np.linalg.solve(blocks, vv[..., None])[..., 0])
-        out[start:start + _CHUNK] = np.exp(log_p) * np.prod(g[rows], axis=1)
-    return out
+    return experiment.dark_probabilities(subsets)
 
 
 def _all_subsets(n_modes, order):
