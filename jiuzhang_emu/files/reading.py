@@ -248,7 +248,7 @@ def info(path, statistics=True):
         histogram = np.zeros(0, dtype=np.int64)
         photons = 0
         for _, block in _decoded(handle, meta, path, 0, rows if statistics else 0):
-            counts = np.bincount(clicks_per_shot(block, kind))
+            counts = np.bincount(clicks_per_shot(block, kind).astype(np.int64))  # numpy 1.x
             histogram = np.pad(histogram, (0, max(0, len(counts) - len(histogram))))
             histogram[:len(counts)] += counts
             photons += int(block.sum(dtype=np.int64))
