@@ -285,7 +285,7 @@ def test_8176_wide_threshold_files_are_8_times_smaller_than_int16(tmp_path, temp
     ~884 bytes a shot (the entropy bound is 858), 18x less than the 16,352
     bytes of an int16 row; the gzip-compressed int16 file of version 1
     holds ~1,755 (shuffle and gzip squeeze its 0/1 bytes to ~2 bits)."""
-    patterns = _patterns(2000, 8176, seed=5)
+    patterns = _patterns(2000, 8176, seed=5).astype(np.int8)
     packed = _write(tmp_path / "v2.h5", patterns, template)
     wide = _write(tmp_path / "v1.h5", patterns, template, version=1)
     sizes = os.path.getsize(packed), os.path.getsize(wide)
@@ -320,3 +320,21 @@ def test_validate_refuses_a_model_of_another_width_before_reading_patterns(tmp_p
     error = capsys.readouterr().err
     assert status == 2 and "holds patterns of 6 modes" in error and "has 8 modes" in error
     assert not (tmp_path / "report").exists()
+
+
+def test_the_sample_file_benchmark_runs_quick(capsys):
+    """benchmarks/sample_files.py --quick (640 shots of 1000 modes): every
+    layout's row, the bit-packed file the smallest threshold one."""
+    import importlib.util
+    import pathlib
+
+    script = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "sample_files.py"
+    spec = importlib.util.spec_from_file_location("sample_files_benchmark", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.main(["--quick"])
+    assert [row["layout"] for row in rows] == ["v1", "v2", "v2, 1024-shot chunks", "v1", "v2"]
+    sizes = {(row["kind"], row["layout"]): row["bytes_per_shot"] for row in rows}
+    assert sizes["threshold", "v2"] < sizes["threshold", "v1"]
+    assert sizes["pseudo-PNR", "v2"] < sizes["pseudo-PNR", "v1"]
+    assert "B/shot" in capsys.readouterr().out
