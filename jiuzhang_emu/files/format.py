@@ -36,7 +36,7 @@ Dataset ``/patterns``
     one batch (64 shots: 65 KB of bit-packed rows at 8176 modes), so that
     each batch is appended as whole chunks: a chunk rewritten by later
     batches would be reallocated in the file at every batch (measured: 1 MB
-    chunks made a 10,000 x 8176 file 8.5x larger).  Compression: gzip level
+    chunks made a 10,000 x 8176 file 8.4x larger).  Compression: gzip level
     4 (with shuffle for int32; version 1: level 1 with shuffle), maxshape
     (None, width).  On Bernoulli(0.27) rows of 8176 modes, gzip saves 14 %
     of the bit-packed bytes (880 bytes per shot; lzf saves nothing), and on
