@@ -469,6 +469,8 @@ def _model(args):
     else:
         raise InputError(f"--model PRESET is needed for a {_format(args)} file (it records "
                          f"no experiment)")
+    if recorded is not None:
+        files.check_width(args.file, experiment)  # modes and detector, before any pattern
     if recorded is not None and experiment.fingerprint() != recorded["fingerprint"]:
         message = (f"{args.file!r} was sampled from {_described(recorded)}, not from the model "
                    f"{_described(experiment.describe())}")

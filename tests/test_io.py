@@ -64,9 +64,10 @@ def _interrupt_after(monkeypatch, n_batches):
     monkeypatch.setattr(engine, "iter_batches", interrupted)
 
 
-@pytest.mark.parametrize("detectors, dtype", [("threshold", "int16"), ("pnr", "int32"),
-                                              ("pseudo-pnr", "int16")])
-def test_round_trip_equals_in_memory_sampling(tmp_path, detectors, dtype):
+@pytest.mark.parametrize("detectors, dtype, width, encoding", [
+    ("threshold", "uint8", 1, "bitpacked"), ("pnr", "int32", 4, "counts"),
+    ("pseudo-pnr", "uint8", 4, "counts")])
+def test_round_trip_equals_in_memory_sampling(tmp_path, detectors, dtype, width, encoding):
     experiment = _experiment(detectors=detectors)
     path = tmp_path / "run.h5"
     report = files.write_samples(path, experiment, SHOTS, rng=11)
@@ -83,9 +84,10 @@ def test_round_trip_equals_in_memory_sampling(tmp_path, detectors, dtype):
     assert samples.extra["complete"]
     with h5py.File(path, "r") as handle:
         dataset = handle["patterns"]
-        assert str(dataset.dtype) == dtype
-        assert dataset.maxshape == (None, experiment.n_modes)
-        assert dataset.chunks is not None and dataset.compression == "gzip"
+        assert str(dataset.dtype) == dtype and dataset.attrs["encoding"] == encoding
+        assert dataset.attrs["n_modes"] == experiment.n_modes
+        assert dataset.maxshape == (None, width)
+        assert dataset.chunks == (samplers.BATCH_SIZE, width) and dataset.compression == "gzip"
 
 
 def test_metadata_attributes(tmp_path):
@@ -282,7 +284,7 @@ def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path):
     np.testing.assert_array_equal(resumed.patterns, uninterrupted.patterns)
     assert _attrs(path) == _attrs(reference)
     with h5py.File(path, "r") as handle:
-        assert handle["patterns"].shape == (shots, 4)
+        assert handle["patterns"].shape == (shots, 1)  # 4 modes bit-packed into a byte
 
 
 def test_workers_do_not_change_the_file(tmp_path, reference):

@@ -291,7 +291,7 @@ def test_a_file_size_limit_ends_the_run_cleanly_and_it_resumes(tmp_path):
     path, shots = tmp_path / "run.h5", 20_000
     done = subprocess.run([sys.executable, "-c", _WRITER, str(path), str(shots)],
                           capture_output=True, text=True, cwd=tmp_path, timeout=300,
-                          preexec_fn=_file_size_limit(100_000))
+                          preexec_fn=_file_size_limit(30_000))  # the file: ~59 kB
     assert done.returncode == 3, (done.returncode, done.stderr[-3000:])
     _, code, written = done.stdout.split()
     assert int(code) == errno.EFBIG and 0 < int(written) < shots

@@ -158,8 +158,13 @@ def test_an_old_partial_file_resumes_to_the_uninterrupted_run(tmp_path, rng):
     assert _digest(files.read_samples(path).patterns) == RECORD["sample_int_seed"]
     reference = tmp_path / "reference.h5"
     files.write_samples(reference, _experiment(), SHOTS, rng=7)
-    assert _attrs(path) == _attrs(reference)  # the resumed file got the digest and spawn key
-    assert files.info(path)["metadata_digest"] == "verified"
+    resumed, fresh = _attrs(path), _attrs(reference)
+    assert (resumed.pop("format_version"), fresh.pop("format_version")) == (1, 2)
+    assert (resumed.pop("metadata_sha256") != fresh.pop("metadata_sha256"))  # covers the version
+    assert resumed == fresh  # the resumed file got the digest and spawn key
+    summary = files.info(path)
+    assert summary["metadata_digest"] == "verified"
+    assert (summary["format_version"], summary["dtype"]) == (1, "int16")  # its own layout
 
 
 def test_an_old_partial_file_refuses_a_spawned_child(tmp_path):

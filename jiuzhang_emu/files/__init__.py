@@ -5,7 +5,8 @@
 - :mod:`~jiuzhang_emu.files.storage`: crash-safe plumbing (the run lock,
   temporaries, recovery of a killed writer's file, full-disk handling);
 - :mod:`~jiuzhang_emu.files.reading`: :func:`read_samples`,
-  :func:`read_experiment`, :func:`info`;
+  :func:`iter_patterns` (chunk by chunk), :func:`read_experiment`,
+  :func:`check_width`, :func:`info`;
 - :mod:`~jiuzhang_emu.files.writer`: :func:`write_samples`, a sink of the run
   engine (:mod:`jiuzhang_emu.samplers.engine`) that resumes and extends runs;
 - :mod:`~jiuzhang_emu.files.raw_formats`: readers and writers of the USTC
@@ -30,11 +31,17 @@ from jiuzhang_emu.files.raw_formats import (
     write_jiuzhang1,
     write_jiuzhang2,
 )
-from jiuzhang_emu.files.reading import info, read_experiment, read_samples
+from jiuzhang_emu.files.reading import (
+    check_width,
+    info,
+    iter_patterns,
+    read_experiment,
+    read_samples,
+)
 from jiuzhang_emu.files.writer import WriteReport, write_samples
 
 __all__ = ["DIGESTED", "FORMAT", "FORMAT_VERSION", "LIBVER", "SUFFIXES", "RawSamples",
-           "SampleFileWriteError", "WriteReport", "check_sample_path", "info", "iter_jiuzhang1",
-           "iter_jiuzhang2", "metadata_digest", "read_experiment", "read_jiuzhang1",
-           "read_jiuzhang2", "read_samples", "write_jiuzhang1", "write_jiuzhang2",
-           "write_samples"]
+           "SampleFileWriteError", "WriteReport", "check_sample_path", "check_width", "info",
+           "iter_jiuzhang1", "iter_jiuzhang2", "iter_patterns", "metadata_digest",
+           "read_experiment", "read_jiuzhang1", "read_jiuzhang2", "read_samples",
+           "write_jiuzhang1", "write_jiuzhang2", "write_samples"]

@@ -24,10 +24,8 @@ import numpy as np
 
 from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.files.format import (
-    FORMAT, FORMAT_VERSION, LIBVER, SampleFileWriteError, _h5py, _metadata, _pattern_dtype,
-    _reading, _text)
-from jiuzhang_emu.samplers import BATCH_SIZE
-
+    FORMAT, FORMAT_VERSION, LIBVER, SampleFileWriteError, _h5py, _Layout, _metadata, _reading,
+    _text)
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: no lock
@@ -35,8 +33,7 @@ except ImportError:  # pragma: no cover - not POSIX: no lock
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _WRITER_WAIT = 10.0  # seconds a reader waits for a running writer's file to become readable
-_CHUNK_BYTES = 1 << 16
-_READ_ROWS = 1 << 16
+_COPY_BYTES = 32 << 20  # bytes of stored rows a recovery copies at a time
 
 
 def _open_checked(path, name=None, *, locked=False):
@@ -173,9 +170,10 @@ def _remove_stale_temporaries(path):
                 finally:
                     os.close(fd)
 
-def _new_file(path, n_modes, dtype, attrs):
-    """An empty sample file with ``attrs`` under a fresh temporary name next
-    to ``path``; returns that name."""
+def _new_file(path, layout, attrs):
+    """An empty sample file with ``attrs`` and the dataset of ``layout``
+    (a :class:`~jiuzhang_emu.files.format._Layout`) under a fresh temporary
+    name next to ``path``; returns that name."""
     h5py = _h5py()
     temporary = _temporary_name(path)
     try:
@@ -184,13 +182,10 @@ def _new_file(path, n_modes, dtype, attrs):
         raise InputError(f"cannot create a file in {os.path.dirname(temporary)!r}: "
                          f"{exc}") from None
     try:
-        chunk_rows = max(BATCH_SIZE, _CHUNK_BYTES // (n_modes * dtype.itemsize))
         handle = None
         try:
             handle = h5py.File(temporary, "w", libver=LIBVER, locking=False, rdcc_nbytes=0)
-            handle.create_dataset("patterns", shape=(0, n_modes), maxshape=(None, n_modes),
-                                  dtype=dtype, chunks=(chunk_rows, n_modes), compression="gzip",
-                                  compression_opts=1, shuffle=True)
+            layout.create(handle)
             for key, value in attrs.items():
                 handle.attrs[key] = value
             handle.flush()
@@ -214,7 +209,7 @@ def _new_file(path, n_modes, dtype, attrs):
 def _create(path, experiment, attrs, name):
     """Create the empty sample file at ``path``, never replacing a file;
     returns a :class:`_RunLock` on it."""
-    temporary = _new_file(path, experiment.n_modes, _pattern_dtype(experiment), attrs)
+    temporary = _new_file(path, _Layout.new(experiment), attrs)
     lock = None
     try:
         lock = _RunLock(temporary)
@@ -244,14 +239,15 @@ def _recover(path, lock, name):
         with _reading(name):
             source = old["patterns"]
             rows = meta["rows"]
-            temporary = _new_file(path, source.shape[1], source.dtype, dict(old.attrs))
+            temporary = _new_file(path, meta["layout"], dict(old.attrs))  # its own version
             try:
                 new = _h5py().File(temporary, "r+", locking=False, rdcc_nbytes=0)
                 try:
                     target = new["patterns"]
                     target.resize(rows, axis=0)
-                    for start in range(0, rows, _READ_ROWS):
-                        stop = min(rows, start + _READ_ROWS)
+                    step = max(1, _COPY_BYTES // (source.shape[1] * source.dtype.itemsize))
+                    for start in range(0, rows, step):
+                        stop = min(rows, start + step)
                         target[start:stop] = source[start:stop]
                     new.flush()
                 except (OSError, RuntimeError) as exc:

@@ -20,6 +20,8 @@ finished file holds exactly the patterns and attributes of an uninterrupted
 run.  Rerunning with more shots extends a run (complete or not): the
 batches after the last full one are drawn, so the file again equals an
 uninterrupted run of the new size (a last, partial batch is redrawn whole).
+A resumed file keeps the layout of its format version (a version 1 file
+stays version 1), so no file mixes layouts.
 
 A file that holds no complete batch holds no samples: a run that created it
 and fails (an exception, not an interrupt) before its first batch removes
@@ -44,7 +46,8 @@ import numpy as np
 from jiuzhang_emu.errors import InputError
 from jiuzhang_emu.files.format import (
     _DIGEST, _INTEGERS, DIGESTED, FORMAT, FORMAT_VERSION, SampleFileWriteError, _entropy_text,
-    _h5py, _jsonable, _metadata, _spawn_key_text, _text, check_sample_path, metadata_digest)
+    _h5py, _jsonable, _Layout, _metadata, _spawn_key_text, _text, check_sample_path,
+    metadata_digest)
 from jiuzhang_emu.files.storage import (
     _abandon, _create, _open_checked, _open_for_append, _remove_stale_temporaries, _RunLock,
     _WriteFailed)
@@ -288,7 +291,10 @@ class _FileSink:
         digest to a file written before it was stored, enter SWMR mode."""
         attrs, dataset = self.handle.attrs, self.handle["patterns"]
         self.done, self.row = plan.first_batch, plan.first_shot
-        self.limit = np.iinfo(dataset.dtype).max
+        # the file's own layout (a resumed version 1 file stays version 1)
+        self.layout = _Layout.read(int(attrs["format_version"]),
+                                   json.loads(_text(attrs["experiment"])), dataset,
+                                   self.handle.filename)
         try:
             if dataset.shape[0] != self.row:
                 dataset.resize(self.row, axis=0)
@@ -306,12 +312,10 @@ class _FileSink:
         attrs, dataset = self.handle.attrs, self.handle["patterns"]
         if index != self.done:
             raise RuntimeError(f"batch {index} arrived, expected {self.done}")
-        if patterns.size and patterns.max() > self.limit:
-            raise InputError(f"a pattern count {patterns.max()} exceeds the file's "
-                             f"{dataset.dtype} range")
+        rows = self.layout.encode(patterns)
         try:
-            dataset.resize(self.row + len(patterns), axis=0)
-            dataset[self.row:] = patterns
+            dataset.resize(self.row + len(rows), axis=0)
+            dataset[self.row:] = rows
             dataset.flush()  # the rows first, then the counter that validates them
             attrs["unresolved_mass"] = max(float(attrs["unresolved_mass"]), unresolved_mass)
             attrs["completed_batches"] = self.done + 1
