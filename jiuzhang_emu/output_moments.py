@@ -78,7 +78,7 @@ class OutputMoments:
         xp = 2 * (M.imag + N.imag)
         cov = np.block([[xx, xp], [xp.T, pp]])
         means = 2 * np.concatenate([alpha.real, alpha.imag])
-        return GaussianState._unchecked((cov + cov.T) / 2, means)
+        return GaussianState((cov + cov.T) / 2, means)
 
     def vacuum_probabilities(self, subsets, transmission=1.0):
         """P(every mode of each row of ``subsets`` is empty), shape (S,).

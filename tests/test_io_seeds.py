@@ -161,6 +161,12 @@ def test_an_old_partial_file_resumes_to_the_uninterrupted_run(tmp_path, rng):
     resumed, fresh = _attrs(path), _attrs(reference)
     assert (resumed.pop("format_version"), fresh.pop("format_version")) == (1, 2)
     assert (resumed.pop("metadata_sha256") != fresh.pop("metadata_sha256"))  # covers the version
+    # the old file keeps the description it was written with (its mean photon
+    # number summed in another order, equal to rounding)
+    old, new = (json.loads(attrs.pop("experiment")) for attrs in (resumed, fresh))
+    assert old.pop("mean_photon_number") == pytest.approx(new.pop("mean_photon_number"),
+                                                          rel=1e-14)
+    assert old == new
     assert resumed == fresh  # the resumed file got the digest and spawn key
     summary = files.info(path)
     assert summary["metadata_digest"] == "verified"
