@@ -42,6 +42,7 @@ import numpy as np
 from jiuzhang_emu.detectors import Threshold
 from jiuzhang_emu.errors import InputError
 from jiuzhang_emu import cost
+from jiuzhang_emu.kernels.checks import check_max_seconds
 from jiuzhang_emu.samplers import runtime
 from jiuzhang_emu.samplers.adversaries import ADVERSARIES, adversary_sampler
 from jiuzhang_emu.samplers.exact import PhotonNumberSampler
@@ -267,7 +268,7 @@ class RunPlan:
 
 
 def plan_run(experiment, shots, *, rng=None, method="auto", n_workers=1, client=None, mps=None,
-             progress=None, prepared_path=None):
+             progress=None, prepared_path=None, max_seconds=None):
     """Check a run's arguments and fix its method, seed and batches.
 
     Parameters
@@ -285,6 +286,11 @@ def plan_run(experiment, shots, *, rng=None, method="auto", n_workers=1, client=
         Methods of :data:`PREPARED_ROUTES`: the file the route keeps what it
         prepares for the run in, so that a stopped run resumes (the sample
         file writer passes one next to the sample file); None: in memory.
+    max_seconds : float, optional
+        Methods of :data:`PREPARED_ROUTES` whose module predicts its
+        preparation (``predict_seconds``): refuse a preparation predicted to
+        take longer, before it starts (RuntimeLimitError).  The batches are
+        priced by :meth:`RunPlan.priced`.
 
     Returns
     -------
@@ -305,8 +311,11 @@ def plan_run(experiment, shots, *, rng=None, method="auto", n_workers=1, client=
         raise InputError(f"mps is an argument of method 'mps', not of {method!r}")
     elif method in PREPARED_ROUTES:
         bar = progress if progress is None or isinstance(progress, (bool, np.bool_)) else False
-        prepared = PREPARED_ROUTES[method].prepare(experiment, shots, root, path=prepared_path,
-                                                   n_workers=n_workers, progress=bar)
+        route = PREPARED_ROUTES[method]
+        limit = {} if max_seconds is None or not hasattr(route, "predict_seconds") else {
+            "max_seconds": check_max_seconds(max_seconds)}
+        prepared = route.prepare(experiment, shots, root, path=prepared_path,
+                                 n_workers=n_workers, progress=bar, **limit)
     else:
         prepared = None
     if entropy is None:
@@ -513,7 +522,8 @@ def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=No
     Samples
     """
     plan = plan_run(experiment, shots, rng=rng, method=method, n_workers=n_workers,
-                    client=client, mps=mps, progress=progress).priced(max_seconds)
+                    client=client, mps=mps, progress=progress,
+                    max_seconds=max_seconds).priced(max_seconds)
     memory = Collect()
     run(plan, memory, progress_sink(progress))
     return memory.samples(plan)
