@@ -116,3 +116,86 @@ int jz_greedy_columns(uint8_t *X, int64_t L, int M, int j0, int j1, const double
     free(q), free(e), free(Q), free(w);
     return JZ_OK;
 }
+
+/* One refinement sweep over columns j0..j1-1 of a finished X (all M columns
+ * set): for column j, with d_l = L p_lj - c_lj the deficits of its pair counts
+ * against every other column l and d_j = L p_j - c_j that of its click count
+ * (pair[c M + l] = p_lj, pair[c M + j] = p_j), the rows are visited in the
+ * order order[j - j0] and x_ij is flipped when that lowers
+ * sum_{l != j} (c_lj - L p_lj)^2 + lambda (c_j - L p_j)^2, lambda = click_weight:
+ * with w_i the ones of row i and g_i = sum_{l != j} x_il d_l, 0 -> 1 when
+ * w_i - 2 g_i + lambda (1 - 2 d_j) < 0, 1 -> 0 when
+ * w_i - 1 + 2 g_i + lambda (1 + 2 d_j) < 0; the deficits then follow.  Every
+ * flip lowers that sum over all columns (each pair counted twice);
+ * flips[0] counts them. */
+int jz_greedy_refine(uint8_t *X, int64_t L, int M, int j0, int j1, const double *pair,
+                     const int32_t *order, double click_weight, int n_threads, int64_t *flips)
+{
+    if (L < 1 || M < 1 || j0 < 0 || j1 <= j0 || j1 > M || n_threads < 1)
+        return JZ_ERR_ARGUMENT;
+    double *d = malloc(sizeof(double) * (size_t)M);
+    int64_t *w = malloc(sizeof(int64_t) * (size_t)L);
+    int64_t *c = calloc((size_t)M * (size_t)n_threads, sizeof(int64_t));
+    if (!d || !w || !c) {
+        free(d), free(w), free(c);
+        return JZ_ERR_MEMORY;
+    }
+#pragma omp parallel for schedule(static) num_threads(n_threads)
+    for (int64_t i = 0; i < L; i++) {
+        const uint8_t *x = X + i * M;
+        int64_t k = 0;
+        for (int l = 0; l < M; l++)
+            k += x[l];
+        w[i] = k;
+    }
+    int64_t n_flips = 0;
+    for (int j = j0; j < j1; j++) {
+        const double *pj = pair + (size_t)(j - j0) * M;
+        const int32_t *perm = order + (size_t)(j - j0) * L;
+        memset(c, 0, sizeof(int64_t) * (size_t)M * (size_t)n_threads);
+        /* c_l = sum_i x_il x_ij: per-thread integer partial sums (exact) */
+#pragma omp parallel num_threads(n_threads)
+        {
+#ifdef _OPENMP
+            int64_t *mine = c + (size_t)M * (size_t)omp_get_thread_num();
+#else
+            int64_t *mine = c;
+#endif
+#pragma omp for schedule(static)
+            for (int64_t i = 0; i < L; i++) {
+                const uint8_t *x = X + i * M;
+                if (x[j])
+                    for (int l = 0; l < M; l++)
+                        mine[l] += x[l];
+            }
+        }
+        for (int l = 0; l < M; l++) {
+            int64_t total = 0;
+            for (int k = 0; k < n_threads; k++)
+                total += c[(size_t)k * M + l];
+            d[l] = (double)L * pj[l] - (double)total;
+        }
+        double dj = d[j];
+        d[j] = 0.0; /* the click count is kept apart, in dj */
+        for (int64_t t = 0; t < L; t++) {
+            int64_t i = perm[t];
+            uint8_t *x = X + i * M;
+            double g = masked_dot(x, d, M);
+            double change = x[j] ? (double)(w[i] - 1) + 2.0 * g + click_weight * (1.0 + 2.0 * dj)
+                                 : (double)w[i] - 2.0 * g + click_weight * (1.0 - 2.0 * dj);
+            if (change < 0.0) {
+                double step = x[j] ? 1.0 : -1.0; /* the deficits' change */
+                w[i] -= (int64_t)step;
+                x[j] ^= 1;
+                for (int l = 0; l < M; l++)
+                    d[l] += x[l] ? step : 0.0;
+                d[j] = 0.0;
+                dj += step;
+                n_flips++;
+            }
+        }
+    }
+    flips[0] += n_flips;
+    free(d), free(w), free(c);
+    return JZ_OK;
+}

@@ -114,5 +114,11 @@ JZ_DECLARE_PERM(lz)
  * (j1 - j0) x L permutations of the rows (the visiting order per column). */
 int jz_greedy_columns(uint8_t *X, int64_t L, int M, int j0, int j1, const double *p,
                       const double *pair, const int32_t *order, int n_threads);
+/* One refinement sweep over columns j0..j1-1 of a finished X (csrc/greedy.c):
+ * pair (j1 - j0) x M, pair[c M + l] = P(l and j0 + c click) (c M + j0 + c: the
+ * click probability), order (j1 - j0) x L; flips[0] += the bits flipped. */
+int jz_greedy_refine(uint8_t *X, int64_t L, int M, int j0, int j1, const double *pair,
+                     const int32_t *order, double click_weight, int n_threads,
+                         int64_t *flips);
 
 #endif

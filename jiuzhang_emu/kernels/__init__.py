@@ -31,7 +31,7 @@ from jiuzhang_emu.kernels.hafnian import (
     loop_hafnian_polynomial,
     loop_hafnian_values,
 )
-from jiuzhang_emu.kernels.low_order import greedy_columns
+from jiuzhang_emu.kernels.low_order import greedy_columns, greedy_refine
 from jiuzhang_emu.kernels.permanent import permanent, permanent_batch
 from jiuzhang_emu.kernels.torontonian import (
     loop_torontonian,
@@ -47,6 +47,7 @@ __all__ = [
     "KernelResult",
     "click_probabilities",
     "greedy_columns",
+    "greedy_refine",
     "hafnian",
     "hafnian_batch",
     "loop_hafnian",

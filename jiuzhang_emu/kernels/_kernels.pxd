@@ -98,3 +98,6 @@ cdef extern from "jz_kernels.h" nogil:
 
     int jz_greedy_columns(uint8_t *X, int64_t L, int M, int j0, int j1, const double *p,
                           const double *pair, const int32_t *order, int n_threads)
+    int jz_greedy_refine(uint8_t *X, int64_t L, int M, int j0, int j1, const double *pair,
+                         const int32_t *order, double click_weight, int n_threads,
+                         int64_t *flips)
