@@ -15,9 +15,12 @@ plan, a collector and a bar.
 
 Each route draws with a per-route sampler (:func:`route_sampler`):
 ``counts(size, rng)``, the counts at the detectors before the detector
-model, shape (size, M) (photon numbers; clicks for the click chain and the
-greedy spoofer; fired detectors for the fan-out route), ``dark_counts`` for
-the detector model and ``unresolved_mass``.  The detector model then turns
+model, shape (size, M) (photon numbers; clicks for the click chain; fired
+detectors for the fan-out route), or, for a route that prepared the whole
+run (:data:`PREPARED_ROUTES`: the "greedy" set), ``batch_counts(index,
+size, rng)``, the rows of batch ``index`` (greedy: clicks, dark counts in
+its targets); ``dark_counts`` for the detector model and
+``unresolved_mass``.  The detector model then turns
 counts into patterns: photon numbers by ``detect``, the counts of a sampler
 with ``counts_are_clicks`` (the fan-out route) by ``fire_dark``, which adds
 dark counts only.
@@ -498,14 +501,17 @@ def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=No
         indistinguishable light).  "mps": approximate, from a matrix product
         state of the pure part (:mod:`jiuzhang_emu.samplers.mps`; never
         chosen by "auto").  "auto": the exact route predicted to be
-        cheapest.  The others: the classical adversaries of
+        cheapest.  "greedy": a set of rows constructed once for the whole
+        run to match the first and second click moments, not i.i.d.
+        (:mod:`jiuzhang_emu.samplers.greedy`; threshold detectors).  The
+        others: the classical adversaries of
         :mod:`jiuzhang_emu.samplers.adversaries`.
     n_workers : int
         Local worker processes; the samples do not depend on it.
     client : dask.distributed.Client, optional
     max_seconds : float or None
-        Refuse a run predicted to take longer (default one hour); None lifts
-        the limit.
+        Refuse a run predicted to take longer (default one hour; "greedy":
+        its construction, priced before it starts); None lifts the limit.
     progress : bool or sink, optional
         Show a progress bar with the predicted time; None: when stderr is a
         terminal.  A sink (``start``, ``add``, ``close``: module docstring)
