@@ -133,13 +133,19 @@ int jz_greedy_refine(uint8_t *X, int64_t L, int M, int j0, int j1, const double 
 {
     if (L < 1 || M < 1 || j0 < 0 || j1 <= j0 || j1 > M || n_threads < 1)
         return JZ_ERR_ARGUMENT;
-    double *d = malloc(sizeof(double) * (size_t)M);
+    /* g_i = sum_{l != j} x_il (L p_lj - c_lj) = T_i - E_i: T_i (fixed while column
+     * j is swept: only x_ij changes) for all rows in parallel, E_i = sum x_il c_l
+     * in exact integers as rows are visited */
+    double *q = malloc(sizeof(double) * (size_t)M);
+    double *T = malloc(sizeof(double) * (size_t)L);
+    int32_t *cnt = malloc(sizeof(int32_t) * (size_t)M);
     int64_t *w = malloc(sizeof(int64_t) * (size_t)L);
     int64_t *c = calloc((size_t)M * (size_t)n_threads, sizeof(int64_t));
-    if (!d || !w || !c) {
-        free(d), free(w), free(c);
+    if (!q || !T || !cnt || !w || !c) {
+        free(q), free(T), free(cnt), free(w), free(c);
         return JZ_ERR_MEMORY;
     }
+    int wide = (double)L * (double)M >= 2147483647.0; /* |E_i| <= L M */
 #pragma omp parallel for schedule(static) num_threads(n_threads)
     for (int64_t i = 0; i < L; i++) {
         const uint8_t *x = X + i * M;
@@ -173,29 +179,34 @@ int jz_greedy_refine(uint8_t *X, int64_t L, int M, int j0, int j1, const double 
             int64_t total = 0;
             for (int k = 0; k < n_threads; k++)
                 total += c[(size_t)k * M + l];
-            d[l] = (double)L * pj[l] - (double)total;
+            cnt[l] = (int32_t)total;
+            q[l] = (double)L * pj[l];
         }
-        double dj = d[j];
-        d[j] = 0.0; /* the click count is kept apart, in dj */
+        double dj = q[j] - (double)cnt[j];
+        cnt[j] = 0, q[j] = 0.0; /* the click count is kept apart, in dj */
+#pragma omp parallel for schedule(static) num_threads(n_threads)
+        for (int64_t i = 0; i < L; i++)
+            T[i] = masked_dot(X + i * M, q, M);
         for (int64_t t = 0; t < L; t++) {
             int64_t i = perm[t];
             uint8_t *x = X + i * M;
-            double g = masked_dot(x, d, M);
+            int64_t E = wide ? masked_sum64(x, cnt, M) : masked_sum32(x, cnt, M);
+            double g = T[i] - (double)E;
             double change = x[j] ? (double)(w[i] - 1) + 2.0 * g + click_weight * (1.0 + 2.0 * dj)
                                  : (double)w[i] - 2.0 * g + click_weight * (1.0 - 2.0 * dj);
             if (change < 0.0) {
-                double step = x[j] ? 1.0 : -1.0; /* the deficits' change */
-                w[i] -= (int64_t)step;
+                int32_t step = x[j] ? 1 : -1; /* the deficits' change: c_l -= step */
+                w[i] -= step;
                 x[j] ^= 1;
                 for (int l = 0; l < M; l++)
-                    d[l] += x[l] ? step : 0.0;
-                d[j] = 0.0;
+                    cnt[l] -= (-(int32_t)x[l]) & step;
+                cnt[j] = 0;
                 dj += step;
                 n_flips++;
             }
         }
     }
     flips[0] += n_flips;
-    free(d), free(w), free(c);
+    free(q), free(T), free(cnt), free(w), free(c);
     return JZ_OK;
 }

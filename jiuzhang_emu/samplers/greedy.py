@@ -10,19 +10,24 @@ route's ``dark_counts`` are zero).  Column j visits the rows in a random
 order and gives each the bit that maximises the deficit of the cells it
 falls in, sum_{l<j} [(t+1) P_lj(x_l, b) - c_lj(x_l, b)] + (t+1) P_j(b) -
 c_j(b) over the t rows already set (:mod:`jiuzhang_emu.kernels.low_order`,
-native code).  The rows are then shuffled once, and batch i of the run is
-rows [64 i, 64 i + size) of the shuffled set.
+native code).  ``sweeps`` refinement sweeps (default 1 up to 4096 modes,
+none above; our addition) then
+revisit every column and flip the bits that lower the squared count error of
+its pairs (and, weighted by sqrt(M), of its clicks).  The rows are then
+shuffled once, and batch i of the run is rows [64 i, 64 i + size) of the
+shuffled set.
 
 What a run guarantees:
 
 - the samples are NOT independent draws of any distribution: they are one
   constructed set, built to match the experiment's first and second click
   moments and nothing more (higher orders follow from the construction);
-- over the whole set, the column sums are within ~1 count of L p_j and the
-  pair counts within a few counts of L p_jk (measured: RMS 1.5 counts at
-  52 modes, 4.3 at 430 modes, for L = 10,000), i.e. the first and second
-  moments match to O(1/L), far below the shot noise ~ sqrt(p / L) of L
-  independent samples;
+- over the whole set, the column sums are within ~1-2 counts of L p_j and
+  the pair counts within a few counts of L p_jk (measured, L = 10,000, one
+  sweep: RMS 0.7 counts at 52 modes, 3.5 at 1022; without the sweep 1.5 and
+  6.3), i.e. the first and second moments match to O(1/L) in the counts
+  that grow slowly with M; against the shot noise of L independent samples
+  the pair z-scores have RMS 0.02 (52 modes) and 0.22 (1022 modes);
 - the rows are shuffled with a seed, so a prefix of the run (a sample file
   read in part) is a uniform subset of the set drawn without replacement:
   its error is that of sampling without replacement, no more;
@@ -37,11 +42,16 @@ shuffle from spawn key ``(*key, STREAM, 1)``, (entropy, key) the run's root
 seed (a Generator root gives the entropy: one draw of 63 bits).  Batch seeds
 use ``(*key, i)`` with i < 2**32, so the streams are disjoint.
 
-Cost: O(L M^2 / 2) time, :data:`SECONDS_PER_PAIR_ROW` each (measured on
-the project's 2-core machine with 2 threads, ~0.5-0.9 ns: about 4 minutes
-for 10,000 shots of 8176 modes), plus the pair targets, one block of
+Cost: O(L M^2 / 2) time for the construction and O(L M^2) per sweep, at
+:data:`SECONDS_PER_PAIR_ROW` per (row, pair) (measured with 2 threads:
+0.5-0.9 ns on a quiet 2-core machine, 3-5 ns when it is shared with load
+~5-8; :func:`predict_seconds` uses 1 ns, and a run priced above
+``max_seconds`` is refused before it starts: 10,000 shots of 8176 modes,
+~3.3e11 pair-rows for the construction and 6.7e11 per sweep, predict ~17
+minutes with one sweep, so none by default there), plus the pair targets, one block of
 ``pair_click_probabilities`` per chunk of columns; memory L M bytes for the
-matrix (82 MB at 10,000 x 8176) plus one chunk of pair targets.
+matrix (82 MB at 10,000 x 8176), the side file's chunk, and one chunk of
+pair targets.
 """
 import os
 import sys
@@ -64,8 +74,11 @@ SECONDS_PER_PAIR_ROW = 1.0e-9
 #: ~0.5 s; Ctrl-C is answered between chunks.
 CHUNK_WORK = 1 << 30
 #: Refinement sweeps after the construction (:func:`jiuzhang_emu.kernels.
-#: low_order.greedy_refine`).
+#: low_order.greedy_refine`) up to ``SWEEP_MODES`` modes; none above, where
+#: one sweep (twice the construction's work) would take the 10,000-shot
+#: Jiuzhang 4.0 run past 15 minutes on 2 cores.
 DEFAULT_SWEEPS = 1
+SWEEP_MODES = 4096
 FORMAT = "jiuzhang_emu greedy construction"
 FORMAT_VERSION = 1
 
@@ -78,15 +91,21 @@ def check_experiment(experiment):
                          f"'threshold-chain' on a threshold model)")
 
 
-def predict_seconds(experiment, shots, n_workers=1, columns_done=0, sweeps=DEFAULT_SWEEPS,
+def predict_seconds(experiment, shots, n_workers=1, columns_done=0, sweeps=None,
                     sweeps_done=0, sweep_columns=0):
     """Predicted seconds of the construction of ``shots`` rows and its
     refinement sweeps (from the given progress on): ``SECONDS_PER_PAIR_ROW``
     times L sum_j j for the construction and L M (M - 1) per sweep."""
     M = experiment.n_modes
+    sweeps = default_sweeps(M) if sweeps is None else sweeps
     pairs = (M * (M - 1) - columns_done * (columns_done - 1)) / 2
     pairs += (M - 1) * (M * (sweeps - sweeps_done) - sweep_columns)
     return SECONDS_PER_PAIR_ROW * shots * pairs
+
+
+def default_sweeps(n_modes):
+    """``DEFAULT_SWEEPS`` up to ``SWEEP_MODES`` modes, else 0."""
+    return DEFAULT_SWEEPS if n_modes <= SWEEP_MODES else 0
 
 
 def click_weight(n_modes):
@@ -218,7 +237,7 @@ class _ColumnBar:
 
 
 def prepare(experiment, shots, root, *, path=None, n_workers=1, progress=None,
-            max_seconds=None, n_threads=None, sweeps=DEFAULT_SWEEPS):
+            max_seconds=None, n_threads=None, sweeps=None):
     """Construct (or resume) the whole run's click matrix.
 
     Parameters
@@ -235,16 +254,18 @@ def prepare(experiment, shots, root, *, path=None, n_workers=1, progress=None,
         is resumed (a complete one just read); a file of another
         construction is refused and left unchanged.  None: in memory.
     n_workers : int
-        Threads of the kernel's parallel part when ``n_threads`` is None;
-        the rows do not depend on it.
+        Threads of the kernel's parallel part when ``n_threads`` is None
+        (on a machine shared with other work more threads can be slower:
+        measured 4x at load 7 on 2 cores); the rows do not depend on it.
     progress : bool, optional
         A progress bar over columns; None: when stderr is a terminal.
     max_seconds : float, optional
         Refuse (RuntimeLimitError) a construction predicted to take longer.
     n_threads : int, optional
         Kernel threads (default ``n_workers``).
-    sweeps : int
-        Refinement sweeps after the construction (0: the construction alone).
+    sweeps : int, optional
+        Refinement sweeps after the construction (0: the construction
+        alone); None: :func:`default_sweeps`.
 
     Returns
     -------
@@ -253,7 +274,8 @@ def prepare(experiment, shots, root, *, path=None, n_workers=1, progress=None,
     check_experiment(experiment)
     L, M = int(shots), experiment.n_modes
     entropy, key = _seed(root)
-    sweeps = check_integer(sweeps, "sweeps", low=0)
+    sweeps = default_sweeps(experiment.n_modes) if sweeps is None else \
+        check_integer(sweeps, "sweeps", low=0)
     identity = _identity(experiment, L, entropy, key, sweeps)
     path = None if path is None else os.fspath(path)
     handle, (done, swept, sweep_done) = (_open_side_file(path, identity, (L, M))
