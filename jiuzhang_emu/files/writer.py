@@ -187,8 +187,11 @@ def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers
     prepared_path = None
     if method in engine.PREPARED_ROUTES:  # what the route prepares, kept beside the file
         prepared_path = prepared_file(path, method)
-        if rng is None:  # resuming: the construction needs the file's seed
+        if rng is None:  # resuming: the preparation needs the run's seed
             rng = _stored_seed(path)
+        stored = getattr(engine.PREPARED_ROUTES[method], "stored_seed", None)
+        if rng is None and stored is not None:  # stopped before the sample file existed
+            rng = stored(prepared_path)
     plan = engine.plan_run(experiment, shots, rng=rng, method=method, n_workers=n_workers,
                            client=client, mps=mps, progress=progress,
                            prepared_path=prepared_path, max_seconds=max_seconds)

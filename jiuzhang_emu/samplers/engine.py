@@ -284,7 +284,8 @@ def plan_run(experiment, shots, *, rng=None, method="auto", n_workers=1, client=
         As for :func:`sample`.
     progress : bool or sink, optional
         As for :func:`sample`; a bool or None also sets the "mps" route's
-        build progress bar (when it builds).
+        build progress bar (when it builds) and a prepared route's (as does
+        a :class:`ProgressBar` sink's ``enabled``).
     prepared_path : str or os.PathLike, optional
         Methods of :data:`PREPARED_ROUTES`: the file the route keeps what it
         prepares for the run in, so that a stopped run resumes (the sample
@@ -312,8 +313,9 @@ def plan_run(experiment, shots, *, rng=None, method="auto", n_workers=1, client=
         prepared = mps_route.network_for(experiment, mps, n_workers, client, bar)
     elif mps is not None:
         raise InputError(f"mps is an argument of method 'mps', not of {method!r}")
-    elif method in PREPARED_ROUTES:
-        bar = progress if progress is None or isinstance(progress, (bool, np.bool_)) else False
+    elif method in PREPARED_ROUTES:  # a ProgressBar sink's setting also shows the preparation
+        bar = progress if progress is None or isinstance(progress, (bool, np.bool_)) else \
+            progress.enabled if isinstance(progress, ProgressBar) else False
         route = PREPARED_ROUTES[method]
         limit = {} if max_seconds is None or not hasattr(route, "predict_seconds") else {
             "max_seconds": check_max_seconds(max_seconds)}

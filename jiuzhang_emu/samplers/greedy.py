@@ -53,6 +53,7 @@ minutes with one sweep, so none by default there), plus the pair targets, one bl
 matrix (82 MB at 10,000 x 8176), the side file's chunk, and one chunk of
 pair targets.
 """
+import ast
 import os
 import sys
 import time
@@ -179,6 +180,25 @@ def _checkpoint(handle, X, j0, j1, **counters):
     handle.flush()
     handle.attrs.update(counters)
     handle.flush()
+
+
+def stored_seed(path):
+    """The root SeedSequence of the construction in the side file ``path``,
+    or None (no such file, or not a construction): how a run started without
+    a seed resumes its construction."""
+    import h5py
+
+    if not os.path.isfile(path):
+        return None
+    try:
+        with h5py.File(path, "r") as handle:
+            if handle.attrs.get("format") != FORMAT:
+                return None
+            entropy = int(handle.attrs["seed_entropy"])
+            key = ast.literal_eval(str(handle.attrs["seed_spawn_key"]))
+    except (OSError, KeyError, ValueError, SyntaxError):
+        return None
+    return np.random.SeedSequence(entropy, spawn_key=tuple(int(k) for k in key))
 
 
 def _open_side_file(path, identity, shape):

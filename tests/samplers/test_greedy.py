@@ -229,3 +229,23 @@ def test_sample_file_run_resumes_with_its_side_file(tmp_path):
     assert report.resumed_from == 128
     expected = experiment.sample(640, rng=4, method="greedy").patterns
     np.testing.assert_array_equal(read_samples(path).patterns, expected)
+
+
+def test_a_run_without_seed_resumes_its_construction(tmp_path, monkeypatch):
+    # stopped during the construction, before the sample file exists: the
+    # rerun takes the seed of the side file
+    from jiuzhang_emu.files import read_samples, write_samples
+
+    experiment = presets.jiuzhang_like(6, r=1.0, transmission=0.3, rng=2)
+    monkeypatch.setattr(greedy, "CHUNK_WORK", 640 * 6 * 2)
+    path = tmp_path / "out.h5"
+    with monkeypatch.context() as patch:
+        _interrupting(patch, "greedy_columns", 2)
+        with pytest.raises(KeyboardInterrupt):
+            write_samples(path, experiment, 640, method="greedy", progress=False)
+    assert not path.exists()
+    seed = greedy.stored_seed(tmp_path / "out.greedy.h5")
+    report = write_samples(path, experiment, 640, method="greedy", progress=False)
+    assert report.seed_entropy == seed.entropy
+    np.testing.assert_array_equal(read_samples(path).patterns,
+                                  experiment.sample(640, rng=seed, method="greedy").patterns)
