@@ -60,7 +60,7 @@ def _per_batch_greedy(experiment, shots, rng):
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_twelve_modes_far_below_shot_noise(seed):
-    # measured (seeds 1-3, 10,000 shots): first-order |z| <= 0.01, pair |z| <= 0.05
+    # measured (seeds 1-3, 10,000 shots): first-order |z| <= 0.011, pair |z| <= 0.06
     experiment = presets.jiuzhang_like(12, r=1.0, transmission=0.3, rng=2)
     patterns = experiment.sample(10000, rng=seed, method="greedy").patterns
     assert set(np.unique(patterns)) <= {0, 1}
@@ -70,7 +70,7 @@ def test_twelve_modes_far_below_shot_noise(seed):
 
 
 def test_medium_jiuzhang4_within_shot_noise():
-    # 52 modes, 4,000 shots: measured first |z| <= 0.02, pair |z| <= 0.12 (RMS 0.03)
+    # 52 modes, 4,000 shots: measured first |z| <= 0.031, pair |z| <= 0.13 (RMS 0.035)
     experiment = presets.jiuzhang4(spatial_modes=2, cube_side=3)
     patterns = experiment.sample(4000, rng=7, method="greedy").patterns
     first, pair = _z_scores(patterns, experiment)
@@ -81,8 +81,8 @@ def test_medium_jiuzhang4_within_shot_noise():
 
 @pytest.mark.slow
 def test_beats_the_per_batch_spoofer_tenfold():
-    # 12 modes, 10,000 shots: per batch the pair z-scores sit ~12 sigma off
-    # (RMS), the whole set ~0.02
+    # 12 modes, 10,000 shots, measured: RMS pair z 1.6 per batch (max 2.9;
+    # the "12 sigma" was another statistic), 0.016 for the whole set
     experiment = presets.jiuzhang_like(12, r=1.0, transmission=0.3, rng=2)
     old = _per_batch_greedy(experiment, 10000, np.random.default_rng(1))
     new = experiment.sample(10000, rng=1, method="greedy").patterns
@@ -91,7 +91,7 @@ def test_beats_the_per_batch_spoofer_tenfold():
 
 
 def test_beats_the_per_batch_spoofer_tenfold_quick():
-    # the same at 6 modes and 1,280 shots: measured RMS pair z ~3 (old) vs ~0.02
+    # the same at 6 modes and 1,280 shots: measured RMS pair z 0.86 (old) vs 0.05
     experiment = presets.jiuzhang_like(6, r=1.0, transmission=0.3, rng=2)
     old = _per_batch_greedy(experiment, 1280, np.random.default_rng(1))
     new = experiment.sample(1280, rng=1, method="greedy").patterns
