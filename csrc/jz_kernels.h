@@ -108,4 +108,17 @@ JZ_DECLARE_PERM(ld)
 JZ_DECLARE_PERM(z)
 JZ_DECLARE_PERM(lz)
 
+/* Whole-set greedy click matrix (csrc/greedy.c): sets columns j0..j1-1 of the
+ * L x M row-major 0/1 matrix X (columns < j0 set), p (M,), pair (j1 - j0) x j1
+ * with pair[c j1 + l] = P(l and j0 + c click) for l < j0 + c, order
+ * (j1 - j0) x L permutations of the rows (the visiting order per column). */
+int jz_greedy_columns(uint8_t *X, int64_t L, int M, int j0, int j1, const double *p,
+                      const double *pair, const int32_t *order, int n_threads);
+/* One refinement sweep over columns j0..j1-1 of a finished X (csrc/greedy.c):
+ * pair (j1 - j0) x M, pair[c M + l] = P(l and j0 + c click) (c M + j0 + c: the
+ * click probability), order (j1 - j0) x L; flips[0] += the bits flipped. */
+int jz_greedy_refine(uint8_t *X, int64_t L, int M, int j0, int j1, const double *pair,
+                     const int32_t *order, double click_weight, int n_threads,
+                         int64_t *flips);
+
 #endif

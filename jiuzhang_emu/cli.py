@@ -299,9 +299,10 @@ def _sample(args, out):
         return 1
     except KeyboardInterrupt:
         if not os.path.isfile(args.out):
+            kept = {"mps": "the MPS", "greedy": "the greedy set"}.get(args.method)
             print("interrupted before the file was created"
-                  + ("; the MPS built so far is kept, and the same command resumes it"
-                     if args.method == "mps" else ""), file=sys.stderr)
+                  + (f"; {kept} built so far is kept, and the same command resumes it"
+                     if kept else ""), file=sys.stderr)
             return 130
         status = files.info(args.out, statistics=False)
         print(f"interrupted: {status['shots_written']} of {status['shots_requested']} shots "

@@ -138,3 +138,17 @@ def test_quick_mps_benchmark_runs(tmp_path):
     assert again.returncode == 0, again.stdout + again.stderr
     assert [b["sampled"] for b in json.loads((tmp_path / "quick.json").read_text())[
         "builds"]] == [0, 0]
+
+
+@pytest.mark.slow
+def test_low_order_greedy_benchmark_runs():
+    script = SCRIPT.with_name("low_order.py")
+    proc = subprocess.run(
+        [sys.executable, str(script), "--greedy", "--sizes", "2:3", "--shots", "500",
+         "--sweeps", "0", "1", "--threads", "1"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [(row["modes"], row["sweeps"]) for row in rows] == [(52, 0), (52, 1)]
+    assert all(row["pair_rms_z"] < 0.2 for row in rows)

@@ -103,6 +103,28 @@ def _check_resume(meta, path, expected, shots):
                          f"{shots})")
 
 
+def prepared_file(path, method):
+    """The side file in which a method of
+    :data:`~jiuzhang_emu.samplers.engine.PREPARED_ROUTES` keeps what it
+    prepares for the run of the sample file ``path``: ``path`` with its
+    suffix replaced by ``.<method>.h5`` (OUT.h5 -> OUT.greedy.h5), so a
+    stopped run resumes its preparation too."""
+    return os.path.splitext(os.fspath(path))[0] + f".{method}.h5"
+
+
+def _stored_seed(path):
+    """The root SeedSequence stored in the sample file ``path``, or None
+    (no file, or not a sample file: the checks below report it)."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        with _open_checked(path, path) as handle:
+            meta = _metadata(handle, path)
+    except InputError:
+        return None
+    return np.random.SeedSequence(meta["seed_entropy"], spawn_key=meta["seed_spawn_key"])
+
+
 def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers=1,
                   client=None, progress=None, max_seconds=3600.0, mps=None):
     """Sample ``experiment`` into the HDF5 file ``path``, or resume it.
@@ -143,6 +165,12 @@ def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers
     mps : LossyMPS, str or os.PathLike, optional
         Method "mps": as for :func:`jiuzhang_emu.samplers.sample`.
 
+    Methods prepared once per run ("greedy": its whole-set construction)
+    keep what they prepare in the side file :func:`prepared_file` (OUT.greedy.h5)
+    as they go, so an interrupted call resumes the preparation as well as
+    the batches; the side file is left in place (a rerun of the same run
+    reads it instead of preparing again).
+
     Returns
     -------
     WriteReport
@@ -159,8 +187,17 @@ def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers
     """
     from jiuzhang_emu._version import __version__
 
+    prepared_path = None
+    if method in engine.PREPARED_ROUTES:  # what the route prepares, kept beside the file
+        prepared_path = prepared_file(path, method)
+        if rng is None:  # resuming: the preparation needs the run's seed
+            rng = _stored_seed(path)
+        stored = getattr(engine.PREPARED_ROUTES[method], "stored_seed", None)
+        if rng is None and stored is not None:  # stopped before the sample file existed
+            rng = stored(prepared_path)
     plan = engine.plan_run(experiment, shots, rng=rng, method=method, n_workers=n_workers,
-                           client=client, mps=mps, progress=progress)
+                           client=client, mps=mps, progress=progress,
+                           prepared_path=prepared_path, max_seconds=max_seconds)
     network = {} if plan.mps is None else {
         "mps": json.dumps(plan.mps.summary(), sort_keys=True, default=_jsonable)}
     if plan.generator is not None:

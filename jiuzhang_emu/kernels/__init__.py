@@ -1,7 +1,8 @@
 """Native GBS kernels, each behind a checked front end: hafnian, loop hafnian,
 torontonian, loop torontonian, permanent, single and batched, and the
 chain-rule sampling and pattern-probability kernels
-(:mod:`~jiuzhang_emu.kernels.chain_rule`).  Only this package touches the
+(:mod:`~jiuzhang_emu.kernels.chain_rule`), and the whole-set greedy click
+matrix (:mod:`~jiuzhang_emu.kernels.low_order`).  Only this package touches the
 compiled module.
 
 The hafnian, torontonian and permanent families take ``n_threads`` (None =
@@ -30,6 +31,7 @@ from jiuzhang_emu.kernels.hafnian import (
     loop_hafnian_polynomial,
     loop_hafnian_values,
 )
+from jiuzhang_emu.kernels.low_order import greedy_columns, greedy_refine
 from jiuzhang_emu.kernels.permanent import permanent, permanent_batch
 from jiuzhang_emu.kernels.torontonian import (
     loop_torontonian,
@@ -44,6 +46,8 @@ __all__ = [
     "HAS_QUAD",
     "KernelResult",
     "click_probabilities",
+    "greedy_columns",
+    "greedy_refine",
     "hafnian",
     "hafnian_batch",
     "loop_hafnian",

@@ -1,7 +1,7 @@
 # Declarations of the C kernels in csrc/jz_kernels.h.  Array arguments are
 # passed as void pointers; the C prototypes fix their element types.
 
-from libc.stdint cimport int64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t
 
 
 cdef extern from "jz_kernels.h" nogil:
@@ -95,3 +95,9 @@ cdef extern from "jz_kernels.h" nogil:
 
     int jz_torontonian_dd(const void *O, const void *gamma, int n, int n_threads,
                           double *out, double *out_abs)
+
+    int jz_greedy_columns(uint8_t *X, int64_t L, int M, int j0, int j1, const double *p,
+                          const double *pair, const int32_t *order, int n_threads)
+    int jz_greedy_refine(uint8_t *X, int64_t L, int M, int j0, int j1, const double *pair,
+                         const int32_t *order, double click_weight, int n_threads,
+                         int64_t *flips)

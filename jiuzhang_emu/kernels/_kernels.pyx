@@ -610,3 +610,37 @@ def click_probabilities(const double[:, ::1] G not None, const double[::1] v,
                     &cond[0], &st[0], n_threads)
     _check(status, "click_probabilities")
     return log_prob, condition
+
+
+def greedy_columns(uint8_t[:, ::1] X not None, int j0, int j1, const double[::1] p not None,
+                   const double[:, ::1] pair not None, const int32_t[:, ::1] order not None,
+                   int n_threads):
+    """Set columns j0..j1-1 of the 0/1 matrix X (L, M) in place by the
+    whole-set greedy rule (csrc/greedy.c); p (M,), pair (j1 - j0, j1), order
+    (j1 - j0, L) permutations of the rows."""
+    cdef int64_t L = X.shape[0]
+    cdef int M = X.shape[1], status
+    if not (0 <= j0 < j1 <= M) or p.shape[0] != M or pair.shape[0] != j1 - j0 \
+            or pair.shape[1] != j1 or order.shape[0] != j1 - j0 or order.shape[1] != L:
+        raise ValueError("greedy_columns: inconsistent shapes")
+    with nogil:
+        status = jz_greedy_columns(&X[0, 0], L, M, j0, j1, &p[0], &pair[0, 0], &order[0, 0],
+                                   n_threads)
+    _check(status, "greedy_columns")
+
+
+def greedy_refine(uint8_t[:, ::1] X not None, int j0, int j1, const double[:, ::1] pair not None,
+                  const int32_t[:, ::1] order not None, double click_weight, int n_threads):
+    """One refinement sweep over columns j0..j1-1 of the finished 0/1 matrix
+    X (L, M) in place (csrc/greedy.c); pair (j1 - j0, M), order (j1 - j0, L).
+    Returns the number of bits flipped."""
+    cdef int64_t L = X.shape[0], flips = 0
+    cdef int M = X.shape[1], status
+    if not (0 <= j0 < j1 <= M) or pair.shape[0] != j1 - j0 or pair.shape[1] != M \
+            or order.shape[0] != j1 - j0 or order.shape[1] != L:
+        raise ValueError("greedy_refine: inconsistent shapes")
+    with nogil:
+        status = jz_greedy_refine(&X[0, 0], L, M, j0, j1, &pair[0, 0], &order[0, 0],
+                                  click_weight, n_threads, &flips)
+    _check(status, "greedy_refine")
+    return flips

@@ -14,9 +14,13 @@ One module per route, and one run engine:
   displacement (Oh et al. 2024): :func:`build_mps` builds (and resumes) the
   network, ``method="mps"`` samples it, with its truncation reported.
 - :mod:`~jiuzhang_emu.samplers.adversaries`: classical adversaries
-  ("thermal", "squashed", "coherent", "distinguishable", "uniform",
-  "greedy"), matched to the experiment's first moments (greedy: to its first
-  and second moments), through the same batches, seeds and detector model.
+  ("thermal", "squashed", "coherent", "distinguishable", "uniform"), matched
+  to the experiment's first moments, through the same batches, seeds and
+  detector model.
+- :mod:`~jiuzhang_emu.samplers.greedy`: the "greedy" spoofer (listed with
+  the adversaries), a set of rows constructed once for the whole run to
+  match the first and second click moments (not i.i.d.; native code,
+  resumable side file).
 - :mod:`~jiuzhang_emu.samplers.runtime`: a run's predicted time (the exact
   routes priced by :func:`jiuzhang_emu.cost.predict`, which also picks
   "auto"; the adversaries timed) and the refusal of absurd runs;

@@ -42,7 +42,9 @@ first-order coherence with another).
   <n_j> + Var|alpha_out_j|^2 (= <n_j> + <n_j>^2 - sum_i w_ij^2 with
   w_ij = eta_j |T_ij|^2 n_i when only squeezers feed it).
 * ``"greedy"`` (threshold detectors): the second-order marginal spoofer of
-  Villalonga et al., arXiv:2109.11525; see :class:`GreedySampler`.
+  Villalonga et al., arXiv:2109.11525, built once for the whole run: a route
+  of its own, :mod:`jiuzhang_emu.samplers.greedy` (listed here with the
+  adversaries; :func:`adversary_sampler` does not build it).
 * ``"distinguishable"``: the light of every squeezer is distinguishable from
   every other's (the indistinguishability v = 0 model of
   :mod:`jiuzhang_emu.sources`): each squeezer is sampled alone through the
@@ -106,16 +108,19 @@ def adversary_sampler(experiment, name):
     -------
     object
         With ``counts(size, rng)`` (int64 array of shape (size, M): photon
-        numbers at the detectors, efficiency applied; greedy: clicks), ``dark_counts``
+        numbers at the detectors, efficiency applied), ``dark_counts``
         (per-mode probabilities for ``detector.detect``) and
         ``unresolved_mass``.
     """
     check_adversary_name(name, ADVERSARIES)
+    if name == "greedy":
+        raise InputError("adversary 'greedy' is built once per run, not per batch: use "
+                         "sample(..., method='greedy') (jiuzhang_emu.samplers.greedy)")
     if name in ("thermal", "squashed"):
         return PFunctionSampler(adversary_experiment(experiment, name).output_state(),
                                 experiment.detector.dark_counts(experiment.n_modes))
     return {"coherent": CoherentSampler, "distinguishable": DistinguishableSampler,
-            "uniform": UniformSampler, "greedy": GreedySampler}[name](experiment)
+            "uniform": UniformSampler}[name](experiment)
 
 
 def _p_function_factor(state):
@@ -254,52 +259,3 @@ class UniformSampler:
 
     def counts(self, size, rng):
         return rng.poisson(self.rate, (size, self.n_modes))
-
-
-class GreedySampler:
-    """The low-order-marginal (greedy) spoofer of Villalonga et al.
-    (arXiv:2109.11525), second order, for threshold detectors.
-
-    Targets: the exact first- and second-order click probabilities of the
-    experiment, p_i and p_ij (dark counts included), from one- and two-mode
-    marginals.  A batch of L patterns is built row by row; within a row the
-    modes are visited in a random order and each bit is set to whichever of
-    0 / 1 brings the rows built so far closer to the targets, in the squared
-    distance sum_i (f_i - p_i)^2 + sum_{i<j} (f_ij - p_ij)^2 between
-    empirical and target frequencies.  The patterns of a batch are not
-    independent: the spoofer reproduces low-order statistics, nothing more.
-    """
-
-    def __init__(self, experiment):
-        if not isinstance(experiment.detector, Threshold):
-            raise InputError(f"method 'greedy' needs threshold detectors, got "
-                             f"{experiment.detector.kind} detection")
-        M = experiment.n_modes
-        self.first = experiment.click_probabilities()
-        self.second = np.diag(self.first)
-        for i in range(M):
-            for j in range(i + 1, M):
-                both = experiment.probability([1, 1], modes=[i, j])
-                self.second[i, j] = self.second[j, i] = both
-        self.dark_counts = np.zeros(M)  # already in the targets
-        self.unresolved_mass = 0.0
-
-    def counts(self, size, rng):
-        M = len(self.first)
-        rows = np.zeros((size, M), dtype=np.int64)
-        pair_counts = np.zeros((M, M))  # co-clicks of finished rows (diagonal: clicks)
-        for t in range(size):
-            n = t + 1
-            row = np.zeros(M, dtype=bool)
-            for j in rng.permutation(M):
-                # effect of a click on mode j: its count and its co-clicks with
-                # the modes already on in this row (and with itself)
-                others = row.copy()
-                others[j] = True
-                before = pair_counts[j, others] / n - self.second[j, others]
-                after = before + 1 / n
-                if np.sum(after ** 2 - before ** 2) < 0:
-                    row[j] = True
-            pair_counts += np.outer(row, row)
-            rows[t] = row
-        return rows

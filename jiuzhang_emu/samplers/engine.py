@@ -15,9 +15,12 @@ plan, a collector and a bar.
 
 Each route draws with a per-route sampler (:func:`route_sampler`):
 ``counts(size, rng)``, the counts at the detectors before the detector
-model, shape (size, M) (photon numbers; clicks for the click chain and the
-greedy spoofer; fired detectors for the fan-out route), ``dark_counts`` for
-the detector model and ``unresolved_mass``.  The detector model then turns
+model, shape (size, M) (photon numbers; clicks for the click chain; fired
+detectors for the fan-out route), or, for a route that prepared the whole
+run (:data:`PREPARED_ROUTES`: the "greedy" set), ``batch_counts(index,
+size, rng)``, the rows of batch ``index`` (greedy: clicks, dark counts in
+its targets); ``dark_counts`` for the detector model and
+``unresolved_mass``.  The detector model then turns
 counts into patterns: photon numbers by ``detect``, the counts of a sampler
 with ``counts_are_clicks`` (the fan-out route) by ``fire_dark``, which adds
 dark counts only.
@@ -42,6 +45,7 @@ import numpy as np
 from jiuzhang_emu.detectors import Threshold
 from jiuzhang_emu.errors import InputError
 from jiuzhang_emu import cost
+from jiuzhang_emu.kernels.checks import check_max_seconds
 from jiuzhang_emu.samplers import runtime
 from jiuzhang_emu.samplers.adversaries import ADVERSARIES, adversary_sampler
 from jiuzhang_emu.samplers.exact import PhotonNumberSampler
@@ -267,7 +271,7 @@ class RunPlan:
 
 
 def plan_run(experiment, shots, *, rng=None, method="auto", n_workers=1, client=None, mps=None,
-             progress=None, prepared_path=None):
+             progress=None, prepared_path=None, max_seconds=None):
     """Check a run's arguments and fix its method, seed and batches.
 
     Parameters
@@ -280,11 +284,17 @@ def plan_run(experiment, shots, *, rng=None, method="auto", n_workers=1, client=
         As for :func:`sample`.
     progress : bool or sink, optional
         As for :func:`sample`; a bool or None also sets the "mps" route's
-        build progress bar (when it builds).
+        build progress bar (when it builds) and a prepared route's (as does
+        a :class:`ProgressBar` sink's ``enabled``).
     prepared_path : str or os.PathLike, optional
         Methods of :data:`PREPARED_ROUTES`: the file the route keeps what it
         prepares for the run in, so that a stopped run resumes (the sample
         file writer passes one next to the sample file); None: in memory.
+    max_seconds : float, optional
+        Methods of :data:`PREPARED_ROUTES` whose module predicts its
+        preparation (``predict_seconds``): refuse a preparation predicted to
+        take longer, before it starts (RuntimeLimitError).  The batches are
+        priced by :meth:`RunPlan.priced`.
 
     Returns
     -------
@@ -303,10 +313,14 @@ def plan_run(experiment, shots, *, rng=None, method="auto", n_workers=1, client=
         prepared = mps_route.network_for(experiment, mps, n_workers, client, bar)
     elif mps is not None:
         raise InputError(f"mps is an argument of method 'mps', not of {method!r}")
-    elif method in PREPARED_ROUTES:
-        bar = progress if progress is None or isinstance(progress, (bool, np.bool_)) else False
-        prepared = PREPARED_ROUTES[method].prepare(experiment, shots, root, path=prepared_path,
-                                                   n_workers=n_workers, progress=bar)
+    elif method in PREPARED_ROUTES:  # a ProgressBar sink's setting also shows the preparation
+        bar = progress if progress is None or isinstance(progress, (bool, np.bool_)) else \
+            progress.enabled if isinstance(progress, ProgressBar) else False
+        route = PREPARED_ROUTES[method]
+        limit = {} if max_seconds is None or not hasattr(route, "predict_seconds") else {
+            "max_seconds": check_max_seconds(max_seconds)}
+        prepared = route.prepare(experiment, shots, root, path=prepared_path,
+                                 n_workers=n_workers, progress=bar, **limit)
     else:
         prepared = None
     if entropy is None:
@@ -489,14 +503,17 @@ def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=No
         indistinguishable light).  "mps": approximate, from a matrix product
         state of the pure part (:mod:`jiuzhang_emu.samplers.mps`; never
         chosen by "auto").  "auto": the exact route predicted to be
-        cheapest.  The others: the classical adversaries of
+        cheapest.  "greedy": a set of rows constructed once for the whole
+        run to match the first and second click moments, not i.i.d.
+        (:mod:`jiuzhang_emu.samplers.greedy`; threshold detectors).  The
+        others: the classical adversaries of
         :mod:`jiuzhang_emu.samplers.adversaries`.
     n_workers : int
         Local worker processes; the samples do not depend on it.
     client : dask.distributed.Client, optional
     max_seconds : float or None
-        Refuse a run predicted to take longer (default one hour); None lifts
-        the limit.
+        Refuse a run predicted to take longer (default one hour; "greedy":
+        its construction, priced before it starts); None lifts the limit.
     progress : bool or sink, optional
         Show a progress bar with the predicted time; None: when stderr is a
         terminal.  A sink (``start``, ``add``, ``close``: module docstring)
@@ -513,7 +530,8 @@ def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=No
     Samples
     """
     plan = plan_run(experiment, shots, rng=rng, method=method, n_workers=n_workers,
-                    client=client, mps=mps, progress=progress).priced(max_seconds)
+                    client=client, mps=mps, progress=progress,
+                    max_seconds=max_seconds).priced(max_seconds)
     memory = Collect()
     run(plan, memory, progress_sink(progress))
     return memory.samples(plan)

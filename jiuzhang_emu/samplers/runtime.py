@@ -10,7 +10,9 @@ timing: the sampler is built (its set-up time kept apart: every worker pays
 it once) and draws 1, 2, 4, ... shots until a draw takes ``PILOT_SECONDS``.
 The "mps" route is timed alike on its built network, from a whole batch of
 shots (a batch is one matrix product per mode, much cheaper per shot than
-a single shot).
+a single shot).  A prepared route whose module gives ``seconds_per_shot``
+(the "greedy" set: reading rows) is priced by it; its preparation is
+priced before it starts (:func:`jiuzhang_emu.samplers.plan_run`).
 """
 import time
 
@@ -53,8 +55,13 @@ def _timed_pilot(experiment, method, network=None):
 
 def _prediction(experiment, method, network=None):
     """(set-up seconds per worker, seconds per shot) of ``method``."""
+    from jiuzhang_emu.samplers.engine import PREPARED_ROUTES
+
     if method in cost.ROUTES:
         return 0.0, cost.predict(experiment).routes[method][0]
+    route = PREPARED_ROUTES.get(method)
+    if route is not None and hasattr(route, "seconds_per_shot"):  # its own estimate
+        return 0.0, route.seconds_per_shot(experiment)
     return _timed_pilot(experiment, method, network)
 
 

@@ -19,8 +19,9 @@ samplers of :mod:`jiuzhang_emu.samplers.adversaries` are):
 
 The phase-randomised "coherent" hypothesis has no closed-form pattern
 probability (an integral over the input phases), and the "greedy" spoofer
-none at all: they are judged by the scores, which need the ideal model's
-probabilities only.
+none at all (its samples are one set constructed to match the first and
+second click moments, not draws of a distribution): they are judged by the
+scores, which need the ideal model's probabilities only.
 
 - Likelihood ratio (the Bayesian test of Zhong et al., Science 370, 1460
   (2020)): the sum over samples of ln(P_ideal(x) / P_alt(x)); with equal
