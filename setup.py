@@ -84,6 +84,7 @@ csrc = [
     "csrc/permanent.c",
     "csrc/sampler.c",
     "csrc/click_sampler.c",
+    "csrc/gibbs.c",
 ]
 extensions = [
     Extension(

@@ -108,4 +108,11 @@ JZ_DECLARE_PERM(ld)
 JZ_DECLARE_PERM(z)
 JZ_DECLARE_PERM(lz)
 
+/* Gibbs sweeps of a 0/1 Boltzmann machine (csrc/gibbs.c): J float32 M x M,
+ * h M, u chains x sweeps x M, x chains x M (in/out), records chains x
+ * n_records x M. */
+int jz_gibbs_sweeps(const float *J, const double *h, int M, int chains, int sweeps,
+                    const double *u, uint8_t *x, int record_from, int record_every,
+                    int n_records, uint8_t *records, int n_threads);
+
 #endif

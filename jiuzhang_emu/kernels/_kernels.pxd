@@ -1,7 +1,7 @@
 # Declarations of the C kernels in csrc/jz_kernels.h.  Array arguments are
 # passed as void pointers; the C prototypes fix their element types.
 
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint8_t
 
 
 cdef extern from "jz_kernels.h" nogil:
@@ -95,3 +95,7 @@ cdef extern from "jz_kernels.h" nogil:
 
     int jz_torontonian_dd(const void *O, const void *gamma, int n, int n_threads,
                           double *out, double *out_abs)
+
+    int jz_gibbs_sweeps(const float *J, const double *h, int M, int chains, int sweeps,
+                        const double *u, uint8_t *x, int record_from, int record_every,
+                        int n_records, uint8_t *records, int n_threads)
