@@ -81,7 +81,8 @@ class Samples:
         largest probability mass its truncation left out of a shot.
     extra : dict
         Method "mps": ``{"mps": LossyMPS.summary()}``, the network's
-        parameters and truncation.
+        parameters and truncation; method "boltzmann": ``{"boltzmann":
+        BoltzmannMachine.summary()}``, the fit and its measured errors.
     seed_spawn_key : tuple of int or None
         The root seed's spawn key: () for an int seed, (j,) for the child j
         of ``SeedSequence(...).spawn``; None when a Generator was passed.
@@ -425,6 +426,8 @@ class Collect:
         from jiuzhang_emu._version import __version__
 
         extra = {} if plan.mps is None else {"mps": plan.mps.summary()}
+        if plan.method == "boltzmann":
+            extra["boltzmann"] = plan.prepared.summary()
         return Samples(np.concatenate(self._patterns), plan.experiment.describe(), plan.method,
                        plan.seed_entropy, __version__, self._mass, extra,
                        seed_spawn_key=plan.seed_spawn_key)
