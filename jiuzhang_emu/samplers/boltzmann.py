@@ -260,7 +260,6 @@ def mean_field(p, P):
     from scipy.linalg import lapack
 
     p = np.clip(p, _P_CLIP, 1 - _P_CLIP)
-    M = len(p)
     C = np.asarray(P, dtype=np.float64) - np.outer(p, p)
     np.fill_diagonal(C, p * (1 - p))
     factor, info = lapack.dpotrf(C, lower=0, overwrite_a=1, clean=0)
@@ -274,7 +273,7 @@ def mean_field(p, P):
     J = -(upper + upper.T).astype(np.float32)
     del upper
     h = np.log(p / (1 - p)) - J.astype(np.float64) @ p
-    return h, J if M else J
+    return h, J
 
 
 class _Moments:
@@ -427,7 +426,6 @@ def fit_machine(experiment, rng=None, options=None, *, progress=None, n_threads=
     rng = _fit_rng(rng)
     start_time = time.perf_counter()
     p, P = targets(experiment) if target is None else target
-    M = len(p)
     h, J = mean_field(p, P)
     start = np.clip(p, _P_CLIP, 1 - _P_CLIP)
     machine = BoltzmannMachine(experiment.fingerprint(), h, J, start, options)
