@@ -484,15 +484,18 @@ def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=No
     shots : int
     rng : None, int, SeedSequence or Generator
     method : {"auto", "exact", "threshold-chain", "fan-out", "mps", "thermal", "squashed", \
-"coherent", "distinguishable", "uniform", "greedy"}
+"coherent", "distinguishable", "uniform", "greedy", "boltzmann"}
         "exact": photon-number sampling, coarse-grained by the detector
         model.  "threshold-chain": the torontonian chain rule (threshold
         detectors).  "fan-out": threshold and pseudo-PNR clicks at a cost
         ~2^(clicks / 2) (:mod:`jiuzhang_emu.samplers.fanout`;
         indistinguishable light).  "mps": approximate, from a matrix product
         state of the pure part (:mod:`jiuzhang_emu.samplers.mps`; never
-        chosen by "auto").  "auto": the exact route predicted to be
-        cheapest.  The others: the classical adversaries of
+        chosen by "auto").  "boltzmann": the k = 2 low-order marginal
+        sampler, a fitted Boltzmann machine sampled by Gibbs sweeps
+        (:mod:`jiuzhang_emu.samplers.boltzmann`; threshold detectors,
+        approximate, never chosen by "auto").  "auto": the exact route
+        predicted to be cheapest.  The others: the classical adversaries of
         :mod:`jiuzhang_emu.samplers.adversaries`.
     n_workers : int
         Local worker processes; the samples do not depend on it.
