@@ -18,15 +18,18 @@ p_j p_k.  The fit (:func:`fit_machine`):
    sum_k J_jk p_k (C^-1 by Cholesky);
 2. Boltzmann learning from there: ``chains`` persistent Gibbs chains, one sweep
    per iteration, the gradient of the log-likelihood (p - <x>, p_jk -
-   <x_j x_k>) divided by the targets' variances p(1-p), in the centred
-   parametrisation (a step dJ comes with dh = -dJ p, so that it leaves the
-   first moments where they were to first order), a step
-   ``learning_rate`` / (1 + t / ``decay``) and a polynomial-decay (Polyak-type) average of the
-   parameters (Shamir & Zhang, ICML 2013);
-3. stopping criterion, checked on the mean-field start and every
-   ``check_every`` iterations: the noise-corrected RMS z of the machine's
-   first and second moments against the targets (below) is at most
-   ``target_rms_z`` for both; else the fit ends after ``iterations``.
+   <x_j x_k>) divided by the targets' variances (p(1-p), p_jk (1 - p_jk)),
+   in the centred parametrisation (a step dJ comes with dh = -dJ p, so that
+   it leaves the first moments where they were to first order), a step
+   ``learning_rate`` / (1 + t / ``decay``), and a polynomial-decay average
+   of the parameters (Shamir & Zhang, ICML 2013) as the candidate machine;
+3. stopping criterion, checked on the mean-field machine and every
+   ``check_every`` iterations on the candidate, each time by a separate
+   measurement on fresh chains with the parameters fixed (the learning
+   chains' own statistics track the targets more closely than the machine
+   does, so they are not used): the noise-corrected RMS z of the machine's
+   first and of its second moments against the targets (below) are both
+   at most ``target_rms_z``; else the fit ends after ``iterations``.
 
 Moment errors are in units of the shot noise of ``reference_shots`` (10,000)
 shots: z_j = (<x_j> - p_j) / sqrt(p_j (1 - p_j) / L) and z_jk alike with
@@ -36,12 +39,11 @@ each estimate's own noise, expressed as a "noise floor" z_noise, and the
 noise-corrected RMS z is sqrt(max(0, mean(z^2) - mean(z_noise^2))): an
 estimate of the machine's true RMS error, whose own uncertainty shrinks as
 the number of moments grows.  The fitted machine's ``summary()`` holds these
-errors as measured by a final, separate run of fresh chains on the final
-parameters (raw max |z| and RMS z, the noise floor, the corrected RMS z), and
-whether the criterion was met: nothing there is claimed without being
-measured.  Above ``all_pairs_up_to`` modes the pair errors are measured on
-the pairs of ``pair_rows`` rows drawn at random (seeded), which the summary
-states.
+errors from the last check, a measurement of the machine returned (raw max
+|z| and RMS z, the noise floor, the corrected RMS z), and whether the
+criterion was met: nothing there is claimed without being measured.
+Above ``all_pairs_up_to`` modes the pair errors are measured on the pairs of
+``pair_rows`` rows drawn at random (seeded), which the summary states.
 
 At large M the clicks are nearly independent (at 992 modes of
 ``jiuzhang4(spatial_modes=8, cube_side=5)`` no pair covariance reaches the
@@ -122,10 +124,12 @@ class FitOptions:
     learning_rate, decay : float
         Step learning_rate / (1 + t / decay) on the variance-scaled gradient.
     check_every : int
-        Iterations between checks of the criterion (more when a check would
-        see fewer than ``check_samples`` states: chains x iterations).
-    check_samples : int
-        Fewest Gibbs states a check measures.
+        Iterations between checks of the criterion (a check measures the
+        averaged parameters on fresh chains: ``check_samples`` states).
+    check_samples : int or None
+        Gibbs states a check measures; None: 40,000 up to 1,000 modes, then
+        4e7 / M, at least 10,000 (more moments average the noise correction
+        better, and a state costs O(M^2)).
     groups : int
         Independent chain groups for the noise of the estimates.
     eval_chains, eval_records : int
@@ -143,7 +147,7 @@ class FitOptions:
     learning_rate: float = 0.5
     decay: float = 50.0
     check_every: int = 25
-    check_samples: int = 40_000
+    check_samples: object = None
     groups: int = 16
     eval_chains: int = 256
     eval_records: int = 16
@@ -159,12 +163,18 @@ class FitOptions:
         check_real(self.learning_rate, "learning_rate", low=0, low_open=True)
         check_real(self.decay, "decay", low=0, low_open=True)
         check_integer(self.check_every, "check_every", low=1)
-        check_integer(self.check_samples, "check_samples", low=1)
+        if self.check_samples is not None:
+            check_integer(self.check_samples, "check_samples", low=1)
         check_integer(self.groups, "groups", low=2)
         check_integer(self.eval_chains, "eval_chains", low=self.groups)
         check_integer(self.eval_records, "eval_records", low=1)
         check_integer(self.all_pairs_up_to, "all_pairs_up_to", low=1)
         check_integer(self.pair_rows, "pair_rows", low=1)
+
+    def check_samples_for(self, M):
+        if self.check_samples is not None:
+            return int(self.check_samples)
+        return int(max(10_000, min(40_000, 4e7 // max(M, 1))))
 
     def chains_for(self, M):
         if self.chains is not None:
@@ -444,7 +454,7 @@ def _learn(machine, p, P, rng, progress, n_threads):
     options = machine.options
     M = machine.n_modes
     chains = options.chains_for(M)
-    records = -(-options.check_samples // min(chains, options.eval_chains))
+    records = -(-options.check_samples_for(M) // min(chains, options.eval_chains))
     rows = _rows(M, options, rng)
     h, J = machine.h.copy(), machine.J.copy()
     x = (rng.random((chains, M)) < machine.start).astype(np.uint8)
