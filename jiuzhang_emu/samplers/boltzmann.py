@@ -18,8 +18,8 @@ p_j p_k.  The fit (:func:`fit_machine`):
    sum_k J_jk p_k (C^-1 by Cholesky);
 2. Boltzmann learning from there: ``chains`` persistent Gibbs chains, one sweep
    per iteration, the gradient of the log-likelihood (p - <x>, p_jk -
-   <x_j x_k>) divided by the targets' variances (p(1-p), p_jk (1 - p_jk)),
-   in the centred parametrisation (a step dJ comes with dh = -dJ p, so that
+   <x_j x_k>) in the centred parametrisation (covariances C_jk - C^chains_jk
+   scaled by 1 / (v_j v_k), v = p (1 - p); first moments by 1 / v) (a step dJ comes with dh = -dJ p, so that
    it leaves the first moments where they were to first order), a step
    ``learning_rate`` / (1 + t / ``decay``), and a polynomial-decay average
    of the parameters (Shamir & Zhang, ICML 2013) as the candidate machine;
@@ -29,7 +29,9 @@ p_j p_k.  The fit (:func:`fit_machine`):
    chains' own statistics track the targets more closely than the machine
    does, so they are not used): the noise-corrected RMS z of the machine's
    first and of its second moments against the targets (below) are both
-   at most ``target_rms_z``; else the fit ends after ``iterations``.
+   at most ``target_rms_z``; else the fit ends after ``iterations``.  The
+   machine returned is the one with the smallest measured error of all the
+   checks (the mean-field machine if learning never improved on it).
 
 Moment errors are in units of the shot noise of ``reference_shots`` (10,000)
 shots: z_j = (<x_j> - p_j) / sqrt(p_j (1 - p_j) / L) and z_jk alike with
@@ -144,7 +146,7 @@ class FitOptions:
     target_rms_z: float = 0.5
     iterations: int = 400
     chains: object = None
-    learning_rate: float = 0.5
+    learning_rate: float = 0.2
     decay: float = 50.0
     check_every: int = 25
     check_samples: object = None
@@ -459,7 +461,7 @@ def _learn(machine, p, P, rng, progress, n_threads):
     h, J = machine.h.copy(), machine.J.copy()
     x = (rng.random((chains, M)) < machine.start).astype(np.uint8)
     bar = _Bar(progress, options.iterations)
-    checks, t, candidate = [], 0, machine
+    checks, t, candidate, best = [], 0, machine, None
     h_avg = J_avg = None
     try:
         while True:
@@ -469,6 +471,8 @@ def _learn(machine, p, P, rng, progress, n_threads):
             rms = [errors[k].get("corrected_rms_z", 0.0) for k in ("first", "pairs")]
             checks.append([t, *rms])
             bar.note(rms)
+            if best is None or max(rms) < best[0]:
+                best = (max(rms), t, candidate, errors)
             if max(rms) <= options.target_rms_z or t >= options.iterations:
                 break
             if t == 0:  # the persistent chains start burnt in on the mean-field machine
@@ -486,7 +490,9 @@ def _learn(machine, p, P, rng, progress, n_threads):
                                          machine.start, options)
     finally:
         bar.close()
-    history = {"iterations": t, "chains": chains, "checks": checks,
+    _, chosen, candidate, errors = best  # the best measured machine
+    history = {"iterations": t, "chosen_iteration": chosen, "chains": chains,
+               "checks": checks,
                "criterion": f"corrected RMS z of first and of second moments <= "
                             f"{options.target_rms_z} (shot noise of "
                             f"{options.reference_shots} shots), measured on "
@@ -496,17 +502,22 @@ def _learn(machine, p, P, rng, progress, n_threads):
 
 def _step(h, J, p, P, x, t, options):
     """One learning step on the chains' states x (chains, M) (module
-    docstring, step 2)."""
+    docstring, step 2): the covariance gradient C - C_chains, scaled by
+    1 / (v_j v_k) (v = p (1 - p), the variance of a centred pair product of
+    independent clicks), in the centred parametrisation."""
     chains = len(x)
     xf = x.astype(np.float32)
     step = options.learning_rate / (1 + t / options.decay)
-    grad = P - (xf.T @ xf) / np.float32(chains)
-    grad /= np.clip(P * (1 - P), 1e-12, None)  # Var(x_j x_k) of the targets
+    mean = xf.mean(axis=0, dtype=np.float64)
+    v = np.clip(p * (1 - p), 1e-12, None)
+    grad = (P - np.outer(p, p).astype(np.float32)) - (xf.T @ xf) / np.float32(chains)
+    grad += np.outer(mean, mean).astype(np.float32)
+    scale = (1 / v).astype(np.float32)
+    grad *= scale[:, None]
+    grad *= scale[None, :] * np.float32(step)
     np.fill_diagonal(grad, 0.0)
-    grad *= np.float32(step)
     J += grad
-    pp = np.clip(p * (1 - p), 1e-12, None)
-    h += step * (p - xf.mean(axis=0, dtype=np.float64)) / pp - grad.astype(np.float64) @ p
+    h += step * (p - mean) / v - grad.astype(np.float64) @ p
     return h, J
 
 
