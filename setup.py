@@ -85,6 +85,7 @@ csrc = [
     "csrc/sampler.c",
     "csrc/click_sampler.c",
     "csrc/greedy.c",
+    "csrc/gibbs.c",
 ]
 extensions = [
     Extension(

@@ -119,6 +119,12 @@ int jz_greedy_columns(uint8_t *X, int64_t L, int M, int j0, int j1, const double
  * click probability), order (j1 - j0) x L; flips[0] += the bits flipped. */
 int jz_greedy_refine(uint8_t *X, int64_t L, int M, int j0, int j1, const double *pair,
                      const int32_t *order, double click_weight, int n_threads,
-                         int64_t *flips);
+                     int64_t *flips);
+/* Gibbs sweeps of a 0/1 Boltzmann machine (csrc/gibbs.c): J float32 M x M,
+ * h M, u chains x sweeps x M, x chains x M (in/out), records chains x
+ * n_records x M. */
+int jz_gibbs_sweeps(const float *J, const double *h, int M, int chains, int sweeps,
+                    const double *u, uint8_t *x, int record_from, int record_every,
+                    int n_records, uint8_t *records, int n_threads);
 
 #endif

@@ -101,3 +101,6 @@ cdef extern from "jz_kernels.h" nogil:
     int jz_greedy_refine(uint8_t *X, int64_t L, int M, int j0, int j1, const double *pair,
                          const int32_t *order, double click_weight, int n_threads,
                          int64_t *flips)
+    int jz_gibbs_sweeps(const float *J, const double *h, int M, int chains, int sweeps,
+                        const double *u, uint8_t *x, int record_from, int record_every,
+                        int n_records, uint8_t *records, int n_threads)

@@ -644,3 +644,28 @@ def greedy_refine(uint8_t[:, ::1] X not None, int j0, int j1, const double[:, ::
                                   click_weight, n_threads, &flips)
     _check(status, "greedy_refine")
     return flips
+
+
+def gibbs_sweeps(const float[:, ::1] J not None, const double[::1] h not None,
+                 const double[:, :, ::1] u not None, uint8_t[:, ::1] x not None,
+                 int record_from, int record_every, int n_records, int n_threads):
+    """Gibbs sweeps of a 0/1 Boltzmann machine (csrc/gibbs.c).  J (M, M)
+    float32, h (M,), u (chains, sweeps, M), x (chains, M) uint8, updated in
+    place.  Returns the recorded states, uint8 (chains, n_records, M)."""
+    cdef int M = J.shape[0], chains = u.shape[0], sweeps = u.shape[1], status
+    if J.shape[1] != M or h.shape[0] != M or u.shape[2] != M or x.shape[1] != M \
+            or x.shape[0] != chains:
+        raise ValueError(f"gibbs_sweeps: inconsistent shapes J ({J.shape[0]}, {J.shape[1]}), "
+                         f"h ({h.shape[0]},), u ({u.shape[0]}, {u.shape[1]}, {u.shape[2]}), "
+                         f"x ({x.shape[0]}, {x.shape[1]})")
+    records = np.zeros((chains, n_records, M), dtype=np.uint8)
+    if chains == 0 or M == 0:
+        return records
+    cdef uint8_t[:, :, ::1] rec = records
+    cdef uint8_t *rp = &rec[0, 0, 0] if n_records > 0 else NULL
+    cdef const double *up = &u[0, 0, 0] if sweeps > 0 else NULL
+    with nogil:
+        status = jz_gibbs_sweeps(&J[0, 0], &h[0], M, chains, sweeps, up, &x[0, 0],
+                                 record_from, record_every, n_records, rp, n_threads)
+    _check(status, "gibbs_sweeps")
+    return records

@@ -17,9 +17,9 @@ Each route draws with a per-route sampler (:func:`route_sampler`):
 ``counts(size, rng)``, the counts at the detectors before the detector
 model, shape (size, M) (photon numbers; clicks for the click chain; fired
 detectors for the fan-out route), or, for a route that prepared the whole
-run (:data:`PREPARED_ROUTES`: the "greedy" set), ``batch_counts(index,
-size, rng)``, the rows of batch ``index`` (greedy: clicks, dark counts in
-its targets); ``dark_counts`` for the detector model and
+run's rows (the "greedy" set of :data:`PREPARED_ROUTES`),
+``batch_counts(index, size, rng)``, the rows of batch ``index`` (clicks,
+dark counts in its targets); ``dark_counts`` for the detector model and
 ``unresolved_mass``.  The detector model then turns
 counts into patterns: photon numbers by ``detect``, the counts of a sampler
 with ``counts_are_clicks`` (the fan-out route) by ``fire_dark``, which adds
@@ -85,7 +85,8 @@ class Samples:
         largest probability mass its truncation left out of a shot.
     extra : dict
         Method "mps": ``{"mps": LossyMPS.summary()}``, the network's
-        parameters and truncation.
+        parameters and truncation; method "boltzmann": ``{"boltzmann":
+        BoltzmannMachine.summary()}``, the fit and its measured errors.
     seed_spawn_key : tuple of int or None
         The root seed's spawn key: () for an int seed, (j,) for the child j
         of ``SeedSequence(...).spawn``; None when a Generator was passed.
@@ -439,6 +440,8 @@ class Collect:
         from jiuzhang_emu._version import __version__
 
         extra = {} if plan.mps is None else {"mps": plan.mps.summary()}
+        if plan.method == "boltzmann":
+            extra["boltzmann"] = plan.prepared.summary()
         return Samples(np.concatenate(self._patterns), plan.experiment.describe(), plan.method,
                        plan.seed_entropy, __version__, self._mass, extra,
                        seed_spawn_key=plan.seed_spawn_key)
@@ -495,18 +498,21 @@ def sample(experiment, shots, *, rng=None, method="auto", n_workers=1, client=No
     shots : int
     rng : None, int, SeedSequence or Generator
     method : {"auto", "exact", "threshold-chain", "fan-out", "mps", "thermal", "squashed", \
-"coherent", "distinguishable", "uniform", "greedy"}
+"coherent", "distinguishable", "uniform", "greedy", "boltzmann"}
         "exact": photon-number sampling, coarse-grained by the detector
         model.  "threshold-chain": the torontonian chain rule (threshold
         detectors).  "fan-out": threshold and pseudo-PNR clicks at a cost
         ~2^(clicks / 2) (:mod:`jiuzhang_emu.samplers.fanout`;
         indistinguishable light).  "mps": approximate, from a matrix product
         state of the pure part (:mod:`jiuzhang_emu.samplers.mps`; never
-        chosen by "auto").  "auto": the exact route predicted to be
-        cheapest.  "greedy": a set of rows constructed once for the whole
-        run to match the first and second click moments, not i.i.d.
-        (:mod:`jiuzhang_emu.samplers.greedy`; threshold detectors).  The
-        others: the classical adversaries of
+        chosen by "auto").  "greedy": a set of rows constructed once for the
+        whole run to match the first and second click moments, not i.i.d.
+        (:mod:`jiuzhang_emu.samplers.greedy`; threshold detectors).
+        "boltzmann": the k = 2 low-order marginal sampler, a fitted
+        Boltzmann machine sampled by Gibbs sweeps
+        (:mod:`jiuzhang_emu.samplers.boltzmann`; threshold detectors,
+        approximate, never chosen by "auto").  "auto": the exact route
+        predicted to be cheapest.  The others: the classical adversaries of
         :mod:`jiuzhang_emu.samplers.adversaries`.
     n_workers : int
         Local worker processes; the samples do not depend on it.
