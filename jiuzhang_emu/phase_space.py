@@ -161,14 +161,15 @@ def experiment_sampler(experiment):
 
 
 #: Series radius: a mode's factor pi + z q is expanded in z q / pi where
-#: |q / pi| <= _RHO, in pi / (z q) where |pi / q| < _RHO, else evaluated.
-_RHO = 0.5
+#: |q / pi| <= _RHO, in pi / (z q) where |pi / q| < _RHO, else multiplied
+#: out at the K points.
+_RHO = 0.8
 #: Terms of those series: _RHO^n / n < 1e-17 beyond.
-_TERMS = 48
+_TERMS = 200
 #: Bins of one group kept whole by the automatic window (beyond: a window).
 FULL_WINDOW_BINS = 1024
 #: Automatic window: the mean click number +- this many standard deviations.
-WINDOW_SIGMAS = 8.0
+WINDOW_SIGMAS = 6.0
 #: Complex entries of one chunk's largest work array (bounds the memory).
 _CHUNK_ENTRIES = 1 << 22
 
@@ -203,25 +204,31 @@ def log_window_transform(dark, first, K):
     """
     size, n = dark.shape
     q = 1 - dark
-    forward = np.abs(q) <= _RHO * np.abs(dark)
-    backward = ~forward & (np.abs(dark) < _RHO * np.abs(q))
+    abs_dark, abs_q = np.abs(dark), np.abs(q)
+    forward = abs_q <= _RHO * abs_dark
+    backward = ~forward & (abs_dark < _RHO * abs_q)
     middle = ~(forward | backward)
     const = np.zeros(size, dtype=complex)
     series = np.zeros((size, K), dtype=complex)
     terms = np.arange(1, _TERMS + 1)
     signs = np.where(terms % 2 == 1, 1.0, -1.0) / terms
-    for mask, num, den, direction in ((forward, q, dark, 1), (backward, dark, q, -1)):
-        if not mask.any():
+    for mask, num, den, abs_den, direction in ((forward, q, dark, abs_dark, 1),
+                                               (backward, dark, q, abs_q, -1)):
+        rows, cols = np.nonzero(mask)
+        if not rows.size:
             continue
-        const += np.log(np.where(mask, den, 1)).sum(axis=1)
-        x = np.where(mask, num, 0) / np.where(mask, den, 1)
-        power = x.copy()
-        sums = np.empty((size, _TERMS), dtype=complex)
-        for t in range(_TERMS):
-            if t:
-                power *= x
-            sums[:, t] = power.sum(axis=1)
-        np.add.at(series, (slice(None), (direction * terms) % K), sums * signs)
+        # sum log den: real logs of |den|, and the phase of the product of den / |den|
+        # (unit factors: no overflow; one complex log per sample, not per mode)
+        values, magnitudes = den[rows, cols], abs_den[rows, cols]
+        const += np.bincount(rows, np.log(magnitudes), size)
+        units = _packed(values / magnitudes - 1, rows, size) + 1
+        const += 1j * np.angle(np.prod(units, axis=1))
+        sums = _power_sums(_packed(num[rows, cols] / values, rows, size), _TERMS)
+        index = (direction * terms) % K
+        if K >= _TERMS:  # distinct powers of z
+            series[:, index] += sums * signs
+        else:
+            np.add.at(series, (slice(None), index), sums * signs)
     # sum_n s_n z_k^n with z_k^K = 1: an inverse DFT of the folded series
     log_g = K * np.fft.ifft(series, axis=1) + const[:, None]
     k = np.arange(K)
@@ -232,33 +239,67 @@ def log_window_transform(dark, first, K):
     return log_g
 
 
+def _packed(values, rows, size):
+    """The ``values`` of each row (``rows`` sorted) side by side, padded with
+    0: shape (size, largest row count)."""
+    counts = np.bincount(rows, minlength=size)
+    slots = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    packed = np.zeros((size, int(counts.max())), dtype=values.dtype)
+    packed[rows, slots] = values
+    return packed
+
+
+def _power_sums(x, terms):
+    """sum_j x[s, j]^n for n = 1..terms: (size, terms).  With n = a + B b,
+    x^n = x^a (x^B)^b, so the sums are one batched GEMM of the first B powers
+    by the powers of x^B (B ~ sqrt(terms): 2 sqrt(terms) elementwise passes
+    instead of 2 terms)."""
+    size, width = x.shape
+    B = int(np.ceil(np.sqrt(terms)))
+    NB = -(-terms // B)
+    step = max(1, _CHUNK_ENTRIES // (4 * max(1, width) * (B + NB)))  # buffers in cache
+    low = np.empty((min(step, size), B, width), dtype=complex)
+    high = np.empty((min(step, size), NB, width), dtype=complex)
+    sums = np.empty((size, NB, B), dtype=complex)
+    for start in range(0, size, step):
+        xs = x[start:start + step]
+        lo, hi = low[:len(xs)], high[:len(xs)]
+        lo[:, 0] = xs
+        for a in range(1, B):
+            np.multiply(lo[:, a - 1], xs, out=lo[:, a])
+        hi[:, 0] = 1
+        for b in range(1, NB):
+            np.multiply(hi[:, b - 1], lo[:, B - 1], out=hi[:, b])
+        sums[start:start + step] = hi @ lo.transpose(0, 2, 1)  # [s, b, a]: x^(B b + a + 1)
+    return sums.reshape(size, NB * B)[:, :terms]
+
+
 def _log_middle_product(dark, q, middle, z):
     """log prod_{j in middle} (pi_j + z_k q_j) per sample, (size, K): the
     factors multiplied slot by slot (rows padded with the factor 1), rescaled
     every 16 slots so that thousands of them neither overflow nor underflow."""
     size, K = dark.shape[0], len(z)
     rows, cols = np.nonzero(middle)
-    counts = middle.sum(axis=1)
-    slots = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    width = int(counts.max())
-    pad_dark = np.ones((size, width), dtype=complex)
-    pad_q = np.zeros((size, width), dtype=complex)
-    pad_dark[rows, slots] = dark[rows, cols]
-    pad_q[rows, slots] = q[rows, cols]
+    # pi + z q = q (z - root), root = -pi / q (padding: root 0, q 1, times z^-1 below)
+    logs = np.log(q[rows, cols])
+    log_scale = np.bincount(rows, logs.real, size) + 1j * np.bincount(rows, logs.imag, size)
+    roots = _packed(-dark[rows, cols] / q[rows, cols], rows, size)
+    width = roots.shape[1]
+    padding = width - np.bincount(rows, minlength=size)  # factors z - 0 to divide out
     product = np.ones((size, K), dtype=complex)
     factor = np.empty_like(product)
-    log_scale = np.zeros(size)
     for t in range(width):
-        np.multiply(z[None, :], pad_q[:, t:t + 1], out=factor)
-        factor += pad_dark[:, t:t + 1]
+        np.subtract(z[None, :], roots[:, t:t + 1], out=factor)
         product *= factor
         if t % 16 == 15 or t == width - 1:
             scale = np.abs(product).max(axis=1)
             scale[scale == 0] = 1
             product /= scale[:, None]
             log_scale += np.log(scale)
+    k = np.arange(K)
     with np.errstate(divide="ignore"):
-        return np.log(product) + log_scale[:, None]
+        return (np.log(product) + log_scale[:, None]
+                - 2j * np.pi * ((padding[:, None] * k[None, :]) % K) / K)
 
 
 def window_coefficients(dark, first, K):
@@ -275,14 +316,17 @@ def window_coefficients(dark, first, K):
     return np.fft.fft(np.exp(log_g - scale), axis=1) * (np.exp(scale) / K)
 
 
-def click_windows(experiment, groups, sampler, rng, *, sigmas=WINDOW_SIGMAS,
-                  full_bins=FULL_WINDOW_BINS, pilot=1000):
+def click_windows(experiment, groups, sampler, rng, *, sigmas=None, full_bins=None,
+                  pilot=1000):
     """Per group, (first, K): the click numbers first .. first + K - 1 to
     estimate.  The whole range 0..n_g where n_g + 1 <= ``full_bins``, else
-    the exact mean (click probabilities) +- ``sigmas`` standard deviations,
-    sigma from ``pilot`` phase-space samples (sum_{i != j} q_i q_j estimates
+    the exact mean (click probabilities) +- ``sigmas`` standard deviations
+    (defaults: the module's FULL_WINDOW_BINS and WINDOW_SIGMAS, read at the
+    call), sigma from ``pilot`` phase-space samples (sum_{i != j} q_i q_j estimates
     E[C (C - 1)]), clipped to 0..n_g.  Also the distance of the nearer cut
     edge in (estimated) standard deviations per group (inf when whole)."""
+    sigmas = WINDOW_SIGMAS if sigmas is None else sigmas
+    full_bins = FULL_WINDOW_BINS if full_bins is None else full_bins
     windows, distances = [], []
     need = [len(g) + 1 > full_bins for g in groups]
     if any(need):
