@@ -122,21 +122,20 @@ class InputPhaseSpaceSampler:
 
     def __init__(self, input_state, T):
         N, M, alpha = input_state._normal_moments()
-        n = N.shape[0]
-        columns = []
-        for block in mode_blocks(N, M):
+        self.n_modes = m = T.shape[1]
+        rows_alpha, rows_beta = [], []
+        for block in mode_blocks(N, M):  # C_b^T T[block]: O(k r_b M) per block
             sigma = np.block([[M[np.ix_(block, block)], N[np.ix_(block, block)].T],
                               [N[np.ix_(block, block)], M[np.ix_(block, block)].conj()]])
             factor = takagi_factor((sigma + sigma.T) / 2)  # (2k, r)
-            full = np.zeros((2 * n, factor.shape[1]), dtype=complex)
-            full[np.concatenate([block, n + block])] = factor
-            columns.append(full)
-        C = np.concatenate(columns, axis=1) if columns else np.zeros((2 * n, 0), complex)
-        self.n_modes = T.shape[1]
-        m = self.n_modes
-        factor = np.empty((C.shape[1], 4 * m))  # real: re/im of alpha, then of beta
-        factor[:, :2 * m] = (C[:n].T @ T).view(np.float64)
-        factor[:, 2 * m:] = (C[n:].T @ T.conj()).view(np.float64)
+            k = len(block)
+            rows_alpha.append(factor[:k].T @ T[block])
+            rows_beta.append(factor[k:].T @ T[block].conj())
+        R = sum(len(r) for r in rows_alpha)
+        factor = np.empty((R, 4 * m))  # real: re/im of alpha, then of beta
+        if R:
+            factor[:, :2 * m] = np.concatenate(rows_alpha).view(np.float64)
+            factor[:, 2 * m:] = np.concatenate(rows_beta).view(np.float64)
         if factor.shape[0] > factor.shape[1]:
             _, s, vt = np.linalg.svd(factor, full_matrices=False)
             factor = s[:, None] * vt

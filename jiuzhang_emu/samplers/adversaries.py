@@ -196,15 +196,13 @@ class InputPFunctionSampler:
         state, T = moments.input_state, moments.transfer_matrix
         n = state.n_modes
         cov, means = state.cov, np.asarray(state.means)
-        columns = []
+        rows = []
         for block in mode_blocks(cov[:n, :n], cov[:n, n:], cov[n:, n:]):
-            rows = np.concatenate([block, n + block])
-            factor = _p_function_factor_of(cov[np.ix_(rows, rows)])
-            full = np.zeros((2 * n, factor.shape[1]))
-            full[rows] = factor
-            columns.append(full)
-        F = np.concatenate(columns, axis=1)
-        amplitudes = ((F[:n] + 1j * F[n:]) / 2).T @ T  # (R, outputs)
+            index = np.concatenate([block, n + block])
+            F = _p_function_factor_of(cov[np.ix_(index, index)])  # (2k, r)
+            k = len(block)
+            rows.append(((F[:k] + 1j * F[k:]) / 2).T @ T[block])  # (r, outputs)
+        amplitudes = np.concatenate(rows) if rows else np.zeros((0, T.shape[1]), complex)
         factor = np.ascontiguousarray(amplitudes).view(np.float64)
         if factor.shape[0] > factor.shape[1]:
             _, sv, vt = np.linalg.svd(factor, full_matrices=False)
