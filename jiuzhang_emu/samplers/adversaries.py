@@ -25,10 +25,12 @@ first-order coherence with another).
   states (Rahimi-Keshari, Ralph, Caves, PRX 6, 021039 (2016); Qi, Brod,
   Quesada, Garcia-Patron, PRL 124, 100502 (2020)): per shot the coherent
   amplitude q (xxpp) ~ N(means, cov - I), alpha = (q_x + i q_p) / 2, and
-  n_j ~ Poisson(|alpha_j|^2) independently.  The amplitudes are drawn on the
-  inputs, source by source, and propagated, alpha_out = T^T alpha_in
-  (:class:`InputPFunctionSampler`: no output covariance, so Jiuzhang 4.0's
-  8176 modes take seconds).  cov - I is factorised by eigh,
+  n_j ~ Poisson(|alpha_j|^2) independently.  Beyond OUTPUT_SIDE_MAX_MODES
+  output modes the amplitudes are drawn on the inputs, source by source, and
+  propagated, alpha_out = T^T alpha_in (:class:`InputPFunctionSampler`: no
+  output covariance, so Jiuzhang 4.0's 8176 modes take seconds per thousand
+  shots); up to it from the output state as before, so that seeded runs
+  repeat their draws (the two are the same Gaussian mixture, tested).  cov - I is factorised by eigh,
   eigenvalues above -1e-9 (relative) clipped at 0; below that the state is
   not classical and :class:`PFunctionSampler` refuses it.
 * ``"coherent"``: every squeezed input mode i replaced by a coherent state
@@ -99,6 +101,11 @@ ADVERSARIES = ("thermal", "squashed", "coherent", "distinguishable", "uniform", 
 #: taken for rounding of a classical state.
 CLASSICAL_RTOL = 1e-9
 
+#: "thermal" / "squashed" up to this many output modes (internal copies
+#: included) draw from the output state's P-function as before (seeded runs
+#: repeat their draws); beyond, from the inputs' (InputPFunctionSampler).
+OUTPUT_SIDE_MAX_MODES = 512
+
 #: Poisson mean standing in for "every detector surely clicks".
 _SURE_CLICK = 50.0
 
@@ -116,7 +123,12 @@ def adversary_sampler(experiment, name):
     """
     check_adversary_name(name, ADVERSARIES)
     if name in ("thermal", "squashed"):
-        return InputPFunctionSampler(adversary_experiment(experiment, name))
+        adversary = adversary_experiment(experiment, name)
+        if adversary.internal_modes * adversary.n_modes <= OUTPUT_SIDE_MAX_MODES:
+            # the draws of earlier versions (same distribution as the input side)
+            return PFunctionSampler(adversary.output_state(),
+                                    experiment.detector.dark_counts(experiment.n_modes))
+        return InputPFunctionSampler(adversary)
     return {"coherent": CoherentSampler, "distinguishable": DistinguishableSampler,
             "uniform": UniformSampler, "greedy": GreedySampler}[name](experiment)
 
