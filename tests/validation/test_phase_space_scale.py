@@ -19,6 +19,7 @@ import pytest
 from jiuzhang_emu import InputError, Experiment, SingleModeSqueezer, Threshold, haar_unitary
 from jiuzhang_emu import phase_space, presets, validation
 from jiuzhang_emu.adversary_models import adversary_experiment
+from jiuzhang_emu.samplers import adversaries
 from jiuzhang_emu.samplers.adversaries import InputPFunctionSampler, PFunctionSampler
 from jiuzhang_emu.validation import grouped_counts
 
@@ -236,8 +237,10 @@ def test_input_p_function_counts_match_the_model(name, click_models, any_seed):
 @pytest.mark.parametrize("method", ["squashed", "thermal", "coherent", "uniform"])
 def test_adversaries_do_not_form_the_output_state(method, monkeypatch):
     """At Jiuzhang scale the output state is out of reach: the adversaries
-    (and the runtime pilot, which builds them) never ask for it."""
+    (and the runtime pilot, which builds them) never ask for it there (here
+    the output-side route's size limit lowered to 0 modes)."""
     experiment = _reduced()
+    monkeypatch.setattr(adversaries, "OUTPUT_SIDE_MAX_MODES", 0)
 
     def refuse(*args, **kwargs):
         raise AssertionError("output_state formed")
