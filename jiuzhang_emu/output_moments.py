@@ -41,10 +41,23 @@ class OutputMoments:
         N_in, M_in, alpha_in = input_state._normal_moments()
         self.n_modes = T.shape[1]
         self._T = T
+        self._input_state = input_state
         self._NT = N_in @ T  # so that N[rows, cols] = T[:, rows]^dag (N_in T)[:, cols]
         self._MT = M_in @ T
         self.means = T.T @ alpha_in if input_state.is_displaced() else None
         self._diagonal = None
+
+    @property
+    def input_state(self):
+        """The GaussianState on the transfer matrix's inputs (internal copies included)."""
+        return self._input_state
+
+    @property
+    def transfer_matrix(self):
+        """T of shape (inputs, outputs), detector efficiency folded in (read-only view)."""
+        view = self._T.view()
+        view.setflags(write=False)
+        return view
 
     def blocks(self, rows, cols):
         """(N[rows][:, cols], M[rows][:, cols]) for index arrays ``rows``, ``cols``."""

@@ -13,7 +13,11 @@ over the dark sets with those group counts and K_g[c, t] = (-1)^(c - n_g + t)
 C(t, c - n_g + t): exact up to EXACT_MAX_MODES modes in all.  In phase space
 each positive-P sample gives prod_g prod_{j in g} (pi_j + x_g (1 - pi_j)), the
 groups' polynomials multiplied as an outer product; averaged over samples,
-with standard errors.  One group is the total click-number distribution of
+with standard errors.  Each group's polynomial is transformed on a window of
+its counts (all of 0..n_g up to FULL_WINDOW_BINS, else the exact mean +-
+WINDOW_SIGMAS standard deviations; :func:`~jiuzhang_emu.phase_space.click_windows`),
+so two or three groups of Jiuzhang 4.0's 8176 modes fit in _MAX_BINS joint
+bins; more bins are refused before any sampling.  One group is the total click-number distribution of
 :mod:`jiuzhang_emu.validation.click_numbers`.
 """
 from dataclasses import dataclass
@@ -21,9 +25,10 @@ from itertools import combinations
 from math import comb
 
 import numpy as np
+from scipy import special
 
 from jiuzhang_emu.errors import InputError
-from jiuzhang_emu.phase_space import click_count_estimates
+from jiuzhang_emu.phase_space import click_count_estimates, click_windows, experiment_sampler
 from jiuzhang_emu.validation.click_numbers import (
     AUTO_EXACT_MODES,
     DEFAULT_SAMPLES,
@@ -52,6 +57,13 @@ class GroupedDistribution:
     samples : int or None
     n_modes, max_count : int
         The model's mode count and largest pattern entry.
+    window : tuple of (int, int) or None
+        Per group (first, stop): axis g covers the click counts first .. stop - 1
+        (a phase-space window, see :func:`~jiuzhang_emu.phase_space.click_windows`);
+        None: every count 0..n_g.
+    outside_mass : float
+        Normal-approximation probability that some group's count falls
+        outside its window (0 without a window).
     """
 
     probabilities: np.ndarray
@@ -61,6 +73,8 @@ class GroupedDistribution:
     samples: object
     n_modes: int
     max_count: int
+    window: object = None
+    outside_mass: float = 0.0
 
 
 def _check_groups(experiment, groups):
@@ -76,10 +90,14 @@ def _check_groups(experiment, groups):
                          f"[{every.min()}, {every.max()}]")
     if len(np.unique(every)) != len(every):
         raise InputError("groups must be disjoint (a mode appears twice)")
-    bins = int(np.prod([len(g) + 1 for g in groups]))
-    if bins > _MAX_BINS:
-        raise InputError(f"the groups make {bins} joint bins, above {_MAX_BINS}")
     return groups
+
+
+def _check_bins(sizes, what):
+    bins = int(np.prod(sizes))
+    if bins > _MAX_BINS:
+        raise InputError(f"the groups make {bins} joint bins ({what} {list(sizes)}), above "
+                         f"{_MAX_BINS}: use fewer or smaller groups")
 
 
 def grouped_click_distribution(experiment, groups, *, method="auto", samples=None, rng=None):
@@ -109,6 +127,7 @@ def grouped_click_distribution(experiment, groups, *, method="auto", samples=Non
     if method == "auto":
         method = "exact" if n <= AUTO_EXACT_MODES else "phase-space"
     if method == "exact":
+        _check_bins([len(g) + 1 for g in groups], "counts per group")
         if n > EXACT_MAX_MODES:
             raise InputError(f"method='exact' sums 2^{n} terms; at most {EXACT_MAX_MODES} "
                              f"modes in all (use method='phase-space')")
@@ -118,10 +137,17 @@ def grouped_click_distribution(experiment, groups, *, method="auto", samples=Non
     samples = DEFAULT_SAMPLES if samples is None else samples
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
         raise InputError(f"samples must be an integer >= 2, got {samples!r}")
-    mean, error = click_count_estimates(experiment, groups, int(samples),
-                                        np.random.default_rng(rng))
+    rng = np.random.default_rng(rng)
+    windows, distances = click_windows(experiment, groups, experiment_sampler(experiment), rng)
+    _check_bins([K for _, K in windows], "window lengths")
+    mean, error = click_count_estimates(experiment, groups, int(samples), rng, windows=windows)
+    if all(K == len(g) + 1 for (_, K), g in zip(windows, groups)):
+        return GroupedDistribution(mean, error, groups, "phase-space", int(samples),
+                                   experiment.n_modes, max_count(experiment))
+    outside = min(1.0, float(sum(special.erfc(d / np.sqrt(2)) for d in distances)))
     return GroupedDistribution(mean, error, groups, "phase-space", int(samples),
-                               experiment.n_modes, max_count(experiment))
+                               experiment.n_modes, max_count(experiment),
+                               tuple((first, first + K) for first, K in windows), outside)
 
 
 def _exact(experiment, groups):
@@ -157,14 +183,26 @@ def grouped_count_test(patterns, model, *, min_expected=5.0):
     clicks = check_clicks(patterns, model.n_modes, name="patterns", max_count=model.max_count)
     counts = tuple(clicks[:, g].sum(axis=1) for g in model.groups)
     observed = np.zeros(model.probabilities.shape)
-    np.add.at(observed, counts, 1)
     shots = len(clicks)
+    if model.window is not None:  # counts outside the window join the merged bin
+        counts = tuple(c - first for c, (first, _) in zip(counts, model.window))
+        inside = np.all([(c >= 0) & (c < K) for c, K in
+                         zip(counts, model.probabilities.shape)], axis=0)
+        counts = tuple(c[inside] for c in counts)
+    np.add.at(observed, counts, 1)
     expected = (shots * model.probabilities).ravel()
     model_var = ((shots * model.standard_errors) ** 2).ravel()
     observed = observed.ravel()
     keep = np.flatnonzero(expected >= min_expected)
     rest = np.flatnonzero(expected < min_expected)
     bins = [(int(i),) for i in keep]
+    outside = shots - observed.sum()
+    if outside or (model.window is not None and rest.size):
+        # the shots outside the window: one more bin, expected shots * outside_mass
+        observed = np.append(observed, outside)
+        expected = np.append(expected, shots * model.outside_mass)
+        model_var = np.append(model_var, 0.0)
+        rest = np.append(rest, len(expected) - 1)
     if rest.size and expected[rest].sum() > 0:
         bins.append(tuple(int(i) for i in rest))
     return count_test(observed, expected, model_var, bins, min_expected)
