@@ -166,8 +166,8 @@ def pair_cumulant_blocks(experiment, *, block_rows=None, memory_budget=DEFAULT_M
     start, stop : int
         The block's rows; its columns are start..M-1.
     block : ndarray of shape (stop - start, M - start)
-        kappa[start:stop, start:] (entries below the diagonal included: the
-        block is rectangular; kappa_jj = p_j (1 - p_j)).
+        kappa[start:stop, start:] (kappa_jj = p_j (1 - p_j); the block's
+        entries below the diagonal are the mirrored ones above it).
     """
     check_click_model(experiment)
     M = experiment.n_modes
@@ -181,6 +181,8 @@ def pair_cumulant_blocks(experiment, *, block_rows=None, memory_budget=DEFAULT_M
         stop = min(M, start + int(block_rows))
         both = experiment.pair_click_probabilities(np.arange(start, stop), np.arange(start, M))
         both -= p[start:stop, None] * p[None, start:]
+        square = both[:, :stop - start]  # (i, j) and (j, i) both computed: keep i <= j
+        square[...] = np.triu(square) + np.triu(square, 1).T
         yield start, stop, both
 
 
