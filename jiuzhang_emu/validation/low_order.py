@@ -70,7 +70,9 @@ from jiuzhang_emu.validation.statistics import (
 #: Default memory budget (bytes) of the low-order statistics: 12 GB.
 DEFAULT_MEMORY_BUDGET = 12 * 10**9
 #: Bytes per pair of one block of pair_click_probabilities (N, M blocks,
-#: probabilities, the kappa block and its temporaries), measured ~120.
+#: probabilities, the kappa block and its temporaries): an upper estimate
+#: (pair_cumulant_matrix of the full jiuzhang4(), 512-row blocks: 1.7 GB peak
+#: in all, against 2.2 GB estimated).
 _PAIR_BYTES = 160
 #: Fixed working set of one block (the batched 4 x 4 determinants of
 #: output_moments._CHUNK pairs), bytes.

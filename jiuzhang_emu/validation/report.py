@@ -856,11 +856,22 @@ def _streamed_pairs(plt, out, stat, rates, covariance, alternatives, alpha, rows
     P = comparison.count
     powers = {}
     for name, model in alternatives.items():
-        alt_rates = model.click_probabilities()
-        front = pair_power_front(rates, covariance, alt_rates, pair_cumulant_blocks(
-            model, rates=alt_rates, memory_budget=max(budget, 1)))
+        # computed at the first call (a rejected test never asks): one more
+        # pass over the imitation's pair cumulants, keeping the pairs that
+        # can carry the power (pair_power_front) instead of its matrix
+        fronts = {}
+
+        def front(model=model, fronts=fronts):
+            if not fronts:
+                alt_rates = model.click_probabilities()
+                fronts["front"] = pair_power_front(rates, covariance, alt_rates,
+                                                   pair_cumulant_blocks(
+                                                       model, rates=alt_rates,
+                                                       memory_budget=max(budget, 1)))
+            return fronts["front"]
+
         powers[name] = (lambda n, level, f=front: max_z_power(
-            f[0], f[1] / np.sqrt(n), f[2] / np.sqrt(n), max_z_critical(P, level)))
+            f()[0], f()[1] / np.sqrt(n), f()[2] / np.sqrt(n), max_z_critical(P, level)))
     rows.append(TableRow(
         "pair covariances",
         f"max abs z = {comparison.max_abs_z:.1f} over {P} pairs, p = {comparison.pvalue:.3g} "

@@ -244,7 +244,28 @@ def test_streamed_report_at_full_jiuzhang4(tmp_path, monkeypatch):
     path = write_report(iter(_split(patterns, [100, 100, 100])), experiment, tmp_path,
                         triples=200)
     text = path.read_text()
-    assert "over 33418200 pairs" in text and "8176 modes" in text
+    assert "over 33419400 pairs" in text and "8176 modes" in text
     for name in ("click_numbers.png", "click_rates.png", "pair_correlators.png",
                  "triple_correlators.png"):
         assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_validate_reads_sample_files_chunk_by_chunk(tmp_path, monkeypatch):
+    """The chunks validate streams from an HDF5 file and a .npy array are the
+    file's patterns."""
+    from jiuzhang_emu import cli
+    from jiuzhang_emu import files as sample_io
+
+    h5 = tmp_path / "run.h5"
+    assert main(["sample", "--preset", "jiuzhang_like", "--option", "n_modes=6", "--shots",
+                 "300", "--out", str(h5), "--seed", "3", "--no-progress"],
+                out=io.StringIO()) == 0
+    expected = sample_io.read_samples(h5).patterns
+    monkeypatch.setattr(cli, "_CHUNK_BYTES", 6 * 8 * 7)  # 7 or more rows per chunk
+    args = cli._parser().parse_args(["validate", str(h5), "--out", str(tmp_path / "r")])
+    chunks = list(cli._pattern_chunks(args))
+    assert len(chunks) > 1
+    np.testing.assert_array_equal(np.concatenate(chunks), expected)
+    np.save(tmp_path / "p.npy", expected)
+    args = cli._parser().parse_args(["validate", str(tmp_path / "p.npy"), "--out", "x"])
+    np.testing.assert_array_equal(np.concatenate(list(cli._pattern_chunks(args))), expected)
