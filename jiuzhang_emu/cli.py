@@ -19,7 +19,10 @@
     sample file, a .npy array of patterns, or a raw Jiuzhang 1.0 / 2.0 file
     (``--format jiuzhang1`` / ``jiuzhang2``).  A sample file of a preset
     names its model; a ``--model`` that is not the file's experiment is
-    refused unless ``--other-model``.
+    refused unless ``--other-model``, and a file whose patterns are not as
+    wide as the model is refused before its patterns are read.  Models of
+    more than 1024 modes (Jiuzhang 4.0) are validated in one pass over the
+    file, chunk by chunk, within ``--memory-budget GB`` (default 12).
 ``jiuzhang-emu adversaries [--modes M] [--shots N] [--seed S]``
     Which validation test catches which classical imitation of a small
     Jiuzhang-like experiment (:func:`jiuzhang_emu.validation.adversary_table`).
@@ -209,6 +212,12 @@ def _parser():
     check.add_argument("--samples", type=int, default=100_000,
                        help="positive-P samples per model (default 100000)")
     check.add_argument("--seed", type=int, default=0, help="phase-space seed (default 0)")
+    check.add_argument("--memory-budget", type=float, default=12.0, metavar="GB",
+                       help="memory for the pair statistics of large models, in GB (default "
+                       "12); a model that needs more is refused before the patterns are read")
+    check.add_argument("--triples", type=int, default=1000,
+                       help="random mode triples for third-order cumulants (large models; "
+                       "default 1000)")
 
     adversaries = commands.add_parser("adversaries", help="which validation test catches which "
                                       "classical imitation of a small Jiuzhang-like experiment")
@@ -489,13 +498,65 @@ def _described(description):
     return f"{description['name']} ({built}fingerprint {description['fingerprint'][:12]})"
 
 
+#: Bytes of patterns per chunk read by ``validate`` from a large file.
+_CHUNK_BYTES = 1 << 26
+
+
+def _pattern_width(args):
+    """Modes per pattern of the file, read from its header (None for raw
+    files, whose chunks are checked as they come)."""
+    fmt = _format(args)
+    if fmt == "h5":
+        return files.info(args.file, statistics=False)["n_modes"]
+    if fmt == "npy":
+        return int(np.load(args.file, mmap_mode="r", allow_pickle=False).shape[-1])
+    return None
+
+
+def _pattern_chunks(args):
+    """The file's patterns chunk by chunk (~64 MB each): HDF5 through h5py
+    directly (to become files.iter_patterns), .npy through a memory map, raw
+    USTC files through their chunked readers."""
+    fmt = _format(args)
+    if fmt == "h5":
+        import h5py
+
+        rows = files.info(args.file, statistics=False)["shots_written"]
+        with h5py.File(args.file, "r") as handle:
+            dataset = handle["patterns"]
+            step = max(1, _CHUNK_BYTES // max(1, dataset.shape[1] * dataset.dtype.itemsize))
+            for start in range(0, rows, step):
+                yield dataset[start:min(rows, start + step)]
+    elif fmt == "npy":
+        array = np.load(args.file, mmap_mode="r", allow_pickle=False)
+        step = max(1, _CHUNK_BYTES // max(1, array.shape[-1] * array.itemsize))
+        for start in range(0, len(array), step):
+            yield np.asarray(array[start:start + step])
+    else:
+        read = {"jiuzhang1": files.iter_jiuzhang1, "jiuzhang2": files.iter_jiuzhang2}[fmt]
+        for chunk in read(args.file, count=args.count):
+            yield chunk.clicks
+
+
 def _validate(args, out):
-    from jiuzhang_emu.validation.report import write_report
+    from jiuzhang_emu.validation.report import STREAMING_MODES, write_report
 
     experiment = _model(args)
-    patterns = _load_patterns(args)
+    width = _pattern_width(args)
+    if width is not None and width != experiment.n_modes:
+        raise InputError(f"{args.file!r} holds patterns of {width} modes, the model "
+                         f"{experiment.name!r} has {experiment.n_modes}: pass the model the "
+                         f"file was sampled from (--model PRESET --option KEY=VALUE)")
+    if not args.memory_budget > 0:
+        raise InputError(f"--memory-budget must be a positive number of GB, got "
+                         f"{args.memory_budget:g}")
+    if experiment.n_modes > STREAMING_MODES:  # one pass over the file, chunk by chunk
+        patterns = _pattern_chunks(args)
+    else:
+        patterns = _load_patterns(args)
     path = write_report(patterns, experiment, args.out, samples=args.samples, rng=args.seed,
-                        title=f"{args.file} against {experiment.name}")
+                        title=f"{args.file} against {experiment.name}", triples=args.triples,
+                        memory_budget=args.memory_budget * 1e9)
     print(f"report written to {path}", file=out)
     return 0
 

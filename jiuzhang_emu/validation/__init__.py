@@ -3,6 +3,11 @@
 - :mod:`~jiuzhang_emu.validation.statistics`: exact k-th order click
   correlators of a model and their estimates from samples, with standard
   errors; photon-number means and covariances of PNR models likewise.
+- :mod:`~jiuzhang_emu.validation.low_order`: the same low-order statistics at
+  any size (Jiuzhang 4.0: 8176 modes, 33 million pairs): the model's pair
+  cumulants by blocks of rows within a memory budget, third order on random
+  triples, sample statistics of pattern chunks in one pass, and their
+  comparisons (slope, l2, RMS and max |z|).
 - :mod:`~jiuzhang_emu.validation.click_numbers`: total click-number
   distributions (exact, or positive-P phase space at any size, from
   :mod:`jiuzhang_emu.phase_space`) and chi-square / Z-score tests of data
@@ -50,6 +55,16 @@ from jiuzhang_emu.validation.hypotheses import (
     likelihood_ratio_test,
     subset_distances,
 )
+from jiuzhang_emu.validation.low_order import (
+    CumulantComparison,
+    SampleStatistics,
+    compare_pairs,
+    compare_rates,
+    compare_triples,
+    pair_cumulant_matrix,
+    stream_statistics,
+    triple_statistics,
+)
 from jiuzhang_emu.validation.reproduction import (
     Comparison,
     SampleComparison,
@@ -70,6 +85,14 @@ __all__ = [
     "Comparison",
     "SampleComparison",
     "CountTest",
+    "CumulantComparison",
+    "SampleStatistics",
+    "compare_pairs",
+    "compare_rates",
+    "compare_triples",
+    "pair_cumulant_matrix",
+    "stream_statistics",
+    "triple_statistics",
     "FitResult",
     "GroupedDistribution",
     "LikelihoodRatio",

@@ -65,6 +65,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 from jiuzhang_emu.adversary_models import adversary_experiment
 from jiuzhang_emu.detectors import PhotonNumberResolving, Threshold
@@ -76,11 +77,28 @@ from jiuzhang_emu.validation.click_numbers import (
     count_test_power,
 )
 from jiuzhang_emu.validation.hypotheses import MAX_CLICKS, likelihood_ratio_test
+from jiuzhang_emu.validation.low_order import (
+    DEFAULT_MEMORY_BUDGET,
+    as_chunks,
+    check_memory,
+    compare_pairs,
+    compare_triples,
+    mahalanobis,
+    memory_estimate,
+    pair_cumulant_blocks,
+    pair_cumulant_matrix,
+    pair_power_front,
+    random_triples,
+    stream_statistics,
+    triple_statistics,
+)
 from jiuzhang_emu.validation.statistics import (
     check_click_model,
     check_clicks,
+    chi_square_power,
     click_correlators,
     click_moments_of,
+    MomentTest,
     max_count,
     max_z_critical,
     max_z_power,
@@ -108,6 +126,14 @@ LR_HYPOTHESES = ("thermal", "squashed", "distinguishable", "uniform")
 #: runs of 3000 shots of an 8-mode model: 0.8% at 1%, 0.4% at 0.2%; with 20
 #: batches 2.2% and 0.7%).
 COVARIANCE_BATCHES, MIN_BATCH_SHOTS = 10, 20
+#: Above this many modes (or for patterns given as chunks) the report streams
+#: (:func:`write_report`).
+STREAMING_MODES = 1024
+#: Random triples of the streamed report's third-order cumulants.
+REPORT_TRIPLES = 1000
+#: Patterns with at most ``max_clicks`` clicks kept from a stream for the
+#: likelihood ratios.
+KEPT_SHOTS = 20_000
 
 
 def _pyplot():
@@ -325,13 +351,29 @@ def click_number_verdict(counts, experiment, *, alpha=ALPHA, min_power=MIN_POWER
 
 # -- the report -------------------------------------------------------------------
 def write_report(patterns, experiment, out_dir, *, title=None, samples=100_000, rng=0,
-                 max_clicks=MAX_CLICKS, alpha=ALPHA, min_power=MIN_POWER):
+                 max_clicks=MAX_CLICKS, alpha=ALPHA, min_power=MIN_POWER,
+                 triples=REPORT_TRIPLES, memory_budget=DEFAULT_MEMORY_BUDGET, streaming=None):
     """Write ``report.md`` and its plots into ``out_dir``.
+
+    Two paths.  In memory (an array of at most STREAMING_MODES modes): every
+    section below.  Streaming (chunks, or more modes): one pass over the
+    chunks (:func:`~jiuzhang_emu.validation.low_order.stream_statistics`);
+    the click numbers as in memory; the click rates as a chi-square with the
+    model's exact covariance by a Cholesky factor (the largest |z| with a
+    Bonferroni bound where that factor fails); all pair cumulants against
+    the model's (by blocks of rows) with z from the model's exact variance,
+    plotted as densities; third-order cumulants on ``triples`` random mode
+    triples; the likelihood ratios on the kept patterns with at most
+    ``max_clicks`` clicks; and, named in the report with the reason, what
+    cannot run at this size (photon-number moments of PNR data need the
+    output state).
 
     Parameters
     ----------
-    patterns : array_like of int, shape (shots, modes)
-        Threshold, pseudo-PNR or photon-number patterns of the model's modes.
+    patterns : array_like of int, shape (shots, modes), or iterable of them
+        Threshold, pseudo-PNR or photon-number patterns of the model's modes;
+        an iterable of 2-D arrays (chunks, e.g. of a sample file) is read
+        once.
     experiment : Experiment
         The model; its detector model must be the data's (PNR data: a PNR
         model, whose click statistics come from :func:`click_model_of`).
@@ -346,6 +388,14 @@ def write_report(patterns, experiment, out_dir, *, title=None, samples=100_000, 
     alpha, min_power : float
         The verdict rule's family-wise significance level and the power a
         test needs to read "consistent" (module docstring).
+    triples : int
+        Random triples for third-order cumulants (streaming path).
+    memory_budget : float
+        Bytes (default 12 GB, streaming path): refused before the patterns
+        are read when the model's and the sample's M x M matrices do not fit.
+    streaming : bool, optional
+        Force a path (default: streaming for chunks or above STREAMING_MODES
+        modes).
 
     Returns
     -------
@@ -355,6 +405,15 @@ def write_report(patterns, experiment, out_dir, *, title=None, samples=100_000, 
     pnr = isinstance(experiment.detector, PhotonNumberResolving)
     click_model = click_model_of(experiment)
     check_click_model(click_model)
+    chunks, array = as_chunks(patterns)
+    if streaming is None:
+        streaming = array is None or experiment.n_modes > STREAMING_MODES
+    if streaming:
+        return _streaming_report(chunks, experiment, click_model, Path(out_dir), title=title,
+                                 samples=samples, rng=rng, max_clicks=max_clicks, alpha=alpha,
+                                 min_power=min_power, triples=triples,
+                                 memory_budget=memory_budget)
+    patterns = array
     clicks = check_clicks(patterns, experiment.n_modes,
                           max_count=None if pnr else max_count(experiment))
     plt = _pyplot()
@@ -373,7 +432,8 @@ def write_report(patterns, experiment, out_dir, *, title=None, samples=100_000, 
 
     models = imitations_of(click_model)
     rows = []
-    lines += _click_numbers(plt, out, clicks, models, samples, rng, rows)
+    counts = np.bincount(clicks.sum(axis=1, dtype=np.intp), minlength=M + 1)
+    lines += _click_numbers(plt, out, counts, models, samples, rng, rows)
     rates, covariance = click_moments_of(click_model)
     alternatives = {name: click_moments_of(model) for name, model in models.items()
                     if name != "ideal"}
@@ -387,8 +447,27 @@ def write_report(patterns, experiment, out_dir, *, title=None, samples=100_000, 
     verdicts = decide(rows, shots, alpha=alpha, min_power=min_power)
     table = [f"| {row.name} | {row.result} | {verdict} |" for row, verdict in zip(rows, verdicts)]
     table += _likelihood_ratios(clicks, click_model, max_clicks)
+    lines += _tests_section(rows, table, shots, alpha, min_power)
+    path = out / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _tests_section(rows, table, shots, alpha, min_power, streamed=False):
     m = sum(np.isfinite(row.pvalue) for row in rows)
-    lines += ["## Tests", "",
+    methods = (
+        "click rates, chi-square of the vector of per-mode rates with the model's exact "
+        "covariance of one shot (Cholesky factor); pair and third-order cumulants, the largest "
+        "|z| (each with the model's exact variance of the sample cumulant) with a Bonferroni "
+        "bound over all of them" if streamed else
+        "click rates and mean "
+        "photon numbers, chi-square of the vector of per-mode means with the model's "
+        "exact covariance of one shot; pair covariances, the largest |z| (each with "
+        "the model's exact variance of the sample covariance) with a Bonferroni bound "
+        "over the pairs; photon-number covariances, the largest |z| with batch-means "
+        f"errors ({COVARIANCE_BATCHES} batches, Student t tails) and a Bonferroni "
+        "bound")
+    return ["## Tests", "",
               f"Significance level alpha = {alpha:g} for the whole table (family-wise error "
               f"rate), with Holm's step-down correction over its {m} tests with a p-value "
               f"(the smallest p-value is compared with alpha / {m} = {alpha / m:.2g}).  A test "
@@ -399,27 +478,18 @@ def write_report(patterns, experiment, out_dir, *, title=None, samples=100_000, 
               f"would give that power.", "",
               "| test | result | verdict |", "|---|---|---|", *table, "",
               f"Tests: click numbers, chi-square over bins with at least 5 expected samples "
-              f"(the model's phase-space variance added to each bin's); click rates and mean "
-              f"photon numbers, chi-square of the vector of per-mode means with the model's "
-              f"exact covariance of one shot; pair covariances, the largest |z| (each with "
-              f"the model's exact variance of the sample covariance) with a Bonferroni bound "
-              f"over the pairs; photon-number covariances, the largest |z| with batch-means "
-              f"errors ({COVARIANCE_BATCHES} batches, Student t tails) and a Bonferroni "
-              f"bound.  Likelihood ratios (equal priors) are Bayesian comparisons outside the "
+              f"(the model's phase-space variance added to each bin's); {methods}.  "
+              f"Likelihood ratios (equal priors) are Bayesian comparisons outside the "
               f"alpha budget: a hypothesis is "
               f"favoured at posterior probability {POSTERIOR:g} (a Bayes factor of "
               f"{POSTERIOR / (1 - POSTERIOR):.0f}, which the ideal model's own samples reach "
               f"against it with probability at most {(1 - POSTERIOR) / POSTERIOR:.3g})."]
-    path = out / "report.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
-def _click_numbers(plt, out, clicks, models, samples, rng, rows):
-    shots, M = clicks.shape
+def _click_numbers(plt, out, counts, models, samples, rng, rows):
+    shots, M = int(counts.sum()), len(counts) - 1
     distributions = {name: click_number_distribution(model, samples=samples, rng=rng)
                      for name, model in models.items()}
-    counts = np.bincount(clicks.sum(axis=1, dtype=np.intp), minlength=M + 1)
     rows += count_test_rows(counts, distributions)
 
     c = np.arange(M + 1)
@@ -655,3 +725,242 @@ def _save(fig, path, plt):
     fig.tight_layout()
     fig.savefig(os.fspath(path), dpi=110, bbox_inches="tight")
     plt.close(fig)
+
+
+# -- the streaming report -----------------------------------------------------------
+def _streaming_report(chunks, experiment, click_model, out, *, title, samples, rng, max_clicks,
+                      alpha, min_power, triples, memory_budget):
+    pnr = isinstance(experiment.detector, PhotonNumberResolving)
+    M = experiment.n_modes
+    check_memory(memory_estimate(M, click_model.n_inputs), memory_budget,
+                 f"the report's pair statistics of {M} modes (model and sample matrices)")
+    if isinstance(triples, bool) or not isinstance(triples, (int, np.integer)) or triples < 0:
+        raise InputError(f"triples must be an integer >= 0, got {triples!r}")
+    triple_sets = random_triples(M, int(triples), rng=rng) if M >= 3 and triples else None
+    stat = stream_statistics(chunks, M, max_count=None if pnr else max_count(experiment),
+                             detector_kind=experiment.detector.kind, triples=triple_sets,
+                             keep_clicks=max_clicks, keep_shots=KEPT_SHOTS,
+                             memory_budget=memory_budget - 8 * M * M)
+    plt = _pyplot()
+    out.mkdir(parents=True, exist_ok=True)
+    shots = stat.shots
+    lines = [f"# {title or 'Validation report'}", "",
+             f"{shots} samples of {M} modes against the model `{experiment.name}` "
+             f"({experiment.detector.kind} detection, mean photon number "
+             f"{experiment.mean_photon_number():.3f}), read in one pass (streaming).", ""]
+    if pnr:
+        lines += ["Photon-number-resolving data: the click statistics below are those of the "
+                  "coarse-grained patterns (a click: at least one count) against the same "
+                  "experiment with threshold detectors of the same efficiency and dark counts.",
+                  ""]
+    models = imitations_of(click_model)
+    rows = []
+    lines += _click_numbers(plt, out, stat.histogram, models, samples, rng, rows)
+    rates, covariance = pair_cumulant_matrix(click_model, memory_budget=memory_budget
+                                             - 12 * M * M)
+    alternatives = {name: model for name, model in models.items() if name != "ideal"}
+    lines += _streamed_rates(plt, out, stat, rates, covariance, alternatives, rows)
+    if M >= 2 and shots >= 20:
+        lines += _streamed_pairs(plt, out, stat, rates, covariance, alternatives, alpha, rows,
+                                 memory_budget - 20 * M * M)
+    del covariance
+    if triple_sets is not None and shots >= 20:
+        lines += _streamed_triples(plt, out, stat, click_model, alternatives, rows)
+    skipped = []
+    if pnr:
+        skipped.append("photon-number means and covariances of the PNR data: they need the "
+                       "PNR model's output state (a 2M x 2M covariance) and the patterns in "
+                       "memory; pass an array of at most "
+                       f"{STREAMING_MODES} modes for them")
+    verdicts = decide(rows, shots, alpha=alpha, min_power=min_power)
+    table = [f"| {row.name} | {row.result} | {verdict} |" for row, verdict in zip(rows, verdicts)]
+    kept = stat.kept if stat.kept is not None else np.zeros((0, M), dtype=np.uint8)
+    if len(kept) >= 2:
+        table += _likelihood_ratios(check_clicks(kept), click_model, max_clicks)
+    else:
+        skipped.append(f"likelihood ratios: they need exact pattern probabilities, whose cost "
+                       f"grows as 2^clicks; {len(kept)} of {shots} samples have at most "
+                       f"max_clicks = {max_clicks} clicks (mean "
+                       f"{stat.histogram @ np.arange(M + 1) / shots:.0f} clicks per sample)")
+    if skipped:
+        lines += ["## Not computed at this size", ""] + [f"- {reason}." for reason in skipped]
+        lines += [""]
+    lines += _tests_section(rows, table, shots, alpha, min_power, streamed=True)
+    path = out / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _streamed_rates(plt, out, stat, rates, covariance, alternatives, rows):
+    shots, M = stat.shots, stat.n_modes
+    observed = stat.rates
+    diff = observed - rates
+    alt_rates = {name: model.click_probabilities() for name, model in alternatives.items()}
+    quadratic = mahalanobis(covariance, [diff, *[a - rates for a in alt_rates.values()]])
+    z = diff / np.sqrt(np.maximum(rates * (1 - rates), 1e-300) / shots)
+    rms = float(np.sqrt(np.mean((diff / rates) ** 2)))
+    if quadratic is not None:
+        chi2 = float(shots * quadratic[0])
+        test = MomentTest("chi-square", chi2, float(stats.chi2.sf(chi2, M)), M, z)
+        powers = {name: (lambda n, level, q=q: chi_square_power(n * q, M, level))
+                  for name, q in zip(alt_rates, quadratic[1:])}
+        result = (f"chi2/dof = {chi2:.1f}/{M}, p = {test.pvalue:.3g}; max abs z = "
+                  f"{np.abs(z).max():.1f} over {M} modes, RMS relative deviation {rms:.2%}")
+    else:  # the covariance is not numerically positive definite
+        test = max_z_test(z)
+        sd = np.sqrt(np.maximum(rates * (1 - rates), 1e-300))
+        powers = {name: (lambda n, level, d=a - rates, s=np.sqrt(np.maximum(a * (1 - a), 1e-300)):
+                         max_z_power(d, sd / np.sqrt(n), s / np.sqrt(n),
+                                     max_z_critical(M, level)))
+                  for name, a in alt_rates.items()}
+        result = (f"max abs z = {test.statistic:.1f} over {M} modes, p = {test.pvalue:.3g} "
+                  f"(Bonferroni; the rates' covariance has no Cholesky factor), RMS relative "
+                  f"deviation {rms:.2%}")
+    rows.append(TableRow("click rates", result, test.pvalue, "ideal", powers,
+                         "the imitations match the model's per-mode click rates"))
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4))
+    fig.suptitle(f"Click rate per mode: {shots} samples against the model, {M} modes "
+                 f"(p = {test.pvalue:.2g})")
+    edges = np.quantile(rates, np.linspace(0, 1, 31))
+    where = np.clip(np.searchsorted(edges, rates, side="right") - 1, 0, 29)
+    count = np.bincount(where, minlength=30)
+    full = count >= 2
+    mean_model = np.bincount(where, rates, 30)[full] / count[full]
+    mean_data = np.bincount(where, observed, 30)[full] / count[full]
+    spread = np.bincount(where, observed**2, 30)[full] / count[full] - mean_data**2
+    error = np.sqrt(np.maximum(spread, 0) / (count[full] - 1))
+    left.plot(rates, observed, ".", ms=1, color="0.7", label="modes")
+    _against_model(left, mean_model, mean_data, error,
+                   "mean per bin of modes (standard error)", "model click probability p_j",
+                   "data click rate (fraction of samples)", "rate against model (binned)",
+                   ms=3, capsize=2, lw=0.8)
+    right.axhspan(-2, 2, color="tab:green", alpha=0.12, label="|z| <= 2")
+    right.axhline(0, color="0.5", lw=0.8)
+    right.plot(np.arange(M), z, "-", lw=0.3, color="k", label="mode")
+    right.set_xlabel("mode j")
+    right.set_ylabel("z = (rate - p_j) / binomial standard error")
+    right.set_title("z-score per mode")
+    _legend_outside(right, below=True)
+    _save(fig, out / "click_rates.png", plt)
+    return ["## Click rates per mode", "",
+            f"Left: the modes' click rates against the model's click probabilities (grey) and "
+            f"their means in 30 bins of equal mode count (standard errors); right: the "
+            f"binomial z-score of every mode. RMS relative deviation {rms:.2%}.", "",
+            "![click rates](click_rates.png)", ""]
+
+
+def _streamed_pairs(plt, out, stat, rates, covariance, alternatives, alpha, rows, budget):
+    shots, M = stat.shots, stat.n_modes
+    comparison = compare_pairs(rates, covariance, stat)
+    P = comparison.count
+    powers = {}
+    for name, model in alternatives.items():
+        # computed at the first call (a rejected test never asks): one more
+        # pass over the imitation's pair cumulants, keeping the pairs that
+        # can carry the power (pair_power_front) instead of its matrix
+        fronts = {}
+
+        def front(model=model, fronts=fronts):
+            if not fronts:
+                alt_rates = model.click_probabilities()
+                fronts["front"] = pair_power_front(rates, covariance, alt_rates,
+                                                   pair_cumulant_blocks(
+                                                       model, rates=alt_rates,
+                                                       memory_budget=max(budget, 1)))
+            return fronts["front"]
+
+        powers[name] = (lambda n, level, f=front: max_z_power(
+            f()[0], f()[1] / np.sqrt(n), f()[2] / np.sqrt(n), max_z_critical(P, level)))
+    rows.append(TableRow(
+        "pair covariances",
+        f"max abs z = {comparison.max_abs_z:.1f} over {P} pairs, p = {comparison.pvalue:.3g} "
+        f"(Bonferroni); RMS z = {comparison.rms_z:.2f}; slope {comparison.slope:.4f}, l2 "
+        f"{comparison.l2:.4g}", comparison.pvalue, "ideal", powers,
+        "the imitations match the model's pair covariances"))
+
+    critical = max_z_critical(P, alpha)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4))
+    fig.suptitle(f"Pair click covariances: {shots} samples against the model "
+                 f"(max |z| = {comparison.max_abs_z:.1f} over {P} pairs, "
+                 f"p = {comparison.pvalue:.2g})")
+    _density(left, comparison, "pairs per cell", "model covariance Cov(c_i, c_j)",
+             "data covariance of the click indicators",
+             f"density of the {P} pairs (slope {comparison.slope:.3f})")
+    _z_histogram(right, comparison, critical, alpha, "pairs")
+    _save(fig, out / "pair_correlators.png", plt)
+    return ["## Pair click covariances", "",
+            f"All {P} pairs. Left: the density of (model, data) covariances (log colour) and "
+            f"the mean data covariance per bin of model covariance (standard errors); right: "
+            f"the histogram of their z-scores (model variance of the sample covariance) "
+            f"against the standard normal the model predicts.  Slope through the origin "
+            f"{comparison.slope:.4f}, l2 distance {comparison.l2:.4g}.", "",
+            "![pair correlators](pair_correlators.png)", ""]
+
+
+def _streamed_triples(plt, out, stat, model, alternatives, rows):
+    shots = stat.shots
+    triples, cumulants, variances = triple_statistics(model, stat.triples)
+    comparison = compare_triples(cumulants, variances, stat)
+    T = comparison.count
+    powers = {}
+    for name, alt in alternatives.items():
+        _, alt_cumulants, alt_variances = triple_statistics(alt, triples)
+        powers[name] = (lambda n, level, d=alt_cumulants - cumulants, v=alt_variances: (
+            max_z_power(d, np.sqrt(variances / n), np.sqrt(v / n), max_z_critical(T, level))))
+    rows.append(TableRow(
+        "third-order cumulants",
+        f"max abs z = {comparison.max_abs_z:.1f} over {T} random triples, p = "
+        f"{comparison.pvalue:.3g} (Bonferroni); RMS z = {comparison.rms_z:.2f}; slope "
+        f"{comparison.slope:.4f}, l2 {comparison.l2:.4g}", comparison.pvalue, "ideal", powers,
+        "the imitations match the model's third-order cumulants"))
+    data = stat.triple_cumulants()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4))
+    fig.suptitle(f"Third-order click cumulants of {T} random triples: {shots} samples "
+                 f"against the model (p = {comparison.pvalue:.2g})")
+    _against_model(left, cumulants, data, np.sqrt(variances / shots),
+                   "triples (model standard errors)", "model cumulant kappa_abc",
+                   "data cumulant", f"cumulant against model (slope {comparison.slope:.3f})",
+                   ms=2, lw=0.5, alpha=0.6)
+    _z_histogram(right, comparison, max_z_critical(T, ALPHA), ALPHA, "triples")
+    _save(fig, out / "triple_correlators.png", plt)
+    return ["## Third-order click cumulants", "",
+            f"{T} random mode triples. Left: each triple's cumulant against the model's (model "
+            f"standard errors); right: the histogram of their z-scores.", "",
+            "![triple correlators](triple_correlators.png)", ""]
+
+
+def _density(ax, comparison, label, xlabel, ylabel, title):
+    from matplotlib.colors import LogNorm
+
+    counts, x_edges, y_edges = comparison.density
+    mesh = ax.pcolormesh(x_edges, y_edges, np.ma.masked_equal(counts.T, 0), cmap="viridis",
+                         norm=LogNorm(vmin=1, vmax=max(1, counts.max())))
+    ax.figure.colorbar(mesh, ax=ax, label=label)
+    model, data, error = comparison.binned
+    lim = [x_edges[0], x_edges[-1]]
+    ax.plot(lim, lim, "-", color="0.5", lw=0.8, label="data = model")
+    ax.errorbar(model, data, yerr=error, fmt="o", ms=2, color="tab:red", capsize=1.5, lw=0.6,
+                label="mean per bin (standard error)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    _legend_outside(ax, below=True)
+
+
+def _z_histogram(ax, comparison, critical, alpha, what):
+    counts, edges = comparison.z_histogram
+    ax.stairs(counts, edges, fill=True, color="0.6", label=f"{comparison.count} {what}")
+    grid = np.linspace(edges[0], edges[-1], 200)
+    width = edges[1] - edges[0]
+    ax.plot(grid, comparison.count * width * np.exp(-grid**2 / 2) / np.sqrt(2 * np.pi), "k-",
+            lw=1, label="standard normal (model)")
+    for sign in (-1, 1):
+        ax.axvline(sign * critical, color="tab:red", ls="--", lw=1,
+                   label=f"|z| = {critical:.2f}: Bonferroni limit at {alpha:g}"
+                   if sign > 0 else None)
+    ax.set_yscale("log")
+    ax.set_xlabel("z = (data - model) / model standard error")
+    ax.set_ylabel(f"{what} per bin")
+    ax.set_title(f"z-scores of the {what}")
+    _legend_outside(ax, below=True)

@@ -15,15 +15,32 @@ sampler's, the classical adversaries', and measured data where given) against
 one model, on the statistics Oh et al. (Nat. Phys. 20, 1461 (2024)) judge
 experiments by: click-number distribution, click rates, and two- and
 three-point click cumulants (fitted slope through the origin against the
-model's, and the Euclidean (l2) distance between the cumulant vectors).
+model's, and the Euclidean (l2) distance between the cumulant vectors), all
+from the low-order statistics of :mod:`jiuzhang_emu.validation.low_order`
+(model pair cumulants by blocks, samples in one streaming pass), so at any
+size (Jiuzhang 4.0's 33 million pairs).
 """
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 
 from jiuzhang_emu.validation.click_numbers import click_number_distribution, click_number_test
 from jiuzhang_emu.validation.fitting import click_moments, histogram_moments
+from jiuzhang_emu.validation.low_order import (
+    DEFAULT_MEMORY_BUDGET,
+    as_chunks,
+    compare_pairs,
+    compare_rates,
+    pair_cumulant_matrix,
+    random_triples,
+    stream_statistics,
+    triple_statistics,
+)
 from jiuzhang_emu.validation.statistics import click_correlators
+
+#: Largest number of pairs listed in ``SampleComparison.subsets[2]``.
+MAX_LISTED_PAIRS = 10**6
 
 
 @dataclass(frozen=True)
@@ -127,7 +144,9 @@ class SampleComparison:
     distribution : ClickNumberDistribution
         The model's click-number distribution.
     subsets : dict
-        The mode sets of each order's cumulants (all pairs; random triples).
+        The mode sets of each order's cumulants: 2 -> all pairs (None above
+        MAX_LISTED_PAIRS pairs: every pair is compared, none listed);
+        3 -> the random triples.
     """
 
     rows: list
@@ -149,7 +168,7 @@ class SampleComparison:
 
 
 def compare_samples(experiment, samples, *, measured=None, distribution=None, triples=2000,
-                    phase_space_samples=100_000, rng=0):
+                    phase_space_samples=100_000, rng=0, memory_budget=DEFAULT_MEMORY_BUDGET):
     """Sample sets (any sampler, any shots) against one model, on the
     statistics of Oh et al. (Nat. Phys. 20, 1461 (2024): click-number
     distribution, click rates, two- and three-point click cumulants).
@@ -159,7 +178,8 @@ def compare_samples(experiment, samples, *, measured=None, distribution=None, tr
     experiment : Experiment
         The model (threshold or pseudo-PNR detection).
     samples : dict
-        name -> patterns (shots, modes).
+        name -> patterns (shots, modes), or an iterable of such chunks (read
+        once: :func:`~jiuzhang_emu.validation.low_order.stream_statistics`).
     measured : MeasuredData, optional
         Published data given as click rates and a click-number histogram
         (:func:`jiuzhang_emu.presets.jiuzhang1_measured`): a row "data"
@@ -172,31 +192,22 @@ def compare_samples(experiment, samples, *, measured=None, distribution=None, tr
         are fewer).
     phase_space_samples : int
     rng : seed for the phase-space samples and the triples
+    memory_budget : float
+        Bytes (default 12 GB) for the model's and one sample set's M x M
+        matrices; refused before any work when they do not fit.
 
     Returns
     -------
     SampleComparison
     """
-    from itertools import combinations
-
-    from jiuzhang_emu.validation.statistics import sample_click_correlators
-
     generator = np.random.default_rng(rng)
     if distribution is None:
         distribution = click_number_distribution(experiment, samples=phase_space_samples,
                                                  rng=generator)
     M = experiment.n_modes
-    all_triples = M * (M - 1) * (M - 2) // 6
-    if all_triples <= triples:
-        triple_sets = np.array(list(combinations(range(M), 3)))
-    else:  # distinct random triples
-        drawn = set()
-        while len(drawn) < triples:
-            drawn.add(tuple(sorted(generator.choice(M, 3, replace=False))))
-        triple_sets = np.array(sorted(drawn))
-    _, rates = click_correlators(experiment, 1)
-    model = {2: click_correlators(experiment, 2), 3: click_correlators(experiment, 3,
-                                                                       subsets=triple_sets)}
+    triple_sets = random_triples(M, triples, generator)
+    rates, covariance = pair_cumulant_matrix(experiment, memory_budget=memory_budget)
+    triple_sets, ideal_3, _ = triple_statistics(experiment, triple_sets)
     rows = []
     n = len(distribution.probabilities)
     if measured is not None:
@@ -213,20 +224,23 @@ def compare_samples(experiment, samples, *, measured=None, distribution=None, tr
                                                      + frequencies[n:].sum())),
                      **{key: None for key in ("slope_2", "l2_2", "slope_3", "l2_3")}})
     for name, patterns in samples.items():
-        patterns = np.asarray(patterns)
-        clicks = (patterns > 0).sum(axis=1)  # clicked modes, as the distribution counts
-        histogram = np.bincount(clicks, minlength=n)
-        frequencies = histogram[:n] / len(patterns)
-        row = {"name": name, "shots": len(patterns), "mean_clicks": float(clicks.mean()),
-               "rate_rms_deviation": float(np.sqrt(np.mean(
-                   ((patterns > 0).mean(axis=0) - rates) ** 2 / rates ** 2))),
+        chunks, _ = as_chunks(patterns)
+        stat = stream_statistics(chunks, M, triples=triple_sets,
+                                 memory_budget=memory_budget - 8 * M * M)
+        histogram = stat.histogram  # clicked modes, as the distribution counts
+        frequencies = histogram[:n] / stat.shots
+        row = {"name": name, "shots": stat.shots,
+               "mean_clicks": float(np.arange(M + 1) @ histogram / stat.shots),
+               "rate_rms_deviation": compare_rates(stat, rates).rms_relative_deviation,
                "total_variation": float(0.5 * (np.abs(frequencies - distribution.probabilities)
-                                               .sum() + histogram[n:].sum() / len(patterns)))}
-        for order in (2, 3):
-            subsets, ideal = model[order]
-            _, estimate, _ = sample_click_correlators(patterns, order, subsets=subsets,
-                                                      n_batches=2)
-            row[f"slope_{order}"] = float(estimate @ ideal / (ideal @ ideal))
-            row[f"l2_{order}"] = float(np.linalg.norm(estimate - ideal))
+                                               .sum() + histogram[n:].sum() / stat.shots))}
+        pairs = compare_pairs(rates, covariance, stat)
+        row["slope_2"], row["l2_2"] = pairs.slope, pairs.l2
+        estimate = stat.triple_cumulants()
+        row["slope_3"] = float(estimate @ ideal_3 / (ideal_3 @ ideal_3))
+        row["l2_3"] = float(np.linalg.norm(estimate - ideal_3))
         rows.append(row)
-    return SampleComparison(rows, distribution, {2: model[2][0], 3: triple_sets})
+    all_pairs = None
+    if M * (M - 1) // 2 <= MAX_LISTED_PAIRS:
+        all_pairs = np.array(list(combinations(range(M), 2)), dtype=np.intp).reshape(-1, 2)
+    return SampleComparison(rows, distribution, {2: all_pairs, 3: triple_sets})

@@ -420,7 +420,12 @@ def pair_covariance_variance(rates, subsets, covariances):
     click indicators, E[(c_i - p_i)^2 (c_j - p_j)^2] - cov_ij^2, exact from
     the model's p_i, p_j and cov_ij (two indicators have a 2 x 2 joint law):
     the sample covariance over n shots has variance about this / n."""
-    pi, pj = rates[subsets[:, 0]], rates[subsets[:, 1]]
+    return pair_variance(rates[subsets[:, 0]], rates[subsets[:, 1]], covariances)
+
+
+def pair_variance(pi, pj, covariances):
+    """:func:`pair_covariance_variance` from per-pair arrays: the click
+    probabilities ``pi``, ``pj`` of the two modes and their covariance."""
     both = covariances + pi * pj
     law = ((both, (1 - pi) ** 2 * (1 - pj) ** 2), (pi - both, (1 - pi) ** 2 * pj**2),
            (pj - both, pi**2 * (1 - pj) ** 2), (1 - pi - pj + both, pi**2 * pj**2))
