@@ -514,19 +514,13 @@ def _pattern_width(args):
 
 
 def _pattern_chunks(args):
-    """The file's patterns chunk by chunk (~64 MB each): HDF5 through h5py
-    directly (to become files.iter_patterns), .npy through a memory map, raw
-    USTC files through their chunked readers."""
+    """The file's patterns chunk by chunk (~64 MB each): HDF5 by
+    files.iter_patterns, .npy through a memory map, raw USTC files through
+    their chunked readers."""
     fmt = _format(args)
     if fmt == "h5":
-        import h5py
-
-        rows = files.info(args.file, statistics=False)["shots_written"]
-        with h5py.File(args.file, "r") as handle:
-            dataset = handle["patterns"]
-            step = max(1, _CHUNK_BYTES // max(1, dataset.shape[1] * dataset.dtype.itemsize))
-            for start in range(0, rows, step):
-                yield dataset[start:min(rows, start + step)]
+        width = files.info(args.file, statistics=False)["n_modes"]
+        yield from files.iter_patterns(args.file, chunk_shots=max(1, _CHUNK_BYTES // width))
     elif fmt == "npy":
         array = np.load(args.file, mmap_mode="r", allow_pickle=False)
         step = max(1, _CHUNK_BYTES // max(1, array.shape[-1] * array.itemsize))

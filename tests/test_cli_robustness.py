@@ -119,7 +119,7 @@ def test_a_full_disk_ends_sample_with_a_message_and_the_same_command_resumes(tmp
             "--method", "uniform", "--shots", "20000", "--seed", "1", "--out", "run.h5",
             "--no-progress"]
     done = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, timeout=300,
-                          preexec_fn=_file_size_limit(100_000))
+                          preexec_fn=_file_size_limit(30_000))  # of ~59 kB
     assert done.returncode == 1, (done.returncode, done.stderr[-3000:])
     error = done.stderr.strip().splitlines()[-1]
     assert "Traceback" not in done.stderr

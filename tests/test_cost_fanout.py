@@ -165,6 +165,7 @@ def test_sf_runtime_model():
     assert sf_runtime_seconds([0, 0, 1], 3) == pytest.approx(0.5 * SF_C_FUGAKU * 3 * 8 * 2)
 
 
+@pytest.mark.slow  # prices Jiuzhang 4.0's model too (~25 s)
 def test_advantage_table_has_the_fanout_rows():
     table = presets.advantage_table(samples=1_000)
     text = table.markdown()

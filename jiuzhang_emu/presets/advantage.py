@@ -28,7 +28,7 @@ from jiuzhang_emu.cost import (
     spread,
     supercomputer,
 )
-from jiuzhang_emu.presets.jiuzhang import jiuzhang1, jiuzhang2
+from jiuzhang_emu.presets.jiuzhang import jiuzhang1, jiuzhang2, jiuzhang4
 
 #: Strawberry Fields' constant of Bulmer et al.'s runtime model on Fugaku,
 #: seconds: c_niagara = 5.42e-15 s divided by the LINPACK ratio 122.8.
@@ -50,6 +50,10 @@ class Claim:
     runtime_model: bool = False
     """The claim is Strawberry Fields' runtime model: its figure is computed
     (:func:`sf_runtime_seconds`) and shown in the claim's column."""
+    model: bool = False
+    """Price a sample of the experiment's model (its preset; Jiuzhang 4.0:
+    :func:`~jiuzhang_emu.presets.jiuzhang.jiuzhang4`) averaged over the
+    model's click-number distribution, instead of the published count."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,8 @@ CLAIMS = (
           "> 2e10 years", "Deng et al. 2023"),
     Claim("Jiuzhang 4.0", "one typical sample (~2200 clicks of 8176 modes)", "El Capitan",
           "> 1e42 years (best MPS method)", "Liu et al. 2025"),
+    Claim("Jiuzhang 4.0", "one sample of the model", "El Capitan",
+          "> 1e42 years (best MPS method)", "Liu et al. 2025", model=True),
 )
 
 
@@ -139,6 +145,46 @@ def sf_runtime_seconds(click_probabilities, n_modes, *, c=SF_C_FUGAKU, G=SF_G):
     return float(p @ (0.5 * c * n_modes * N**3 * G ** (N / 2)) / p.sum())
 
 
+def _pattern_routes(pattern, detectors, cal):
+    """log10 one-core seconds of a fixed pattern on every route (the fan-out
+    with its dark modes first: the route orders the modes by vacuum
+    probability per shot, and this order is its best case)."""
+    options = {"fan-out": {"n_detectors": detectors,
+                           "order": np.argsort(pattern > 0, kind="stable")}}
+    return {r: pattern_log10_seconds(pattern, r, calibration=cal, **options.get(r, {}))
+            for r in ROUTES}
+
+
+def model_sample_cost(experiment, distribution, cal):
+    """log10 of the mean one-core seconds of a sample of ``experiment``, per
+    route, and its relative standard error: the fixed-pattern cost of C
+    clicks spread evenly over the modes (:func:`_pattern_routes`) averaged
+    over the click-number distribution (a positive-P estimate, windowed at
+    large M; its negative bins count as 0, its bin covariance gives the
+    error; the mass outside a window, ``distribution.outside_mass``, is
+    left out).
+
+    Returns
+    -------
+    dict
+        route -> (log10 seconds, relative standard error).
+    """
+    p = np.clip(distribution.probabilities, 0, None)
+    counts = np.flatnonzero(p)
+    detectors = getattr(experiment.detector, "n_detectors", 1)
+    costs = [_pattern_routes(spread(experiment.n_modes, int(c)), detectors, cal) for c in counts]
+    first = distribution.window[0] if distribution.window else 0  # the covariance's bin 0
+    covariance = distribution.covariance[np.ix_(counts - first, counts - first)]
+    out = {}
+    for route in ROUTES:
+        log10 = np.array([cost[route] for cost in costs])
+        weights = 10.0 ** (log10 - log10.max())
+        mean = float(p[counts] @ weights)
+        error = float(np.sqrt(max(weights @ covariance @ weights, 0.0)))
+        out[route] = (log10.max() + math.log10(mean), error / mean)
+    return out
+
+
 def advantage_table(*, samples=20_000, rng=0, calibration=None):
     """Our predicted classical cost of each task of :data:`CLAIMS`.
 
@@ -151,10 +197,14 @@ def advantage_table(*, samples=20_000, rng=0, calibration=None):
     evenly over the modes and one photon per click (fewest photons, so a
     lower bound on the "exact" route); the cheaper route is shown (the
     "fan-out" with Jiuzhang 3.0's 8 detectors per mode, its dark modes
-    first).  ``samples`` and
-    ``rng`` go to :func:`~jiuzhang_emu.cost.predict`.
+    first).  Jiuzhang 4.0 also by its model (:func:`jiuzhang4`, stand-in
+    interferometer and squeezing): the same fixed-pattern cost averaged over
+    the model's positive-P click-number distribution
+    (:func:`model_sample_cost`).  ``samples`` and ``rng`` go to
+    :func:`~jiuzhang_emu.cost.predict` and to the positive-P estimates.
     """
     from jiuzhang_emu.phase_space import click_count_estimates
+    from jiuzhang_emu.validation import click_number_distribution
 
     cal = Calibration() if calibration is None else calibration
     estimates, rows = {}, []
@@ -163,9 +213,19 @@ def advantage_table(*, samples=20_000, rng=0, calibration=None):
             "Jiuzhang 1.0": (jiuzhang1, None, None, None),
             "Jiuzhang 2.0": (jiuzhang2, None, None, None),
             "Jiuzhang 3.0": (None, 255, 144, 8),
-            "Jiuzhang 4.0": (None, 2200, 8176, 1)}[claim.experiment]
+            "Jiuzhang 4.0": (jiuzhang4 if claim.model else None, 2200, 8176, 1)}[claim.experiment]
         claim_seconds = None
-        if experiment is not None:
+        if claim.model:
+            built = experiment()
+            distribution = click_number_distribution(built, method="phase-space",
+                                                     samples=samples, rng=rng)
+            routes = model_sample_cost(built, distribution, cal)
+            route = min(routes, key=lambda r: routes[r][0]) if claim.route is None else claim.route
+            log10_here, relative = routes[route]
+            model = (f"jiuzhang4() (stand-in interferometer and squeezing): "
+                     f"{distribution.mean():.0f} +- {distribution.mean_standard_error():.0f} "
+                     f"clicks of {built.n_modes} modes (positive-P)")
+        elif experiment is not None:
             if claim.experiment not in estimates:
                 built = experiment()
                 estimates[claim.experiment] = (built, predict(built, samples=samples, rng=rng,
@@ -183,13 +243,7 @@ def advantage_table(*, samples=20_000, rng=0, calibration=None):
                                              np.random.default_rng(rng))
                 claim_seconds = shots * sf_runtime_seconds(p, built.n_modes)
         else:
-            pattern = spread(modes, count)
-            # fan-out: the dark modes first (the route orders the modes by
-            # vacuum probability per shot; this order is its best case)
-            options = {"fan-out": {"n_detectors": detectors,
-                                   "order": np.argsort(pattern > 0, kind="stable")}}
-            routes = {r: pattern_log10_seconds(pattern, r, calibration=cal,
-                                               **options.get(r, {})) for r in ROUTES}
+            routes = _pattern_routes(spread(modes, count), detectors, cal)
             route = min(routes, key=routes.get) if claim.route is None else claim.route
             log10_here, relative = routes[route], 0.0
             model = f"{count} events spread over {modes} modes"

@@ -10,7 +10,8 @@ timing: the sampler is built (its set-up time kept apart: every worker pays
 it once) and draws 1, 2, 4, ... shots until a draw takes ``PILOT_SECONDS``.
 The "mps" route is timed alike on its built network, from a whole batch of
 shots (a batch is one matrix product per mode, much cheaper per shot than
-a single shot).  A prepared route whose module gives ``seconds_per_shot``
+a single shot), and the "boltzmann" route on its fitted machine.  A
+prepared route whose module gives ``seconds_per_shot``
 (the "greedy" set: reading rows) is priced by it; its preparation is
 priced before it starts (:func:`jiuzhang_emu.samplers.plan_run`).
 """
@@ -32,8 +33,9 @@ def _timed_pilot(experiment, method, network=None):
     from jiuzhang_emu.samplers import BATCH_SIZE
     from jiuzhang_emu.samplers.engine import route_sampler
 
-    if method == "mps" and network is None:
-        raise InputError("method 'mps' is timed on its network: pass network (a LossyMPS)")
+    if method in ("mps", "boltzmann") and network is None:
+        what = "network (a LossyMPS)" if method == "mps" else "network (its BoltzmannMachine)"
+        raise InputError(f"method {method!r} is timed on what it prepared: pass {what}")
     key = (experiment.fingerprint(), method, network and network.parameters)
     if key not in _PILOTS:
         start = time.perf_counter()

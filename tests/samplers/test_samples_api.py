@@ -5,6 +5,7 @@ import pytest
 
 from jiuzhang_emu import presets, samplers
 from jiuzhang_emu.samplers import runtime
+from jiuzhang_emu.samplers.boltzmann import fit_machine
 from jiuzhang_emu.samplers.mps import build_mps
 
 
@@ -23,7 +24,8 @@ def test_samples_are_array_like():
 @pytest.mark.parametrize("method", samplers.METHODS[1:])
 def test_every_method_has_a_positive_finite_prediction(method):
     experiment = presets.jiuzhang_like(6, rng=1)
-    network = build_mps(experiment, chi=8, progress=False) if method == "mps" else None
+    network = {"mps": lambda: build_mps(experiment, chi=8, progress=False),
+               "boltzmann": lambda: fit_machine(experiment, rng=2)}.get(method, lambda: None)()
     seconds = runtime.run_seconds(experiment, 1000, method, network=network)
     assert np.isfinite(seconds) and seconds > 0
     assert runtime.run_seconds(experiment, 2000, method, network=network) > seconds

@@ -261,7 +261,7 @@ def test_validate_reads_sample_files_chunk_by_chunk(tmp_path, monkeypatch):
                  "300", "--out", str(h5), "--seed", "3", "--no-progress"],
                 out=io.StringIO()) == 0
     expected = sample_io.read_samples(h5).patterns
-    monkeypatch.setattr(cli, "_CHUNK_BYTES", 6 * 8 * 7)  # 7 or more rows per chunk
+    monkeypatch.setattr(cli, "_CHUNK_BYTES", 6 * 7)  # 7 rows per chunk
     args = cli._parser().parse_args(["validate", str(h5), "--out", str(tmp_path / "r")])
     chunks = list(cli._pattern_chunks(args))
     assert len(chunks) > 1
