@@ -1,0 +1,280 @@
+"""Issue 17's targets on ``presets.jiuzhang4()`` (8176 modes), each timed in
+its own process with its peak memory, and the table of the statistics each
+low-order sampler matches.
+
+    python benchmarks/jiuzhang4.py all [--out DIR]          # every task in turn
+    python benchmarks/jiuzhang4.py model                    # build, rates, all pair cumulants
+    python benchmarks/jiuzhang4.py phase-space              # positive-P click numbers
+    python benchmarks/jiuzhang4.py sample --method greedy   # or boltzmann, squashed
+    python benchmarks/jiuzhang4.py validate --method greedy # the report on that file
+    python benchmarks/jiuzhang4.py table                    # what each sampler's file matches
+
+Targets (issue 17, two cores, 24 GB): model <= 10 min and <= 12 GB;
+phase-space (100,000 samples) <= 10 min; 10,000 samples of each low-order
+sampler <= 15 min each; the report on a 10,000 x 8176 file <= 10 min.
+
+``sample`` and ``validate`` run the ``jiuzhang-emu`` command's own code
+(``jiuzhang_emu.cli.main``) with the arguments a user would type, writing
+``DIR/METHOD.h5`` and ``DIR/report-METHOD``; ``phase-space`` keeps its
+distribution in ``DIR/click_numbers.npz`` for ``table``.  ``table`` compares
+every sample file in DIR with the model: click rates, all pair cumulants,
+third-order cumulants of ``--triples`` random triples (the statistics of
+:mod:`jiuzhang_emu.validation.low_order`) and the total click-number
+distribution (chi-square against the positive-P estimate); "matches" means
+the Bonferroni max-|z| test (rates, pairs, triples) or the chi-square test
+(click numbers) does not reject at ALPHA = 0.01.  ``all`` runs the tasks as
+child processes (so that each one's peak RSS is its own), prints every JSON
+line and a summary against the targets.  ``--spatial-modes`` and
+``--cube-side`` scale the preset down (smoke runs, 1026 modes, above the
+report's streaming threshold: ``--spatial-modes 3 --cube-side 7 --shots 640
+--samples 2000 --triples 200``).  Threads: all cores (OpenMP and
+BLAS defaults), printed.
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ALPHA = 0.01
+#: (task, method) -> target seconds (issue 17).
+TARGETS = {("model", None): 600, ("phase-space", None): 600, ("sample", "greedy"): 900,
+           ("sample", "boltzmann"): 900, ("validate", "greedy"): 600}
+LOW_ORDER = ("greedy", "boltzmann")
+REFERENCE = ("squashed",)  # a P-function imitation, for comparison
+
+
+def _peak_gb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
+
+
+def _options(args):
+    return ["--option", f"spatial_modes={args.spatial_modes}",
+            "--option", f"cube_side={args.cube_side}"]
+
+
+def _experiment(args):
+    from jiuzhang_emu import presets
+
+    return presets.jiuzhang4(spatial_modes=args.spatial_modes, cube_side=args.cube_side)
+
+
+def _model(args, out):
+    from jiuzhang_emu.validation import low_order
+
+    start = time.perf_counter()
+    experiment = _experiment(args)
+    out["build_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    rates = experiment.click_probabilities()
+    out["rates_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    _, covariance = low_order.pair_cumulant_matrix(experiment)  # the report's path
+    out["pairs_s"] = time.perf_counter() - start
+    M = experiment.n_modes
+    out.update(modes=M, pairs=M * (M - 1) // 2, mean_clicks=float(rates.sum()),
+               max_abs_pair_cumulant=float(np.abs(covariance - np.diag(np.diag(covariance)))
+                                           .max()))
+
+
+def _phase_space(args, out):
+    from jiuzhang_emu import validation
+
+    experiment = _experiment(args)
+    start = time.perf_counter()
+    dist = validation.click_number_distribution(experiment, method="phase-space",
+                                                samples=args.samples, rng=args.seed)
+    out["distribution_s"] = time.perf_counter() - start
+    exact = float(experiment.click_probabilities().sum())
+    out.update(samples=args.samples, window=list(dist.window or (0, len(dist.probabilities))),
+               outside_mass=dist.outside_mass, mean=dist.mean(),
+               mean_error=dist.mean_standard_error(), exact_mean=exact)
+    np.savez(Path(args.out) / "click_numbers.npz", probabilities=dist.probabilities,
+             standard_errors=dist.standard_errors, covariance=dist.covariance,
+             window=np.array(dist.window or (0, len(dist.probabilities))),
+             outside_mass=dist.outside_mass, samples=args.samples, n_modes=experiment.n_modes)
+
+
+def _cli(argv):
+    from jiuzhang_emu.cli import main
+
+    status = main(argv)
+    if status != 0:
+        raise SystemExit(f"jiuzhang-emu {' '.join(argv)} exited with {status}")
+
+
+def _sample(args, out):
+    path = Path(args.out) / f"{args.method}.h5"
+    if path.exists():
+        path.unlink()
+    for side in path.parent.glob(f"{path.name}.*"):
+        side.unlink()  # a prepared route's side file: time the whole preparation
+    start = time.perf_counter()
+    _cli(["sample", "--preset", "jiuzhang4", *_options(args), "--method", args.method,
+          "--shots", str(args.shots), "--seed", str(args.seed), "--out", str(path),
+          "--no-progress"])
+    out.update(sample_s=time.perf_counter() - start, shots=args.shots,
+               file_mb=path.stat().st_size / 1e6)
+
+
+def _validate(args, out):
+    path = Path(args.out) / f"{args.method}.h5"
+    start = time.perf_counter()
+    _cli(["validate", str(path), "--out", str(Path(args.out) / f"report-{args.method}"),
+          "--samples", str(args.samples), "--triples", str(args.triples)])
+    out.update(validate_s=time.perf_counter() - start)
+
+
+def _stored_distribution(args, experiment):
+    from jiuzhang_emu.validation import ClickNumberDistribution
+
+    path = Path(args.out) / "click_numbers.npz"
+    if not path.exists():
+        return None
+    data = np.load(path)
+    if int(data["n_modes"]) != experiment.n_modes:
+        return None
+    return ClickNumberDistribution(data["probabilities"], data["standard_errors"],
+                                   np.arange(experiment.n_modes), "phase-space",
+                                   int(data["samples"]), experiment.n_modes, 1,
+                                   data["covariance"], tuple(int(w) for w in data["window"]),
+                                   float(data["outside_mass"]))
+
+
+def _table(args, out):
+    from jiuzhang_emu import files, validation
+    from jiuzhang_emu.validation import low_order
+
+    experiment = _experiment(args)
+    rates = experiment.click_probabilities()
+    _, covariance = low_order.pair_cumulant_matrix(experiment)
+    triples = low_order.random_triples(experiment.n_modes, args.triples, rng=args.seed)
+    triples, triple_model, triple_variances = low_order.triple_statistics(experiment, triples)
+    distribution = _stored_distribution(args, experiment)
+    rows = {}
+    for method in (*LOW_ORDER, *REFERENCE):
+        path = Path(args.out) / f"{method}.h5"
+        if not path.exists():
+            continue
+        stat = low_order.stream_statistics(files.iter_patterns(path), experiment.n_modes,
+                                           max_count=1, triples=triples)
+        rate = low_order.compare_rates(stat, rates)
+        pairs = low_order.compare_pairs(rates, covariance, stat)
+        third = low_order.compare_triples(triple_model, triple_variances, stat)
+        row = {"shots": stat.shots,
+               "rates": {"rms_z": float(np.sqrt(np.mean(rate.z_scores ** 2))),
+                         "max_abs_z": float(rate.max_z.statistic),
+                         "p": float(rate.max_z.pvalue)},
+               "pairs": {"slope": pairs.slope, "rms_z": pairs.rms_z,
+                         "max_abs_z": pairs.max_abs_z, "p": pairs.pvalue},
+               "triples": {"slope": third.slope, "rms_z": third.rms_z,
+                           "max_abs_z": third.max_abs_z, "p": third.pvalue}}
+        counts = stat.histogram
+        clicks = np.arange(len(counts))
+        row["click_numbers"] = {"mean": float(clicks @ counts / stat.shots),
+                                "std": float(np.sqrt((clicks - clicks @ counts / stat.shots) ** 2
+                                                     @ counts / stat.shots))}
+        if distribution is not None:
+            histogram = np.zeros(len(distribution.probabilities), dtype=np.int64)
+            histogram[:min(len(counts), len(histogram))] = counts[:len(histogram)]
+            test = validation.click_number_test(histogram, distribution)
+            row["click_numbers"].update(chi2=float(test.chi2), p=float(test.pvalue))
+        rows[method] = row
+    out.update(triples=args.triples, exact_mean_clicks=float(rates.sum()), samplers=rows)
+    if distribution is not None:
+        out["positive_p"] = {"mean": distribution.mean(),
+                             "mean_error": distribution.mean_standard_error()}
+    print(_markdown(rows, out), file=sys.stderr)
+
+
+def _verdict(p):
+    return "yes" if p >= ALPHA else "no"
+
+
+def _markdown(rows, out):
+    lines = [f"exact mean clicks {out['exact_mean_clicks']:.1f}"
+             + (f"; positive-P {out['positive_p']['mean']:.1f} +- "
+                f"{out['positive_p']['mean_error']:.1f}" if "positive_p" in out else ""),
+             "", "| sampler | shots | rates: RMS z, max abs z (match) | pairs: slope, RMS z, "
+             "max abs z (match) | triples: slope, RMS z (match) | click numbers: mean, "
+             "chi2 p (match) |", "|---|---|---|---|---|---|"]
+    for method, row in rows.items():
+        r, p, t, c = row["rates"], row["pairs"], row["triples"], row["click_numbers"]
+        numbers = f"{c['mean']:.1f}" + (f", p = {c['p']:.2g} ({_verdict(c['p'])})"
+                                        if "p" in c else "")
+        lines.append(
+            f"| {method} | {row['shots']} | {r['rms_z']:.2f}, {r['max_abs_z']:.1f} "
+            f"({_verdict(r['p'])}) | {p['slope']:.3f}, {p['rms_z']:.2f}, {p['max_abs_z']:.1f} "
+            f"({_verdict(p['p'])}) | {t['slope']:.3f}, {t['rms_z']:.2f} ({_verdict(t['p'])}) "
+            f"| {numbers} |")
+    return "\n".join(lines)
+
+
+TASKS = {"model": _model, "phase-space": _phase_space, "sample": _sample,
+         "validate": _validate, "table": _table}
+
+
+def _all(args):
+    """Every task as a child process; the summary against the targets."""
+    plan = [("model", None), ("phase-space", None),
+            *[("sample", m) for m in (*LOW_ORDER, *REFERENCE)],
+            ("validate", "greedy"), ("table", None)]
+    common = ["--out", args.out, "--spatial-modes", str(args.spatial_modes),
+              "--cube-side", str(args.cube_side), "--shots", str(args.shots),
+              "--samples", str(args.samples), "--seed", str(args.seed),
+              "--triples", str(args.triples)]
+    results = []
+    for task, method in plan:
+        argv = [sys.executable, __file__, task, *common, *(["--method", method] if method else [])]
+        done = subprocess.run(argv, stdout=subprocess.PIPE, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"{task} {method or ''} failed (exit {done.returncode})")
+        line = done.stdout.strip().splitlines()[-1]
+        print(line, flush=True)
+        results.append(json.loads(line))
+    print("\n| task | wall time | peak RSS | target |\n|---|---|---|---|")
+    for result in results:
+        target = TARGETS.get((result["task"], result.get("method")))
+        verdict = "" if target is None or args.spatial_modes != 16 or args.cube_side != 8 else \
+            (" (met)" if result["wall_s"] <= target else " (MISSED)")
+        print(f"| {result['task']} {result.get('method') or ''} | {result['wall_s']:.0f} s | "
+              f"{result['peak_rss_gb']:.2f} GB | "
+              f"{'-' if target is None else f'{target} s{verdict}'} |")
+    return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("task", choices=["all", *TASKS])
+    parser.add_argument("--method", choices=[*LOW_ORDER, *REFERENCE], default="greedy")
+    parser.add_argument("--out", default=str(Path(__file__).with_name("results") / "jiuzhang4"))
+    parser.add_argument("--spatial-modes", type=int, default=16)
+    parser.add_argument("--cube-side", type=int, default=8)
+    parser.add_argument("--shots", type=int, default=10_000)
+    parser.add_argument("--samples", type=int, default=100_000)
+    parser.add_argument("--triples", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=17)
+    args = parser.parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    if args.task == "all":
+        from jiuzhang_emu import effective_n_threads
+
+        print(f"threads: {effective_n_threads()} (OpenMP and BLAS defaults); out: {args.out}",
+              flush=True)
+        return _all(args)
+    out = {"task": args.task, "method": args.method if args.task in ("sample", "validate")
+           else None}
+    start = time.perf_counter()
+    TASKS[args.task](args, out)
+    out.update(wall_s=time.perf_counter() - start, peak_rss_gb=_peak_gb())
+    print(json.dumps(out), flush=True)
+    return out
+
+
+if __name__ == "__main__":
+    main()
