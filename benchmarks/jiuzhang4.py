@@ -20,9 +20,9 @@ distribution in ``DIR/click_numbers.npz`` for ``table``.  ``table`` compares
 every sample file in DIR with the model: click rates, all pair cumulants,
 third-order cumulants of ``--triples`` random triples (the statistics of
 :mod:`jiuzhang_emu.validation.low_order`) and the total click-number
-distribution (chi-square against the positive-P estimate); "matches" means
-the Bonferroni max-|z| test (rates, pairs, triples) or the chi-square test
-(click numbers) does not reject at ALPHA = 0.01.  ``all`` runs the tasks as
+distribution (chi-square against the positive-P estimate), by
+:func:`jiuzhang_emu.validation.compare_samples`; a statistic is matched when
+its test does not reject the model at ALPHA = 0.01 (each test on its own).  ``all`` runs the tasks as
 child processes (so that each one's peak RSS is its own), prints every JSON
 line and a summary against the targets.  ``--spatial-modes`` and
 ``--cube-side`` scale the preset down (smoke runs, 1026 modes, above the
@@ -148,71 +148,21 @@ def _stored_distribution(args, experiment):
 
 def _table(args, out):
     from jiuzhang_emu import files, validation
-    from jiuzhang_emu.validation import low_order
 
     experiment = _experiment(args)
-    rates = experiment.click_probabilities()
-    _, covariance = low_order.pair_cumulant_matrix(experiment)
-    triples = low_order.random_triples(experiment.n_modes, args.triples, rng=args.seed)
-    triples, triple_model, triple_variances = low_order.triple_statistics(experiment, triples)
-    distribution = _stored_distribution(args, experiment)
-    rows = {}
-    for method in (*LOW_ORDER, *REFERENCE):
-        path = Path(args.out) / f"{method}.h5"
-        if not path.exists():
-            continue
-        stat = low_order.stream_statistics(files.iter_patterns(path), experiment.n_modes,
-                                           max_count=1, triples=triples)
-        rate = low_order.compare_rates(stat, rates)
-        pairs = low_order.compare_pairs(rates, covariance, stat)
-        third = low_order.compare_triples(triple_model, triple_variances, stat)
-        row = {"shots": stat.shots,
-               "rates": {"rms_z": float(np.sqrt(np.mean(rate.z_scores ** 2))),
-                         "max_abs_z": float(rate.max_z.statistic),
-                         "p": float(rate.max_z.pvalue)},
-               "pairs": {"slope": pairs.slope, "rms_z": pairs.rms_z,
-                         "max_abs_z": pairs.max_abs_z, "p": pairs.pvalue},
-               "triples": {"slope": third.slope, "rms_z": third.rms_z,
-                           "max_abs_z": third.max_abs_z, "p": third.pvalue}}
-        counts = stat.histogram
-        clicks = np.arange(len(counts))
-        row["click_numbers"] = {"mean": float(clicks @ counts / stat.shots),
-                                "std": float(np.sqrt((clicks - clicks @ counts / stat.shots) ** 2
-                                                     @ counts / stat.shots))}
-        if distribution is not None:
-            histogram = np.zeros(len(distribution.probabilities), dtype=np.int64)
-            histogram[:min(len(counts), len(histogram))] = counts[:len(histogram)]
-            test = validation.click_number_test(histogram, distribution)
-            row["click_numbers"].update(chi2=float(test.chi2), p=float(test.pvalue))
-        rows[method] = row
-    out.update(triples=args.triples, exact_mean_clicks=float(rates.sum()), samplers=rows)
-    if distribution is not None:
-        out["positive_p"] = {"mean": distribution.mean(),
-                             "mean_error": distribution.mean_standard_error()}
-    print(_markdown(rows, out), file=sys.stderr)
-
-
-def _verdict(p):
-    return "yes" if p >= ALPHA else "no"
-
-
-def _markdown(rows, out):
-    lines = [f"exact mean clicks {out['exact_mean_clicks']:.1f}"
-             + (f"; positive-P {out['positive_p']['mean']:.1f} +- "
-                f"{out['positive_p']['mean_error']:.1f}" if "positive_p" in out else ""),
-             "", "| sampler | shots | rates: RMS z, max abs z (match) | pairs: slope, RMS z, "
-             "max abs z (match) | triples: slope, RMS z (match) | click numbers: mean, "
-             "chi2 p (match) |", "|---|---|---|---|---|---|"]
-    for method, row in rows.items():
-        r, p, t, c = row["rates"], row["pairs"], row["triples"], row["click_numbers"]
-        numbers = f"{c['mean']:.1f}" + (f", p = {c['p']:.2g} ({_verdict(c['p'])})"
-                                        if "p" in c else "")
-        lines.append(
-            f"| {method} | {row['shots']} | {r['rms_z']:.2f}, {r['max_abs_z']:.1f} "
-            f"({_verdict(r['p'])}) | {p['slope']:.3f}, {p['rms_z']:.2f}, {p['max_abs_z']:.1f} "
-            f"({_verdict(p['p'])}) | {t['slope']:.3f}, {t['rms_z']:.2f} ({_verdict(t['p'])}) "
-            f"| {numbers} |")
-    return "\n".join(lines)
+    sets = {method: files.iter_patterns(Path(args.out) / f"{method}.h5")
+            for method in (*LOW_ORDER, *REFERENCE) if (Path(args.out) / f"{method}.h5").exists()}
+    comparison = validation.compare_samples(
+        experiment, sets, distribution=_stored_distribution(args, experiment),
+        triples=args.triples, phase_space_samples=args.samples, rng=args.seed)
+    distribution = comparison.distribution
+    out.update(triples=args.triples, exact_mean_clicks=float(experiment.mean_clicks()),
+               model_mean_clicks=[distribution.mean(), distribution.mean_standard_error()],
+               rows=comparison.rows)
+    print(f"model: exact mean clicks {out['exact_mean_clicks']:.1f}, click-number "
+          f"distribution ({distribution.method}, {distribution.samples} samples) mean "
+          f"{distribution.mean():.1f} +- {distribution.mean_standard_error():.1f}\n\n"
+          f"{comparison.table()}\n\n{comparison.tests_table(ALPHA)}", file=sys.stderr)
 
 
 TASKS = {"model": _model, "phase-space": _phase_space, "sample": _sample,

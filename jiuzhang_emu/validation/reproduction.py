@@ -32,6 +32,7 @@ from jiuzhang_emu.validation.low_order import (
     as_chunks,
     compare_pairs,
     compare_rates,
+    compare_triples,
     pair_cumulant_matrix,
     random_triples,
     stream_statistics,
@@ -140,7 +141,13 @@ class SampleComparison:
         rates), ``total_variation`` (its click-number histogram against the
         model's distribution), and for orders 2 and 3 ``slope_k`` (least
         squares through the origin of the sample cumulants on the model's)
-        and ``l2_k`` (Euclidean distance between the two cumulant vectors).
+        and ``l2_k`` (Euclidean distance between the two cumulant vectors);
+        the tests of each statistic against the model, ``tests``: statistic
+        -> (its size, p-value) for "click rates" (largest binomial |z|),
+        "pair cumulants" and "triple cumulants" (RMS z, with the Bonferroni
+        p of the largest |z|: z against the model's exact standard errors)
+        and "click numbers" (chi-square Z-score and p against
+        ``distribution``, sparse bins merged); None for the "data" row.
     distribution : ClickNumberDistribution
         The model's click-number distribution.
     subsets : dict
@@ -164,6 +171,23 @@ class SampleComparison:
             lines.append(f"| {r['name']} | {r['shots']} | {r['mean_clicks']:.3f} | "
                          f"{100 * r['rate_rms_deviation']:.2f}% | {r['total_variation']:.4f} | "
                          f"{cumulants} |")
+        return "\n".join(lines)
+
+    def tests_table(self, alpha=0.01):
+        """A Markdown table of the tests (``tests`` of :attr:`rows`): each
+        statistic's size and p-value, and the statistics whose test does not
+        reject the model at level ``alpha`` (each test on its own)."""
+        names = ("click rates", "pair cumulants", "triple cumulants", "click numbers")
+        sizes = ("max abs z", "RMS z", "RMS z", "Z")
+        lines = ["| samples | shots | " + " | ".join(f"{n}: {z}, p" for n, z in zip(names, sizes))
+                 + f" | not rejected at alpha = {alpha:g} |", "|---" * (len(names) + 3) + "|"]
+        for r in self.rows:
+            if r["tests"] is None:
+                continue
+            cells = [f"{r['tests'][n][0]:.2f}, {r['tests'][n][1]:.2g}" for n in names]
+            passed = [n for n in names if r["tests"][n][1] > alpha]
+            lines.append(f"| {r['name']} | {r['shots']} | {' | '.join(cells)} | "
+                         f"{', '.join(passed) or 'none'} |")
         return "\n".join(lines)
 
 
@@ -207,7 +231,7 @@ def compare_samples(experiment, samples, *, measured=None, distribution=None, tr
     M = experiment.n_modes
     triple_sets = random_triples(M, triples, generator)
     rates, covariance = pair_cumulant_matrix(experiment, memory_budget=memory_budget)
-    triple_sets, ideal_3, _ = triple_statistics(experiment, triple_sets)
+    triple_sets, ideal_3, variances_3 = triple_statistics(experiment, triple_sets)
     rows = []
     n = len(distribution.probabilities)
     if measured is not None:
@@ -222,23 +246,31 @@ def compare_samples(experiment, samples, *, measured=None, distribution=None, tr
                      "total_variation": float(0.5 * (np.abs(frequencies[:n] - distribution
                                                             .probabilities).sum()
                                                      + frequencies[n:].sum())),
-                     **{key: None for key in ("slope_2", "l2_2", "slope_3", "l2_3")}})
+                     **{key: None for key in ("slope_2", "l2_2", "slope_3", "l2_3", "tests")}})
     for name, patterns in samples.items():
         chunks, _ = as_chunks(patterns)
         stat = stream_statistics(chunks, M, triples=triple_sets,
                                  memory_budget=memory_budget - 8 * M * M)
         histogram = stat.histogram  # clicked modes, as the distribution counts
         frequencies = histogram[:n] / stat.shots
+        rate = compare_rates(stat, rates)
         row = {"name": name, "shots": stat.shots,
                "mean_clicks": float(np.arange(M + 1) @ histogram / stat.shots),
-               "rate_rms_deviation": compare_rates(stat, rates).rms_relative_deviation,
+               "rate_rms_deviation": rate.rms_relative_deviation,
                "total_variation": float(0.5 * (np.abs(frequencies - distribution.probabilities)
                                                .sum() + histogram[n:].sum() / stat.shots))}
         pairs = compare_pairs(rates, covariance, stat)
         row["slope_2"], row["l2_2"] = pairs.slope, pairs.l2
-        estimate = stat.triple_cumulants()
-        row["slope_3"] = float(estimate @ ideal_3 / (ideal_3 @ ideal_3))
-        row["l2_3"] = float(np.linalg.norm(estimate - ideal_3))
+        third = compare_triples(ideal_3, variances_3, stat)
+        row["slope_3"], row["l2_3"] = third.slope, third.l2
+        counts = np.zeros(n, dtype=np.int64)  # beyond the model's bins: refused by the test
+        counts[:min(n, M + 1)] = histogram[:n]
+        numbers = click_number_test(counts, distribution) if histogram[n:].sum() == 0 else None
+        row["tests"] = {"click rates": (rate.max_z.statistic, rate.max_z.pvalue),
+                        "pair cumulants": (pairs.rms_z, pairs.pvalue),
+                        "triple cumulants": (third.rms_z, third.pvalue),
+                        "click numbers": (numbers.z_score, numbers.pvalue) if numbers
+                        else (np.inf, 0.0)}
         rows.append(row)
     all_pairs = None
     if M * (M - 1) // 2 <= MAX_LISTED_PAIRS:

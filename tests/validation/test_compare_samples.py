@@ -8,6 +8,7 @@ import pytest
 
 from jiuzhang_emu import presets, validation
 from jiuzhang_emu.presets.jiuzhang import MeasuredData
+from jiuzhang_emu.validation.statistics import max_z_test, pair_covariance_variance
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +49,30 @@ def test_exact_samples_beat_the_thermal_imitation(case):
     assert "| exact | 4000 |" in comparison.table()
 
 
+def test_tests_match_the_separate_tests(case):
+    """The ``tests`` entries are those of click_number_test and of the pair
+    z-scores against the exact standard errors; the exact samples pass every
+    one at alpha = 0.01 (a seeded draw: each test's false alarm rate is 1%),
+    the thermal imitation none of the pair and click-number tests."""
+    experiment, samples, comparison = case
+    rows = {r["name"]: r for r in comparison.rows}
+    numbers = validation.click_number_test(samples["thermal"], comparison.distribution)
+    assert rows["thermal"]["tests"]["click numbers"] == pytest.approx(
+        (numbers.z_score, numbers.pvalue))
+    pairs, ideal = validation.click_correlators(experiment, 2)
+    _, rates = validation.click_correlators(experiment, 1)
+    _, sampled, _ = validation.sample_click_correlators(samples["thermal"], 2)
+    z = (sampled - ideal) / np.sqrt(pair_covariance_variance(rates, pairs, ideal) / 4000)
+    assert rows["thermal"]["tests"]["pair cumulants"] == pytest.approx(
+        (np.sqrt(np.mean(z ** 2)), max_z_test(z).pvalue), rel=1e-6)
+    assert all(p > 0.01 for _, p in rows["exact"]["tests"].values())
+    assert rows["thermal"]["tests"]["pair cumulants"][1] < 0.01
+    assert rows["thermal"]["tests"]["click numbers"][1] < 0.01
+    table = comparison.tests_table()
+    assert "| exact | 4000 |" in table and "click rates, pair cumulants, triple cumulants, " \
+        "click numbers |" in table
+
+
 def test_measured_data_row(case):
     experiment, samples, _ = case
     exact = validation.click_number_distribution(experiment).probabilities
@@ -58,6 +83,7 @@ def test_measured_data_row(case):
     assert data["name"] == "data" and data["shots"] == pytest.approx(1e6, abs=10)
     assert data["rate_rms_deviation"] < 1e-12 and data["total_variation"] < 1e-5
     assert data["slope_2"] is None and "| data |" in comparison.table()
+    assert data["tests"] is None and "| data |" not in comparison.tests_table()
     assert len(comparison.subsets[3]) == 10
 
 

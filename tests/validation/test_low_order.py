@@ -183,7 +183,11 @@ def test_compare_samples_takes_chunks(small):
         experiment, {"x": iter(_split(patterns, [3, 500, 497]))}, triples=20, rng=2,
         phase_space_samples=2000).rows[0]
     for key, value in whole.items():
-        assert chunked[key] == (value if key == "name" else pytest.approx(value, rel=1e-12))
+        if key == "tests":
+            for name, result in value.items():
+                assert chunked[key][name] == pytest.approx(result, rel=1e-12), name
+        else:
+            assert chunked[key] == (value if key == "name" else pytest.approx(value, rel=1e-12))
 
 
 # -- the streamed report and the command ---------------------------------------------
