@@ -152,3 +152,28 @@ def test_low_order_greedy_benchmark_runs():
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [(row["modes"], row["sweeps"]) for row in rows] == [(52, 0), (52, 1)]
     assert all(row["pair_rms_z"] < 0.2 for row in rows)
+
+
+@pytest.mark.slow
+def test_jiuzhang4_benchmark_runs_every_task(tmp_path):
+    """Every target of issue 17 at 1026 modes (above the report's streaming
+    threshold), one process per task, and the table of what each sampler's
+    file matches (~2 minutes, most of it the Boltzmann fit)."""
+    script = SCRIPT.with_name("jiuzhang4.py")
+    proc = subprocess.run(
+        [sys.executable, str(script), "all", "--out", str(tmp_path), "--spatial-modes", "3",
+         "--cube-side", "7", "--shots", "640", "--samples", "2000", "--triples", "200"],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert [(r["task"], r["method"]) for r in results] == [
+        ("model", None), ("phase-space", None), ("sample", "greedy"), ("sample", "boltzmann"),
+        ("sample", "squashed"), ("validate", "greedy"), ("table", None)]
+    assert results[0]["modes"] == 1026 and results[0]["pairs"] == 1026 * 1025 // 2
+    assert (tmp_path / "report-greedy" / "report.md").exists()
+    rows = {row["name"]: row for row in results[-1]["rows"]}
+    assert set(rows) == {"greedy", "boltzmann", "squashed"}
+    assert all(row["shots"] == 640 for row in rows.values())
+    assert rows["greedy"]["tests"]["click rates"][1] > 0.01  # built to match them
+    assert "| greedy | 640 |" in proc.stderr and "| sample boltzmann |" in proc.stdout
