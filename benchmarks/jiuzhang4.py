@@ -22,7 +22,8 @@ third-order cumulants of ``--triples`` random triples (the statistics of
 :mod:`jiuzhang_emu.validation.low_order`) and the total click-number
 distribution (chi-square against the positive-P estimate), by
 :func:`jiuzhang_emu.validation.compare_samples`; a statistic is matched when
-its test does not reject the model at ALPHA = 0.01 (each test on its own).  ``all`` runs the tasks as
+its test does not reject the model at ALPHA = 0.01 (each test on its own).
+``all`` runs the tasks as
 child processes (so that each one's peak RSS is its own), prints every JSON
 line and a summary against the targets.  ``--spatial-modes`` and
 ``--cube-side`` scale the preset down (smoke runs, 1026 modes, above the

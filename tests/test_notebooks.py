@@ -28,6 +28,8 @@ SMALL = {
     "mps.ipynb": {"CHIS": (4, 16), "SHOTS": 4000, "PHASE_SPACE_SAMPLES": 2_000, "TRIPLES": 50,
                   "PRESETS_144": ("jiuzhang3",), "CHI_144": 4, "SHOTS_144": 100,
                   "RESULTS": None},
+    "jiuzhang4.ipynb": {"SPATIAL_MODES": 2, "CUBE_SIDE": 3, "SHOTS": 640,
+                        "PHASE_SPACE_SAMPLES": 2_000, "TRIPLES": 50, "RESULTS": None},
 }
 
 
@@ -72,7 +74,7 @@ def test_committed_executed(name):
 
 
 #: Notebooks that take more than ~3 s even at small settings.
-SLOW = {"advantage.ipynb", "jiuzhang1.ipynb", "mps.ipynb"}
+SLOW = {"advantage.ipynb", "jiuzhang1.ipynb", "jiuzhang4.ipynb", "mps.ipynb"}
 
 
 @pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name in SLOW

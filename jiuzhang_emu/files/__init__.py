@@ -8,7 +8,8 @@
   :func:`iter_patterns` (chunk by chunk), :func:`read_experiment`,
   :func:`check_width`, :func:`info`;
 - :mod:`~jiuzhang_emu.files.writer`: :func:`write_samples`, a sink of the run
-  engine (:mod:`jiuzhang_emu.samplers.engine`) that resumes and extends runs;
+  engine (:mod:`jiuzhang_emu.samplers.engine`) that resumes and extends runs,
+  and :func:`prepared_file`, where a prepared route keeps its construction;
 - :mod:`~jiuzhang_emu.files.raw_formats`: readers and writers of the USTC
   Jiuzhang 1.0 and 2.0 raw sample files.
 """
@@ -38,10 +39,10 @@ from jiuzhang_emu.files.reading import (
     read_experiment,
     read_samples,
 )
-from jiuzhang_emu.files.writer import WriteReport, write_samples
+from jiuzhang_emu.files.writer import WriteReport, prepared_file, write_samples
 
 __all__ = ["DIGESTED", "FORMAT", "FORMAT_VERSION", "LIBVER", "SUFFIXES", "RawSamples",
            "SampleFileWriteError", "WriteReport", "check_sample_path", "check_width", "info",
-           "iter_jiuzhang1", "iter_jiuzhang2", "iter_patterns", "metadata_digest",
+           "iter_jiuzhang1", "iter_jiuzhang2", "iter_patterns", "metadata_digest", "prepared_file",
            "read_experiment", "read_jiuzhang1", "read_jiuzhang2", "read_samples",
            "write_jiuzhang1", "write_jiuzhang2", "write_samples"]
