@@ -58,6 +58,19 @@ static double masked_dot(const uint8_t *x, const double *q, int n)
     return s;
 }
 
+/* w[i] = the clicks of row i of X (L x M) in its first n columns */
+static void row_clicks(const uint8_t *X, int64_t L, int M, int n, int64_t *w, int n_threads)
+{
+#pragma omp parallel for schedule(static) num_threads(n_threads)
+    for (int64_t i = 0; i < L; i++) {
+        const uint8_t *x = X + i * M;
+        int64_t k = 0;
+        for (int l = 0; l < n; l++)
+            k += x[l];
+        w[i] = k;
+    }
+}
+
 int jz_greedy_columns(uint8_t *X, int64_t L, int M, int j0, int j1, const double *p,
                       const double *pair, const int32_t *order, int n_threads)
 {
@@ -73,14 +86,7 @@ int jz_greedy_columns(uint8_t *X, int64_t L, int M, int j0, int j1, const double
     }
     /* |E_i| <= 2 t j: int32 sums while 2 L M fits */
     int wide = 2.0 * (double)L * (double)M >= 2147483647.0;
-#pragma omp parallel for schedule(static) num_threads(n_threads)
-    for (int64_t i = 0; i < L; i++) {
-        const uint8_t *x = X + i * M;
-        int64_t c = 0;
-        for (int l = 0; l < j0; l++)
-            c += x[l];
-        w[i] = c;
-    }
+    row_clicks(X, L, M, j0, w, n_threads);
     for (int j = j0; j < j1; j++) {
         const double *pj = pair + (size_t)(j - j0) * j1;
         const int32_t *perm = order + (size_t)(j - j0) * L;
@@ -146,14 +152,7 @@ int jz_greedy_refine(uint8_t *X, int64_t L, int M, int j0, int j1, const double 
         return JZ_ERR_MEMORY;
     }
     int wide = (double)L * (double)M >= 2147483647.0; /* |E_i| <= L M */
-#pragma omp parallel for schedule(static) num_threads(n_threads)
-    for (int64_t i = 0; i < L; i++) {
-        const uint8_t *x = X + i * M;
-        int64_t k = 0;
-        for (int l = 0; l < M; l++)
-            k += x[l];
-        w[i] = k;
-    }
+    row_clicks(X, L, M, M, w, n_threads);
     int64_t n_flips = 0;
     for (int j = j0; j < j1; j++) {
         const double *pj = pair + (size_t)(j - j0) * M;

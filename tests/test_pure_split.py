@@ -21,7 +21,6 @@ from jiuzhang_emu.pure_split import (PureSplit, check_split, split_pure,
                                      symplectic_eigenvalues)
 from jiuzhang_emu.sources import (Coherent, SingleModeSqueezer, Thermal, TwoModeSqueezer,
                                   Vacuum)
-from jiuzhang_emu.states import GaussianState
 
 TOL = 1e-7
 #: SCS (eps 1e-7) plus the margin delta M/2 photons: the SDP's photon error.

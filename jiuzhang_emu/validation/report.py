@@ -538,18 +538,23 @@ def _click_rates(plt, out, clicks, rates, covariance, alternatives, alpha, rows)
     _against_model(left, rates, observed, error, "modes (binomial standard errors)",
                    "model click probability p_j", "data click rate (fraction of samples)",
                    "rate against model", ms=3, capsize=2, lw=0.8)
-    right.axhspan(-2, 2, color="tab:green", alpha=0.12, label="|z| <= 2")
-    right.axhline(0, color="0.5", lw=0.8)
-    right.plot(np.arange(M), z, "o", ms=3, color="k", label="mode")
-    right.set_xlabel("mode j")
-    right.set_ylabel("z = (rate - p_j) / binomial standard error")
-    right.set_title("z-score per mode")
-    _legend_outside(right, below=True)
+    _rate_z_panel(right, z, "o", ms=3)
     _save(fig, out / "click_rates.png", plt)
     return ["## Click rates per mode", "",
             "Left: each mode's click rate against the model's click probability (binomial "
             "standard errors); right: their z-scores.", "", "![click rates](click_rates.png)",
             ""]
+
+
+def _rate_z_panel(ax, z, marker, **style):
+    """The click rates' z-score per mode, with the band |z| <= 2."""
+    ax.axhspan(-2, 2, color="tab:green", alpha=0.12, label="|z| <= 2")
+    ax.axhline(0, color="0.5", lw=0.8)
+    ax.plot(np.arange(len(z)), z, marker, color="k", label="mode", **style)
+    ax.set_xlabel("mode j")
+    ax.set_ylabel("z = (rate - p_j) / binomial standard error")
+    ax.set_title("z-score per mode")
+    _legend_outside(ax, below=True)
 
 
 def _pair_covariances(plt, out, clicks, model, rates, alternatives, alpha, rows):
@@ -835,13 +840,7 @@ def _streamed_rates(plt, out, stat, rates, covariance, alternatives, rows):
                    "mean per bin of modes (standard error)", "model click probability p_j",
                    "data click rate (fraction of samples)", "rate against model (binned)",
                    ms=3, capsize=2, lw=0.8)
-    right.axhspan(-2, 2, color="tab:green", alpha=0.12, label="|z| <= 2")
-    right.axhline(0, color="0.5", lw=0.8)
-    right.plot(np.arange(M), z, "-", lw=0.3, color="k", label="mode")
-    right.set_xlabel("mode j")
-    right.set_ylabel("z = (rate - p_j) / binomial standard error")
-    right.set_title("z-score per mode")
-    _legend_outside(right, below=True)
+    _rate_z_panel(right, z, "-", lw=0.3)
     _save(fig, out / "click_rates.png", plt)
     return ["## Click rates per mode", "",
             f"Left: the modes' click rates against the model's click probabilities (grey) and "
@@ -851,7 +850,7 @@ def _streamed_rates(plt, out, stat, rates, covariance, alternatives, rows):
 
 
 def _streamed_pairs(plt, out, stat, rates, covariance, alternatives, alpha, rows, budget):
-    shots, M = stat.shots, stat.n_modes
+    shots = stat.shots
     comparison = compare_pairs(rates, covariance, stat)
     P = comparison.count
     powers = {}
