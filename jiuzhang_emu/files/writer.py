@@ -165,11 +165,13 @@ def write_samples(path, experiment, shots, *, rng=None, method="auto", n_workers
     mps : LossyMPS, str or os.PathLike, optional
         Method "mps": as for :func:`jiuzhang_emu.samplers.sample`.
 
-    Methods prepared once per run ("greedy": its whole-set construction)
-    keep what they prepare in the side file :func:`prepared_file` (OUT.greedy.h5)
-    as they go, so an interrupted call resumes the preparation as well as
-    the batches; the side file is left in place (a rerun of the same run
-    reads it instead of preparing again).
+    Methods prepared once per run ("greedy": its whole-set construction;
+    "boltzmann": its fitted machine, with the measured moment errors) keep
+    what they prepare in the side file :func:`prepared_file` (OUT.greedy.h5,
+    OUT.boltzmann.h5), so an interrupted call resumes the preparation
+    (greedy: as it goes; boltzmann: once the fit is complete) as well as the
+    batches; the side file is left in place (a rerun of the same run reads
+    it instead of preparing again).
 
     Returns
     -------
