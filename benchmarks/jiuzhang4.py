@@ -28,7 +28,7 @@ child processes (so that each one's peak RSS is its own), prints every JSON
 line and a summary against the targets.  ``--spatial-modes`` and
 ``--cube-side`` scale the preset down (smoke runs, 1026 modes, above the
 report's streaming threshold: ``--spatial-modes 3 --cube-side 7 --shots 640
---samples 2000 --triples 200``).  Threads: all cores (OpenMP and
+--samples 2000 --report-samples 2000 --triples 200``).  Threads: all cores (OpenMP and
 BLAS defaults), printed.
 """
 import argparse
@@ -126,8 +126,9 @@ def _sample(args, out):
 def _validate(args, out):
     path = Path(args.out) / f"{args.method}.h5"
     start = time.perf_counter()
+    samples = [] if args.report_samples is None else ["--samples", str(args.report_samples)]
     _cli(["validate", str(path), "--out", str(Path(args.out) / f"report-{args.method}"),
-          "--samples", str(args.samples), "--triples", str(args.triples)])
+          "--triples", str(args.triples), *samples])
     out.update(validate_s=time.perf_counter() - start)
 
 
@@ -178,7 +179,9 @@ def _all(args):
     common = ["--out", args.out, "--spatial-modes", str(args.spatial_modes),
               "--cube-side", str(args.cube_side), "--shots", str(args.shots),
               "--samples", str(args.samples), "--seed", str(args.seed),
-              "--triples", str(args.triples)]
+              "--triples", str(args.triples),
+              *([] if args.report_samples is None else ["--report-samples",
+                                                        str(args.report_samples)])]
     results = []
     for task, method in plan:
         argv = [sys.executable, __file__, task, *common, *(["--method", method] if method else [])]
@@ -209,6 +212,8 @@ def main(argv=None):
     parser.add_argument("--shots", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=100_000)
     parser.add_argument("--triples", type=int, default=1000)
+    parser.add_argument("--report-samples", type=int, default=None,
+                        help="validate's --samples (default: the command's own default)")
     parser.add_argument("--seed", type=int, default=17)
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)

@@ -209,8 +209,9 @@ def _parser():
                        choices=["auto", "h5", "npy", "jiuzhang1", "jiuzhang2"],
                        help="file format (auto: by extension, .h5/.hdf5 or .npy)")
     check.add_argument("--count", type=int, help="raw files: records to read (default all)")
-    check.add_argument("--samples", type=int, default=100_000,
-                       help="positive-P samples per model (default 100000)")
+    check.add_argument("--samples", type=int, default=None,
+                       help="positive-P samples per model (default 100000, 20000 above "
+                            "1024 modes)")
     check.add_argument("--seed", type=int, default=0, help="phase-space seed (default 0)")
     check.add_argument("--memory-budget", type=float, default=12.0, metavar="GB",
                        help="memory for the pair statistics of large models, in GB (default "

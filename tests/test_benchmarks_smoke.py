@@ -162,7 +162,8 @@ def test_jiuzhang4_benchmark_runs_every_task(tmp_path):
     script = SCRIPT.with_name("jiuzhang4.py")
     proc = subprocess.run(
         [sys.executable, str(script), "all", "--out", str(tmp_path), "--spatial-modes", "3",
-         "--cube-side", "7", "--shots", "640", "--samples", "2000", "--triples", "200"],
+         "--cube-side", "7", "--shots", "640", "--samples", "2000", "--report-samples", "2000",
+         "--triples", "200"],
         capture_output=True, text=True, timeout=900,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -129,6 +129,11 @@ COVARIANCE_BATCHES, MIN_BATCH_SHOTS = 10, 20
 #: Above this many modes (or for patterns given as chunks) the report streams
 #: (:func:`write_report`).
 STREAMING_MODES = 1024
+#: Positive-P samples per model distribution (the model and its thermal and
+#: squashed imitations) by default, up to STREAMING_MODES modes and above:
+#: at 8176 modes (``jiuzhang4()``) 100,000 samples take ~9 minutes per model
+#: on two cores, 20,000 about 2.
+PHASE_SPACE_SAMPLES, LARGE_PHASE_SPACE_SAMPLES = 100_000, 20_000
 #: Random triples of the streamed report's third-order cumulants.
 REPORT_TRIPLES = 1000
 #: Patterns with at most ``max_clicks`` clicks kept from a stream for the
@@ -350,7 +355,7 @@ def click_number_verdict(counts, experiment, *, alpha=ALPHA, min_power=MIN_POWER
 
 
 # -- the report -------------------------------------------------------------------
-def write_report(patterns, experiment, out_dir, *, title=None, samples=100_000, rng=0,
+def write_report(patterns, experiment, out_dir, *, title=None, samples=None, rng=0,
                  max_clicks=MAX_CLICKS, alpha=ALPHA, min_power=MIN_POWER,
                  triples=REPORT_TRIPLES, memory_budget=DEFAULT_MEMORY_BUDGET, streaming=None):
     """Write ``report.md`` and its plots into ``out_dir``.
@@ -380,8 +385,10 @@ def write_report(patterns, experiment, out_dir, *, title=None, samples=100_000, 
     out_dir : path-like
         Created if missing; existing report files are replaced.
     title : str, optional
-    samples : int
-        Positive-P samples per model distribution (when not exact).
+    samples : int, optional
+        Positive-P samples per model distribution (when not exact); None:
+        PHASE_SPACE_SAMPLES, or LARGE_PHASE_SPACE_SAMPLES above
+        STREAMING_MODES modes.
     rng : seed
     max_clicks : int
         Likelihood ratios use samples with at most this many clicks.
@@ -406,6 +413,9 @@ def write_report(patterns, experiment, out_dir, *, title=None, samples=100_000, 
     click_model = click_model_of(experiment)
     check_click_model(click_model)
     chunks, array = as_chunks(patterns)
+    if samples is None:
+        samples = PHASE_SPACE_SAMPLES if experiment.n_modes <= STREAMING_MODES else \
+            LARGE_PHASE_SPACE_SAMPLES
     if streaming is None:
         streaming = array is None or experiment.n_modes > STREAMING_MODES
     if streaming:
