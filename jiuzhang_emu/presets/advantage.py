@@ -223,7 +223,7 @@ def advantage_table(*, samples=20_000, rng=0, calibration=None):
             route = min(routes, key=lambda r: routes[r][0]) if claim.route is None else claim.route
             log10_here, relative = routes[route]
             model = (f"jiuzhang4() (stand-in interferometer and squeezing): "
-                     f"{distribution.mean():.0f} +- {distribution.mean_standard_error():.0f} "
+                     f"{distribution.mean():.1f} +- {distribution.mean_standard_error():.1f} "
                      f"clicks of {built.n_modes} modes (positive-P)")
         elif experiment is not None:
             if claim.experiment not in estimates:
