@@ -481,7 +481,7 @@ def _model(args):
         raise InputError(f"--model PRESET is needed for a {_format(args)} file (it records "
                          f"no experiment)")
     if recorded is not None:
-        files.check_width(args.file, experiment)  # modes and detector, before any pattern
+        files.check_width(recorded, experiment)  # modes and detector, before any pattern
     if recorded is not None and experiment.fingerprint() != recorded["fingerprint"]:
         message = (f"{args.file!r} was sampled from {_described(recorded)}, not from the model "
                    f"{_described(experiment.describe())}")
@@ -503,25 +503,13 @@ def _described(description):
 _CHUNK_BYTES = 1 << 26
 
 
-def _pattern_width(args):
-    """Modes per pattern of the file, read from its header (None for raw
-    files, whose chunks are checked as they come)."""
-    fmt = _format(args)
-    if fmt == "h5":
-        return files.info(args.file, statistics=False)["n_modes"]
-    if fmt == "npy":
-        return int(np.load(args.file, mmap_mode="r", allow_pickle=False).shape[-1])
-    return None
-
-
-def _pattern_chunks(args):
+def _pattern_chunks(args, n_modes):
     """The file's patterns chunk by chunk (~64 MB each): HDF5 by
     files.iter_patterns, .npy through a memory map, raw USTC files through
     their chunked readers."""
     fmt = _format(args)
-    if fmt == "h5":
-        width = files.info(args.file, statistics=False)["n_modes"]
-        yield from files.iter_patterns(args.file, chunk_shots=max(1, _CHUNK_BYTES // width))
+    if fmt == "h5":  # its width was checked against the model (files.check_width)
+        yield from files.iter_patterns(args.file, chunk_shots=max(1, _CHUNK_BYTES // n_modes))
     elif fmt == "npy":
         array = np.load(args.file, mmap_mode="r", allow_pickle=False)
         step = max(1, _CHUNK_BYTES // max(1, array.shape[-1] * array.itemsize))
@@ -536,8 +524,9 @@ def _pattern_chunks(args):
 def _validate(args, out):
     from jiuzhang_emu.validation.report import STREAMING_MODES, write_report
 
-    experiment = _model(args)
-    width = _pattern_width(args)
+    experiment = _model(args)  # an HDF5 file's width is checked there
+    width = np.load(args.file, mmap_mode="r", allow_pickle=False).shape[-1] \
+        if _format(args) == "npy" else None  # raw files: chunk by chunk as they come
     if width is not None and width != experiment.n_modes:
         raise InputError(f"{args.file!r} holds patterns of {width} modes, the model "
                          f"{experiment.name!r} has {experiment.n_modes}: pass the model the "
@@ -546,7 +535,7 @@ def _validate(args, out):
         raise InputError(f"--memory-budget must be a positive number of GB, got "
                          f"{args.memory_budget:g}")
     if experiment.n_modes > STREAMING_MODES:  # one pass over the file, chunk by chunk
-        patterns = _pattern_chunks(args)
+        patterns = _pattern_chunks(args, experiment.n_modes)
     else:
         patterns = _load_patterns(args)
     path = write_report(patterns, experiment, args.out, samples=args.samples, rng=args.seed,
