@@ -110,11 +110,13 @@ def _cli(argv):
 
 
 def _sample(args, out):
+    from jiuzhang_emu import files
+
     path = Path(args.out) / f"{args.method}.h5"
     if path.exists():
         path.unlink()
-    for side in path.parent.glob(f"{path.name}.*"):
-        side.unlink()  # a prepared route's side file: time the whole preparation
+    # a prepared route's side file: time the whole preparation
+    Path(files.prepared_file(path, args.method)).unlink(missing_ok=True)
     start = time.perf_counter()
     _cli(["sample", "--preset", "jiuzhang4", *_options(args), "--method", args.method,
           "--shots", str(args.shots), "--seed", str(args.seed), "--out", str(path),
@@ -141,11 +143,11 @@ def _stored_distribution(args, experiment):
     data = np.load(path)
     if int(data["n_modes"]) != experiment.n_modes:
         return None
-    return ClickNumberDistribution(data["probabilities"], data["standard_errors"],
-                                   np.arange(experiment.n_modes), "phase-space",
-                                   int(data["samples"]), experiment.n_modes, 1,
-                                   data["covariance"], tuple(int(w) for w in data["window"]),
-                                   float(data["outside_mass"]))
+    return ClickNumberDistribution(
+        probabilities=data["probabilities"], standard_errors=data["standard_errors"],
+        modes=np.arange(experiment.n_modes), method="phase-space", samples=int(data["samples"]),
+        n_modes=experiment.n_modes, max_count=1, covariance=data["covariance"],
+        window=tuple(int(w) for w in data["window"]), outside_mass=float(data["outside_mass"]))
 
 
 def _table(args, out):

@@ -499,17 +499,17 @@ def _described(description):
     return f"{description['name']} ({built}fingerprint {description['fingerprint'][:12]})"
 
 
-#: Bytes of patterns per chunk read by ``validate`` from a large file.
+#: Bytes of patterns per chunk read by ``validate`` from a large .npy file.
 _CHUNK_BYTES = 1 << 26
 
 
-def _pattern_chunks(args, n_modes):
+def _pattern_chunks(args):
     """The file's patterns chunk by chunk (~64 MB each): HDF5 by
     files.iter_patterns, .npy through a memory map, raw USTC files through
     their chunked readers."""
     fmt = _format(args)
-    if fmt == "h5":  # its width was checked against the model (files.check_width)
-        yield from files.iter_patterns(args.file, chunk_shots=max(1, _CHUNK_BYTES // n_modes))
+    if fmt == "h5":  # ~64 MB, whole HDF5 chunks
+        yield from files.iter_patterns(args.file)
     elif fmt == "npy":
         array = np.load(args.file, mmap_mode="r", allow_pickle=False)
         step = max(1, _CHUNK_BYTES // max(1, array.shape[-1] * array.itemsize))
@@ -535,7 +535,7 @@ def _validate(args, out):
         raise InputError(f"--memory-budget must be a positive number of GB, got "
                          f"{args.memory_budget:g}")
     if experiment.n_modes > STREAMING_MODES:  # one pass over the file, chunk by chunk
-        patterns = _pattern_chunks(args, experiment.n_modes)
+        patterns = _pattern_chunks(args)
     else:
         patterns = _load_patterns(args)
     path = write_report(patterns, experiment, args.out, samples=args.samples, rng=args.seed,

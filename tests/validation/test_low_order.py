@@ -265,11 +265,14 @@ def test_validate_reads_sample_files_chunk_by_chunk(tmp_path, monkeypatch):
                  "300", "--out", str(h5), "--seed", "3", "--no-progress"],
                 out=io.StringIO()) == 0
     expected = sample_io.read_samples(h5).patterns
-    monkeypatch.setattr(cli, "_CHUNK_BYTES", 6 * 7)  # 7 rows per chunk
+    from jiuzhang_emu.files import reading
+
+    monkeypatch.setattr(reading, "_CHUNK_BYTES", 1)  # one HDF5 chunk (64 shots) per read
+    monkeypatch.setattr(cli, "_CHUNK_BYTES", 6 * 7)  # .npy: 7 rows per chunk
     args = cli._parser().parse_args(["validate", str(h5), "--out", str(tmp_path / "r")])
-    chunks = list(cli._pattern_chunks(args, 6))
+    chunks = list(cli._pattern_chunks(args))
     assert len(chunks) > 1
     np.testing.assert_array_equal(np.concatenate(chunks), expected)
     np.save(tmp_path / "p.npy", expected)
     args = cli._parser().parse_args(["validate", str(tmp_path / "p.npy"), "--out", "x"])
-    np.testing.assert_array_equal(np.concatenate(list(cli._pattern_chunks(args, 6))), expected)
+    np.testing.assert_array_equal(np.concatenate(list(cli._pattern_chunks(args))), expected)
