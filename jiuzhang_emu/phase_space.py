@@ -383,7 +383,7 @@ def _dark_estimates(experiment, sampler, size, rng):
 
 
 def click_count_estimates(experiment, groups, samples, rng, *, covariance=False,
-                          windows=None, return_windows=False):
+                          windows=None, return_windows=False, sampler=None):
     """Positive-P estimates of P(C_1 = c_1, ..., C_G = c_G) for disjoint mode
     groups, and their standard errors (arrays with one axis per group of
     length len(group) + 1, or of the group's window's length K_g),
@@ -407,8 +407,10 @@ def click_count_estimates(experiment, groups, samples, rng, *, covariance=False,
         Per group; default :func:`click_windows`.
     return_windows : bool
         Also return (windows, distances) of :func:`click_windows`.
+    sampler : InputPhaseSpaceSampler, optional
+        ``experiment_sampler(experiment)``, when the caller already built it.
     """
-    sampler = experiment_sampler(experiment)
+    sampler = experiment_sampler(experiment) if sampler is None else sampler
     if windows is None:
         windows, distances = click_windows(experiment, groups, sampler, rng)
     else:

@@ -138,9 +138,11 @@ def grouped_click_distribution(experiment, groups, *, method="auto", samples=Non
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
         raise InputError(f"samples must be an integer >= 2, got {samples!r}")
     rng = np.random.default_rng(rng)
-    windows, distances = click_windows(experiment, groups, experiment_sampler(experiment), rng)
+    sampler = experiment_sampler(experiment)  # built once: windows, then estimates
+    windows, distances = click_windows(experiment, groups, sampler, rng)
     _check_bins([K for _, K in windows], "window lengths")
-    mean, error = click_count_estimates(experiment, groups, int(samples), rng, windows=windows)
+    mean, error = click_count_estimates(experiment, groups, int(samples), rng, windows=windows,
+                                        sampler=sampler)
     if all(K == len(g) + 1 for (_, K), g in zip(windows, groups)):
         return GroupedDistribution(mean, error, groups, "phase-space", int(samples),
                                    experiment.n_modes, max_count(experiment))
